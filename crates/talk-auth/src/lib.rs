@@ -1,0 +1,157 @@
+//! Agent tokens, compatible with VoIPBIN: HS256, claims
+//! `{"type": "agent", "agent": {...}, "expire": "<ts>"}` plus a standard `exp`.
+
+use chrono::Duration;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use talk_types::{AgentId, ApiError, CustomerId, time};
+
+/// Permission bit of a project super admin.
+pub const PERMISSION_SUPER_ADMIN: u32 = 1;
+/// Permission bit of a customer agent.
+pub const PERMISSION_AGENT: u32 = 16;
+/// Permission bit of a customer admin.
+pub const PERMISSION_ADMIN: u32 = 32;
+/// Permission bit of a customer manager.
+pub const PERMISSION_MANAGER: u32 = 64;
+
+/// The agent object inside a token (VoIPBIN's `agent` claim, password hash excluded).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentClaim {
+    /// Agent id.
+    pub id: AgentId,
+    /// Customer id.
+    pub customer_id: CustomerId,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Permission bitmask.
+    #[serde(default)]
+    pub permission: u32,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    agent: AgentClaim,
+    expire: String,
+    #[serde(default)]
+    exp: Option<i64>,
+}
+
+/// A verified caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The agent as the token describes it.
+    pub agent: AgentClaim,
+}
+
+impl Identity {
+    /// The caller of internal gRPC calls.
+    pub fn caller(&self) -> talk_proto::Caller {
+        talk_proto::Caller {
+            agent_id: self.agent.id.to_string(),
+            customer_id: self.agent.customer_id.to_string(),
+            permission: self.agent.permission,
+        }
+    }
+
+    /// Customer admins, managers and super admins.
+    pub fn is_admin(&self) -> bool {
+        self.agent.permission & (PERMISSION_SUPER_ADMIN | PERMISSION_ADMIN | PERMISSION_MANAGER)
+            != 0
+    }
+}
+
+/// Issues and verifies tokens with one HS256 secret.
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("ttl", &self.ttl).finish_non_exhaustive()
+    }
+}
+
+impl Tokens {
+    /// Tokens signed with `secret`, valid for `ttl_secs`.
+    pub fn new(secret: &[u8], ttl_secs: u64) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            ttl: Duration::seconds(i64::try_from(ttl_secs).unwrap_or(i64::MAX / 2_000)),
+        }
+    }
+
+    /// A token for `agent`.
+    pub fn issue(&self, agent: AgentClaim) -> Result<String, ApiError> {
+        let expires = time::now() + self.ttl;
+        let claims = Claims {
+            kind: Some("agent".into()),
+            agent,
+            expire: time::format(&expires),
+            exp: Some(expires.timestamp()),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| ApiError::internal())
+    }
+
+    /// Verifies a token: signature, `type` (agent or absent), `exp` and `expire`.
+    pub fn verify(&self, token: &str) -> Result<Identity, ApiError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.required_spec_claims.clear();
+        validation.leeway = 0;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|_| ApiError::invalid_credentials())?;
+        let claims = data.claims;
+        if claims.kind.as_deref().is_some_and(|k| k != "agent") {
+            return Err(ApiError::invalid_credentials());
+        }
+        let expire = time::parse(&claims.expire).ok_or_else(ApiError::invalid_credentials)?;
+        if expire <= time::now() || claims.exp.is_some_and(|e| e <= time::now().timestamp()) {
+            return Err(ApiError::invalid_credentials());
+        }
+        Ok(Identity {
+            agent: claims.agent,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> AgentClaim {
+        AgentClaim {
+            id: AgentId::new(),
+            customer_id: CustomerId::new(),
+            username: "alice".into(),
+            name: "Alice".into(),
+            permission: PERMISSION_AGENT,
+        }
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_others_do_not() {
+        let tokens = Tokens::new(b"0123456789abcdef0123", 60);
+        let token = tokens.issue(agent()).unwrap();
+        assert_eq!(tokens.verify(&token).unwrap().agent.username, "alice");
+        let other = Tokens::new(b"another-secret-of-length", 60);
+        assert_eq!(other.verify(&token).unwrap_err().reason, "INVALID_CREDENTIALS");
+        assert!(tokens.verify("not-a-token").is_err());
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let tokens = Tokens::new(b"0123456789abcdef0123", 0);
+        let token = tokens.issue(agent()).unwrap();
+        assert!(tokens.verify(&token).is_err());
+    }
+}

@@ -1,0 +1,260 @@
+//! Talk's configuration: typed defaults, then an optional TOML file
+//! (`TALK_CONFIG`), then `TALK_*` environment variables. Helm passes
+//! configuration only through those variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Which event bus carries domain events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusKind {
+    /// In-process bus with a bounded history: the embedded default (`talk serve all`).
+    Memory,
+    /// NATS JetStream: production, and every multi-process deployment.
+    Nats,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Every setting of every service. Field `x` is read from `TALK_X`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Folder for the embedded SQLite databases and the generated JWT secret.
+    pub data_dir: PathBuf,
+    /// Database for all services (`postgres://…` or `sqlite://…`); each service
+    /// keeps its own schema in it. Empty: one SQLite file per service in `data_dir`.
+    pub database_url: String,
+    /// Per-service overrides of `database_url`.
+    pub agent_database_url: String,
+    /// See `agent_database_url`.
+    pub talk_database_url: String,
+    /// See `agent_database_url`.
+    pub message_database_url: String,
+    /// Largest connection pool per service.
+    pub database_max_connections: u32,
+
+    /// `memory` (embedded default) or `nats`.
+    pub bus: BusKind,
+    /// NATS server URL.
+    pub nats_url: String,
+    /// JetStream stream that keeps Talk's events.
+    pub nats_stream: String,
+    /// Subject prefix of every event (`<prefix>.<customer>.<talk>.<kind>`).
+    pub subject_prefix: String,
+    /// How long events are kept for resume, in seconds (default 7 days).
+    pub event_retention_secs: u64,
+    /// Events the in-memory bus keeps for resume.
+    pub memory_bus_history: usize,
+
+    /// Public REST API (edge) address.
+    pub edge_addr: SocketAddr,
+    /// WebSocket push-gateway address when run alone.
+    pub push_addr: SocketAddr,
+    /// gRPC address of agent-service when run alone.
+    pub agent_addr: SocketAddr,
+    /// gRPC address of talk-service when run alone.
+    pub talk_addr: SocketAddr,
+    /// gRPC address of message-service when run alone.
+    pub message_addr: SocketAddr,
+    /// Where clients reach agent-service.
+    pub agent_service_url: String,
+    /// Where clients reach talk-service.
+    pub talk_service_url: String,
+    /// Where clients reach message-service.
+    pub message_service_url: String,
+
+    /// HS256 secret for agent tokens. Empty in the embedded default: one is
+    /// generated and kept in `data_dir`.
+    pub jwt_secret: String,
+    /// Token lifetime in seconds (VoIPBIN: 7 days).
+    pub token_ttl_secs: u64,
+    /// Password of the `admin` agent created on first start; generated and
+    /// printed once when empty.
+    pub admin_password: String,
+
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds between server pings on a WebSocket.
+    pub ws_ping_secs: u64,
+    /// Seconds without a pong before a socket is closed.
+    pub ws_pong_timeout_secs: u64,
+    /// Outgoing frames queued per socket before the client counts as slow.
+    pub ws_queue_len: usize,
+
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let any = |port| SocketAddr::from(([0, 0, 0, 0], port));
+        Self {
+            data_dir: PathBuf::from("./talk-data"),
+            database_url: String::new(),
+            agent_database_url: String::new(),
+            talk_database_url: String::new(),
+            message_database_url: String::new(),
+            database_max_connections: 16,
+            bus: BusKind::Memory,
+            nats_url: "nats://127.0.0.1:4222".into(),
+            nats_stream: "TALK".into(),
+            subject_prefix: "talk".into(),
+            event_retention_secs: 7 * 24 * 3600,
+            memory_bus_history: 100_000,
+            edge_addr: any(8080),
+            push_addr: any(8081),
+            agent_addr: any(50051),
+            talk_addr: any(50052),
+            message_addr: any(50053),
+            agent_service_url: "http://127.0.0.1:50051".into(),
+            talk_service_url: "http://127.0.0.1:50052".into(),
+            message_service_url: "http://127.0.0.1:50053".into(),
+            jwt_secret: String::new(),
+            token_ttl_secs: 7 * 24 * 3600,
+            admin_password: String::new(),
+            max_body_bytes: 1024 * 1024,
+            ws_ping_secs: 10,
+            ws_pong_timeout_secs: 60,
+            ws_queue_len: 1024,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value could not be read or has the wrong type.
+    #[error("invalid configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value was read but breaks a rule.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The services a database belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// agent-service.
+    Agent,
+    /// talk-service.
+    Talk,
+    /// message-service.
+    Message,
+}
+
+impl Store {
+    /// The schema (PostgreSQL) or file stem (SQLite) of the service.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Talk => "talk",
+            Self::Message => "message",
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file named by `TALK_CONFIG` (if any), then `TALK_*`.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Ok(path) = std::env::var("TALK_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("TALK_").ignore(&["config"]))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks rules that types alone do not express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for url in [
+            &self.database_url,
+            &self.agent_database_url,
+            &self.talk_database_url,
+            &self.message_database_url,
+        ] {
+            if !url.is_empty() && !url.starts_with("postgres") && !url.starts_with("sqlite:") {
+                return Err(ConfigError::Invalid(format!(
+                    "database url {url:?} must start with postgres:// or sqlite:"
+                )));
+            }
+        }
+        if !self.jwt_secret.is_empty() && self.jwt_secret.len() < 16 {
+            return Err(ConfigError::Invalid(
+                "TALK_JWT_SECRET must be at least 16 characters".into(),
+            ));
+        }
+        if self.ws_queue_len == 0 || self.memory_bus_history == 0 {
+            return Err(ConfigError::Invalid(
+                "TALK_WS_QUEUE_LEN and TALK_MEMORY_BUS_HISTORY must be positive".into(),
+            ));
+        }
+        if self.subject_prefix.is_empty() || self.subject_prefix.contains(['*', '>', ' ']) {
+            return Err(ConfigError::Invalid(
+                "TALK_SUBJECT_PREFIX must be a plain NATS subject token".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL of a service: its override, else the shared URL, else
+    /// a SQLite file in `data_dir`.
+    pub fn database_url_for(&self, store: Store) -> String {
+        let own = match store {
+            Store::Agent => &self.agent_database_url,
+            Store::Talk => &self.talk_database_url,
+            Store::Message => &self.message_database_url,
+        };
+        if !own.is_empty() {
+            return own.clone();
+        }
+        if !self.database_url.is_empty() {
+            return self.database_url.clone();
+        }
+        let file = self.data_dir.join(format!("{}.db", store.name()));
+        format!("sqlite://{}?mode=rwc", file.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_defaults_and_is_typed() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TALK_BUS", "nats");
+            jail.set_env("TALK_WS_QUEUE_LEN", "64");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.bus, BusKind::Nats);
+            assert_eq!(config.ws_queue_len, 64);
+            jail.set_env("TALK_WS_QUEUE_LEN", "many");
+            assert!(Config::load().is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sqlite_file_per_service_by_default() {
+        let config = Config::default();
+        assert!(config.database_url_for(Store::Talk).ends_with("talk.db?mode=rwc"));
+    }
+}

@@ -1,0 +1,210 @@
+//! One type per domain event, its name and version bound to the type.
+
+use prost::Message as _;
+use talk_proto::event_envelope::Payload as WirePayload;
+use talk_proto::{EventEnvelope, Message, Participant, Talk};
+use talk_types::{CustomerId, EventId, TalkId, time};
+
+/// The payload an event carries: the resource in its current state.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    /// A talk event.
+    Talk(Talk),
+    /// A participant event.
+    Participant(Participant),
+    /// A message or reaction event.
+    Message(Message),
+}
+
+/// Every kind of event, with its seed and VoIPBIN names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A talk was created.
+    TalkCreated,
+    /// A talk's name or detail changed.
+    TalkUpdated,
+    /// A talk was soft-deleted.
+    TalkDeleted,
+    /// A talk was closed.
+    TalkClosed,
+    /// A talk was reopened.
+    TalkReopened,
+    /// An agent joined or was added.
+    ParticipantJoined,
+    /// An agent left or was removed.
+    ParticipantLeft,
+    /// A message was posted.
+    MessageCreated,
+    /// A message was edited.
+    MessageUpdated,
+    /// A message was deleted.
+    MessageDeleted,
+    /// A reaction was added.
+    ReactionAdded,
+    /// A reaction was removed.
+    ReactionRemoved,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 12] = [
+        Self::TalkCreated,
+        Self::TalkUpdated,
+        Self::TalkDeleted,
+        Self::TalkClosed,
+        Self::TalkReopened,
+        Self::ParticipantJoined,
+        Self::ParticipantLeft,
+        Self::MessageCreated,
+        Self::MessageUpdated,
+        Self::MessageDeleted,
+        Self::ReactionAdded,
+        Self::ReactionRemoved,
+    ];
+
+    /// The seed's name (the default on the WebSocket and the subject's last token).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TalkCreated => "talk_created",
+            Self::TalkUpdated => "talk_updated",
+            Self::TalkDeleted => "talk_deleted",
+            Self::TalkClosed => "talk_closed",
+            Self::TalkReopened => "talk_reopened",
+            Self::ParticipantJoined => "participant_joined",
+            Self::ParticipantLeft => "participant_left",
+            Self::MessageCreated => "message_created",
+            Self::MessageUpdated => "message_updated",
+            Self::MessageDeleted => "message_deleted",
+            Self::ReactionAdded => "reaction_added",
+            Self::ReactionRemoved => "reaction_removed",
+        }
+    }
+
+    /// VoIPBIN's name (`?events=voipbin`).
+    pub fn voipbin_name(self) -> &'static str {
+        match self {
+            Self::TalkCreated => "chat_created",
+            Self::TalkUpdated | Self::TalkClosed | Self::TalkReopened => "chat_updated",
+            Self::TalkDeleted => "chat_deleted",
+            Self::ParticipantJoined => "chatparticipant_added",
+            Self::ParticipantLeft => "chatparticipant_removed",
+            Self::MessageCreated => "chatmessage_created",
+            Self::MessageUpdated => "chatmessage_updated",
+            Self::MessageDeleted => "chatmessage_deleted",
+            Self::ReactionAdded | Self::ReactionRemoved => "chatmessage_reaction_updated",
+        }
+    }
+
+    /// The kind named `name` (seed naming).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Ephemeral events may be shed for a slow client before it is disconnected.
+    pub fn is_ephemeral(self) -> bool {
+        matches!(self, Self::ReactionAdded | Self::ReactionRemoved)
+    }
+}
+
+/// A typed domain event.
+pub trait DomainEvent {
+    /// Its kind (and so its name and subject).
+    const KIND: EventKind;
+    /// Payload schema version.
+    const VERSION: u32 = 1;
+    /// The payload.
+    fn into_payload(self) -> Payload;
+}
+
+macro_rules! event {
+    ($(#[$doc:meta])* $name:ident, $kind:ident, $variant:ident($ty:ty)) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name(pub $ty);
+
+        impl DomainEvent for $name {
+            const KIND: EventKind = EventKind::$kind;
+            fn into_payload(self) -> Payload {
+                Payload::$variant(self.0)
+            }
+        }
+    };
+}
+
+event!(/// `talk_created`.
+    TalkCreated, TalkCreated, Talk(Talk));
+event!(/// `talk_updated`.
+    TalkUpdated, TalkUpdated, Talk(Talk));
+event!(/// `talk_deleted`.
+    TalkDeleted, TalkDeleted, Talk(Talk));
+event!(/// `talk_closed`.
+    TalkClosed, TalkClosed, Talk(Talk));
+event!(/// `talk_reopened`.
+    TalkReopened, TalkReopened, Talk(Talk));
+event!(/// `participant_joined`.
+    ParticipantJoined, ParticipantJoined, Participant(Participant));
+event!(/// `participant_left`.
+    ParticipantLeft, ParticipantLeft, Participant(Participant));
+event!(/// `message_created`.
+    MessageCreated, MessageCreated, Message(Message));
+event!(/// `message_updated`.
+    MessageUpdated, MessageUpdated, Message(Message));
+event!(/// `message_deleted`.
+    MessageDeleted, MessageDeleted, Message(Message));
+event!(/// `reaction_added`.
+    ReactionAdded, ReactionAdded, Message(Message));
+event!(/// `reaction_removed`.
+    ReactionRemoved, ReactionRemoved, Message(Message));
+
+/// Builds the envelope of a typed event.
+pub fn envelope<E: DomainEvent>(
+    event: E,
+    customer_id: CustomerId,
+    talk_id: TalkId,
+    traceparent: String,
+) -> EventEnvelope {
+    let payload = match event.into_payload() {
+        Payload::Talk(t) => WirePayload::Talk(t),
+        Payload::Participant(p) => WirePayload::Participant(p),
+        Payload::Message(m) => WirePayload::Message(m),
+    };
+    let subject_agent_id = match &payload {
+        WirePayload::Participant(p) => p.owner_id.clone(),
+        WirePayload::Talk(_) | WirePayload::Message(_) => String::new(),
+    };
+    EventEnvelope {
+        id: EventId::new().to_string(),
+        kind: E::KIND.name().to_owned(),
+        version: E::VERSION,
+        customer_id: customer_id.to_string(),
+        talk_id: talk_id.to_string(),
+        occurred_at: time::to_micros(&time::now()),
+        traceparent,
+        subject_agent_id,
+        payload: Some(payload),
+    }
+}
+
+/// The subject an envelope is published on.
+pub fn subject(prefix: &str, envelope: &EventEnvelope) -> String {
+    format!(
+        "{prefix}.{}.{}.{}",
+        envelope.customer_id, envelope.talk_id, envelope.kind
+    )
+}
+
+/// An envelope's kind and payload, checked.
+pub fn decode(envelope: &EventEnvelope) -> Option<(EventKind, Payload)> {
+    let kind = EventKind::from_name(&envelope.kind)?;
+    let payload = match envelope.payload.clone()? {
+        WirePayload::Talk(t) => Payload::Talk(t),
+        WirePayload::Participant(p) => Payload::Participant(p),
+        WirePayload::Message(m) => Payload::Message(m),
+    };
+    Some((kind, payload))
+}
+
+/// The envelope as bytes for the bus.
+pub fn encode(envelope: &EventEnvelope) -> Vec<u8> {
+    envelope.encode_to_vec()
+}

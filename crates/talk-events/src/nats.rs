@@ -1,0 +1,212 @@
+//! The production bus: NATS JetStream. One stream keeps every event of a
+//! deployment for the retention period; a subscription is an ordered push
+//! consumer starting at a cursor (the stream sequence).
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, consumer, stream};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::OnceCell;
+
+use crate::bus::{Bus, BusError, Delivery, EventStream, Outgoing, Start};
+use crate::memory::async_stream;
+
+/// Settings of the JetStream bus.
+#[derive(Clone, Debug)]
+pub struct NatsSettings {
+    /// Server URL.
+    pub url: String,
+    /// Stream name.
+    pub stream: String,
+    /// Subject prefix (the stream captures `<prefix>.>`).
+    pub prefix: String,
+    /// How long events are kept.
+    pub retention: Duration,
+}
+
+/// JetStream-backed [`Bus`].
+#[derive(Clone)]
+pub struct NatsBus {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    settings: NatsSettings,
+    stream: std::sync::Arc<OnceCell<stream::Stream>>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> BusError {
+    BusError::Unavailable(e.to_string())
+}
+
+impl NatsBus {
+    /// Connects (retrying in the background when the server is down) and
+    /// creates the stream if it can.
+    pub async fn connect(settings: NatsSettings) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .connection_timeout(Duration::from_secs(2))
+            .connect(&settings.url)
+            .await
+            .map_err(unavailable)?;
+        let mut js = jetstream::new(client.clone());
+        js.set_timeout(Duration::from_secs(3));
+        let bus = Self {
+            client,
+            js,
+            settings,
+            stream: Default::default(),
+        };
+        if let Err(e) = bus.stream().await {
+            tracing::warn!(error = %e, "jetstream stream not ready yet; will retry");
+        }
+        Ok(bus)
+    }
+
+    /// The underlying client (for services that need core NATS).
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    async fn stream(&self) -> Result<&stream::Stream, BusError> {
+        self.stream
+            .get_or_try_init(|| async {
+                self.js
+                    .get_or_create_stream(stream::Config {
+                        name: self.settings.stream.clone(),
+                        subjects: vec![format!("{}.>", self.settings.prefix)],
+                        max_age: self.settings.retention,
+                        duplicate_window: Duration::from_secs(120),
+                        storage: stream::StorageType::File,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(unavailable)
+            })
+            .await
+    }
+
+    async fn bounds(&self) -> Result<(u64, u64), BusError> {
+        let mut stream = self.stream().await?.clone();
+        let info = stream.info().await.map_err(unavailable)?;
+        Ok((info.state.first_sequence, info.state.last_sequence))
+    }
+
+    fn headers(event_id: &str, traceparent: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", event_id);
+        if !traceparent.is_empty() {
+            headers.insert("traceparent", traceparent);
+        }
+        headers
+    }
+}
+
+#[async_trait]
+impl Bus for NatsBus {
+    async fn publish(
+        &self,
+        subject: &str,
+        event_id: &str,
+        traceparent: &str,
+        payload: Bytes,
+    ) -> Result<u64, BusError> {
+        self.stream().await?;
+        let ack = self
+            .js
+            .publish_with_headers(
+                subject.to_owned(),
+                Self::headers(event_id, traceparent),
+                payload,
+            )
+            .await
+            .map_err(unavailable)?
+            .await
+            .map_err(unavailable)?;
+        Ok(ack.sequence)
+    }
+
+    async fn publish_batch(&self, batch: Vec<Outgoing>) -> Result<(), (usize, BusError)> {
+        self.stream().await.map_err(|e| (0, e))?;
+        // Pipeline: send every event, then wait for the acks in order.
+        let mut acks = Vec::with_capacity(batch.len());
+        for event in batch {
+            let sent = self
+                .js
+                .publish_with_headers(
+                    event.subject,
+                    Self::headers(&event.event_id, &event.traceparent),
+                    event.payload,
+                )
+                .await;
+            match sent {
+                Ok(ack) => acks.push(ack),
+                Err(e) => {
+                    acks.truncate(0);
+                    return Err((0, unavailable(e)));
+                }
+            }
+        }
+        for (done, ack) in acks.into_iter().enumerate() {
+            ack.await.map_err(|e| (done, unavailable(e)))?;
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, start: Start) -> Result<EventStream, BusError> {
+        let deliver_policy = match start {
+            Start::New => consumer::DeliverPolicy::New,
+            Start::After(cursor) => {
+                let (first, last) = self.bounds().await?;
+                if cursor > last || cursor + 1 < first {
+                    return Err(BusError::CursorExpired { cursor, first });
+                }
+                consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: cursor + 1,
+                }
+            }
+        };
+        let consumer = self
+            .stream()
+            .await?
+            .create_consumer(consumer::push::OrderedConfig {
+                deliver_subject: self.client.new_inbox(),
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .map_err(unavailable)?;
+        let mut messages = consumer.messages().await.map_err(unavailable)?;
+        Ok(async_stream(move |tx| async move {
+            loop {
+                let next = tokio::select! {
+                    () = tx.closed() => return,
+                    next = messages.next() => next,
+                };
+                let item = match next {
+                    None => return,
+                    Some(Err(e)) => Err(unavailable(e)),
+                    Some(Ok(message)) => match message.info() {
+                        Ok(info) => Delivery::decode(info.stream_sequence, &message.payload),
+                        Err(e) => Err(BusError::Decode(e.to_string())),
+                    },
+                };
+                let fatal = matches!(item, Err(BusError::Unavailable(_)));
+                if tx.send(item).await.is_err() || fatal {
+                    return;
+                }
+            }
+        }))
+    }
+
+    async fn last_seq(&self) -> Result<u64, BusError> {
+        Ok(self.bounds().await?.1)
+    }
+
+    async fn ready(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+            && self.stream().await.is_ok()
+    }
+}

@@ -1,0 +1,15 @@
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let files = [
+        "talk/v1/common.proto",
+        "talk/v1/agent.proto",
+        "talk/v1/talk.proto",
+        "talk/v1/message.proto",
+        "talk/v1/push.proto",
+        "talk/v1/events.proto",
+    ];
+    let fds = protox::compile(files, [&root])?;
+    tonic_prost_build::configure().compile_fds(fds)?;
+    println!("cargo:rerun-if-changed={}", root.display());
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Ids, the error vocabulary and time formatting shared by every Talk crate.
+
+pub mod error;
+pub mod ids;
+pub mod time;
+
+pub use error::{ApiError, ErrorKind};
+pub use ids::{AgentId, CustomerId, EventId, MessageId, ParticipantId, TalkId};
