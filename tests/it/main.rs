@@ -1,1 +1,6 @@
+//! End-to-end tests: Talk through its public REST API and WebSocket, against
+//! real PostgreSQL and NATS JetStream (and the embedded default).
 
+mod auth;
+mod outbox;
+mod slice;

@@ -1,1 +1,72 @@
-//! placeholder
+//! agent-service: customers, agents, passwords and login, served over gRPC
+//! (`talk.v1.AgentService`) with `/healthz`, `/readyz` and `/metrics` on the
+//! same port.
+//!
+//! On start it connects to its database (schema `agent`), migrates, and on an
+//! empty database creates a default customer with an `admin` agent.
+
+pub mod api;
+pub mod db;
+mod error;
+pub mod service;
+mod wire;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use talk_config::{Config, Store};
+use talk_proto::agent_service_server::AgentServiceServer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use error::Error;
+
+use crate::service::bootstrap::{self, Outcome};
+
+/// Runs agent-service on `listener` until `shutdown` is cancelled.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    if config.jwt_secret.is_empty() {
+        return Err(Error::MissingJwtSecret);
+    }
+    let db = connect(&config).await?;
+    db::migration::run(&db).await.map_err(Error::Migrate)?;
+    match bootstrap::run(&db, &config.admin_password)
+        .await
+        .map_err(Error::Bootstrap)?
+    {
+        Outcome::CreatedWithGenerated(password) => bootstrap::announce(&password),
+        Outcome::Created | Outcome::AlreadyDone => {}
+    }
+    let tokens = talk_auth::Tokens::new(config.jwt_secret.as_bytes(), config.token_ttl_secs);
+    let agents = service::Agents::new(db.clone(), tokens);
+    let router =
+        tonic::service::Routes::new(AgentServiceServer::new(api::AgentApi::new(agents)))
+            .into_axum_router();
+    let ready: talk_runtime::ReadyCheck = Arc::new(move || {
+        let db = db.clone();
+        Box::pin(async move { db.ping().await.is_ok() })
+    });
+    tracing::info!(addr = ?listener.local_addr().ok(), "agent-service listening");
+    talk_runtime::serve(listener, router, ready, shutdown).await?;
+    Ok(())
+}
+
+/// Applies agent-service's pending migrations and returns.
+pub async fn migrate(config: &Config) -> Result<(), Error> {
+    let db = connect(config).await?;
+    db::migration::run(&db).await.map_err(Error::Migrate)
+}
+
+async fn connect(config: &Config) -> Result<DatabaseConnection, Error> {
+    talk_store::connect(
+        &config.database_url_for(Store::Agent),
+        Store::Agent.name(),
+        config.database_max_connections,
+    )
+    .await
+    .map_err(Error::Connect)
+}

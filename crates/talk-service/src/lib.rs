@@ -1,1 +1,94 @@
-//! placeholder
+//! talk-service: talks ("chats") and who is in them — types, lifecycle and
+//! membership — served over gRPC (`talk.v1.TalkService`).
+//!
+//! [`run`] connects to the database, migrates, starts the outbox relay and
+//! serves gRPC plus `/healthz`, `/readyz` and `/metrics` on one listener.
+
+pub mod api;
+pub mod db;
+pub mod service;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigratorTrait;
+use talk_config::{Config, Store};
+use talk_events::Bus;
+use talk_proto::talk_service_server::TalkServiceServer;
+use talk_store::Outbox;
+use talk_types::ApiError;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::migration::Migrator;
+use crate::service::{Agents, Talks};
+
+/// Why talk-service could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database could not be reached or migrated.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// A configured address is unusable.
+    #[error("configuration: {0}")]
+    Config(#[from] ApiError),
+    /// Serving failed.
+    #[error("serve: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Connects to talk-service's database (its own schema on PostgreSQL).
+async fn connect(config: &Config) -> Result<DatabaseConnection, Error> {
+    Ok(talk_store::connect(
+        &config.database_url_for(Store::Talk),
+        "talk",
+        config.database_max_connections,
+    )
+    .await?)
+}
+
+/// Applies talk-service's migrations.
+pub async fn migrate(config: &Config) -> Result<(), Error> {
+    let db = connect(config).await?;
+    Migrator::up(&db, None).await?;
+    db.close().await?;
+    Ok(())
+}
+
+/// Runs talk-service on `listener` until `shutdown` is cancelled.
+pub async fn run(
+    config: Config,
+    bus: Arc<dyn Bus>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    let db = connect(&config).await?;
+    Migrator::up(&db, None).await?;
+    let outbox = Outbox::new(
+        db.clone(),
+        bus.clone(),
+        config.subject_prefix.clone(),
+        "talk-service",
+    );
+    let relay = tokio::spawn(outbox.clone().run(shutdown.clone()));
+    let agents = Agents::new(&config.agent_service_url)?;
+    let talks = Talks::new(db.clone(), outbox, agents);
+    let router =
+        tonic::service::Routes::new(TalkServiceServer::new(api::TalkApi::new(talks))).into_axum_router();
+    let ready: talk_runtime::ReadyCheck = {
+        let db = db.clone();
+        Arc::new(move || {
+            let db = db.clone();
+            let bus = bus.clone();
+            Box::pin(async move { db.ping().await.is_ok() && bus.ready().await })
+        })
+    };
+    tracing::info!(addr = ?listener.local_addr().ok(), "talk-service listening");
+    let served = talk_runtime::serve(listener, router, ready, shutdown.clone()).await;
+    shutdown.cancel();
+    if let Err(e) = relay.await {
+        tracing::warn!(error = %e, "outbox relay ended abnormally");
+    }
+    served?;
+    Ok(())
+}

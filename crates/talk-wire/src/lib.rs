@@ -1,1 +1,246 @@
-//! placeholder
+//! The public JSON shapes of Talk — VoIPBIN-compatible field names, order and
+//! omissions — and their conversions from the internal protobuf types. The
+//! edge's REST responses and the push-gateway's WebSocket frames both use them,
+//! so a resource looks the same wherever a client sees it.
+
+mod convert;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// A talk ("chat"). `type`, `name`, `detail` and `member_count` are omitted when
+/// empty, as VoIPBIN does.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Talk {
+    /// Talk id.
+    pub id: String,
+    /// Customer id.
+    pub customer_id: String,
+    /// `direct`, `group` or `talk`.
+    #[serde(rename = "type", skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    /// Name.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Detail.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// Active participants.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub member_count: u32,
+    /// `active` or `closed`.
+    pub state: String,
+    /// The caller's unread messages (listings only).
+    pub unread_count: u64,
+    /// Seq of the talk's newest message.
+    pub last_seq: u64,
+    /// Created.
+    pub tm_create: Option<String>,
+    /// Last changed.
+    pub tm_update: Option<String>,
+    /// Deleted, or null.
+    pub tm_delete: Option<String>,
+}
+
+/// A participant record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Participant {
+    /// Participant row id (what DELETE takes).
+    pub id: String,
+    /// Customer id.
+    pub customer_id: String,
+    /// Always `agent`.
+    pub owner_type: String,
+    /// The agent id.
+    pub owner_id: String,
+    /// The talk id.
+    pub chat_id: String,
+    /// `active` or `left`.
+    pub state: String,
+    /// Joined.
+    pub tm_joined: Option<String>,
+    /// Left, or null.
+    pub tm_left: Option<String>,
+}
+
+/// A media attachment as sent: the seed's `{type, url, name}` or VoIPBIN's
+/// `{type, file_id | link_url | agent_id | address}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Media {
+    /// Mime type (seed) or `file|link|agent|address` (VoIPBIN).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Seed: where the media is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Seed: file name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// VoIPBIN `file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// VoIPBIN `link`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_url: Option<String>,
+    /// VoIPBIN `agent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// VoIPBIN `address`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Value>,
+}
+
+/// One reaction.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reaction {
+    /// The emoji.
+    pub emoji: String,
+    /// Always `agent`.
+    pub owner_type: String,
+    /// Who reacted.
+    pub owner_id: String,
+    /// When.
+    pub tm_create: Option<String>,
+}
+
+/// `metadata` of a message.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Metadata {
+    /// Reactions in the order they were added.
+    pub reactions: Vec<Reaction>,
+}
+
+/// A message. `parent_id` is omitted for top-level messages, as VoIPBIN does.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Message {
+    /// Message id.
+    pub id: String,
+    /// Customer id.
+    pub customer_id: String,
+    /// Always `agent`.
+    pub owner_type: String,
+    /// Author.
+    pub owner_id: String,
+    /// Talk id.
+    pub chat_id: String,
+    /// Thread parent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// `normal` or `system`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Text ("" once deleted).
+    pub text: String,
+    /// Attachments.
+    pub medias: Vec<Media>,
+    /// Reactions.
+    pub metadata: Metadata,
+    /// Per-talk sequence number.
+    pub seq: u64,
+    /// Per-talk sequence number of the last change (catch-up with `after_seq`).
+    pub change_seq: u64,
+    /// Replies in its thread.
+    pub reply_count: u32,
+    /// Created.
+    pub tm_create: Option<String>,
+    /// Last changed.
+    pub tm_update: Option<String>,
+    /// Deleted, or null.
+    pub tm_delete: Option<String>,
+}
+
+/// An agent (password never included).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Agent {
+    /// Agent id.
+    pub id: String,
+    /// Customer id.
+    pub customer_id: String,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// Detail.
+    pub detail: String,
+    /// VoIPBIN ring method.
+    pub ring_method: String,
+    /// VoIPBIN status.
+    pub status: String,
+    /// Permission bitmask.
+    pub permission: u32,
+    /// Created.
+    pub tm_create: Option<String>,
+    /// Last changed.
+    pub tm_update: Option<String>,
+    /// Deleted, or null.
+    pub tm_delete: Option<String>,
+}
+
+/// A previous version of an edited message.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Edit {
+    /// The text before the edit.
+    pub text: String,
+    /// When it was replaced.
+    pub tm_edit: Option<String>,
+}
+
+/// The caller's read position in a talk.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReadState {
+    /// Talk id.
+    pub chat_id: String,
+    /// Last seq the caller has read.
+    pub last_read_seq: u64,
+    /// Seq of the newest message.
+    pub last_seq: u64,
+    /// Messages not read yet.
+    pub unread_count: u64,
+}
+
+/// VoIPBIN's page envelope: `result` then `next_page_token`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Page<T> {
+    /// The items, newest first.
+    pub result: Vec<T>,
+    /// `tm_create` of the last item ("" for an empty page).
+    pub next_page_token: String,
+}
+
+/// VoIPBIN's error body.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorResponse {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+/// Inside [`ErrorResponse`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorBody {
+    /// `INVALID_ARGUMENT`, `NOT_FOUND`, ...
+    pub status: &'static str,
+    /// UPPER_SNAKE reason code.
+    pub reason: String,
+    /// What is wrong.
+    pub message: String,
+    /// The request's `X-Request-Id`.
+    pub request_id: String,
+}
+
+impl ErrorResponse {
+    /// The body for `error` answered to request `request_id`.
+    pub fn new(error: &talk_types::ApiError, request_id: &str) -> Self {
+        Self {
+            error: ErrorBody {
+                status: error.kind.status(),
+                reason: error.reason.to_string(),
+                message: error.message.clone(),
+                request_id: request_id.to_owned(),
+            },
+        }
+    }
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}

@@ -1,0 +1,37 @@
+# Talk — the two commands a newcomer needs are `make run` and `make test`.
+CARGO ?= cargo
+export CARGO_BUILD_JOBS ?= 2
+
+.PHONY: run test lint fmt check-fmt clippy build migrate
+
+## Start Talk: every service in one process, SQLite and the in-process bus, on :8080.
+run:
+	$(CARGO) run -p talk -- serve all
+
+## Run every test (installs and starts PostgreSQL and NATS when they are missing).
+test:
+	bash scripts/test-deps.sh
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+## Formatting and lints, as CI checks them.
+lint: check-fmt clippy
+
+check-fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+build:
+	$(CARGO) build --workspace
+
+## Apply database migrations of every service (uses TALK_* configuration).
+migrate:
+	$(CARGO) run -p talk -- migrate

@@ -1,0 +1,189 @@
+//! The gRPC `AgentService`: extract, call the service, map.
+
+mod convert;
+
+use std::future::Future;
+
+use talk_proto::agent_service_server::AgentService;
+use talk_proto::{
+    Agent, AgentPage, CreateAgentRequest, DeleteAgentRequest, GetAgentRequest, ListAgentsRequest,
+    LoginRequest, LoginResponse, ResolveAgentsRequest, ResolveAgentsResponse, UpdateAgentRequest,
+};
+use talk_telemetry::metrics;
+use talk_types::ApiError;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::service::{AgentUpdate, Agents, NewAgent};
+use crate::wire;
+
+/// The gRPC server of agent-service.
+#[derive(Clone, Debug)]
+pub struct AgentApi {
+    agents: Agents,
+}
+
+impl AgentApi {
+    /// Serves `agents`.
+    pub fn new(agents: Agents) -> Self {
+        Self { agents }
+    }
+}
+
+/// Runs a handler in its span, counts it, and maps its error to a status.
+async fn handle<Req, Res, F, Fut>(
+    method: &'static str,
+    request: Request<Req>,
+    f: F,
+) -> Result<Response<Res>, Status>
+where
+    F: FnOnce(Req) -> Fut,
+    Fut: Future<Output = Result<Res, ApiError>>,
+{
+    let span = talk_runtime::grpc::server_span(method, &request);
+    let result = f(request.into_inner()).instrument(span).await;
+    let code = match &result {
+        Ok(_) => "OK",
+        Err(e) => e.kind.status(),
+    };
+    metrics::GRPC_REQUESTS
+        .with_label_values(&[method, code])
+        .inc();
+    result.map(Response::new).map_err(ApiError::into_status)
+}
+
+#[tonic::async_trait]
+impl AgentService for AgentApi {
+    async fn login(&self, request: Request<LoginRequest>) -> Result<Response<LoginResponse>, Status> {
+        handle("Login", request, |req| async move {
+            let LoginRequest { username, password } = req;
+            let (token, row) = self.agents.login(&username, password).await?;
+            Ok(LoginResponse {
+                username: row.username.clone(),
+                token,
+                agent: Some(wire::agent(&row)),
+            })
+        })
+        .await
+    }
+
+    async fn create_agent(
+        &self,
+        request: Request<CreateAgentRequest>,
+    ) -> Result<Response<Agent>, Status> {
+        handle("CreateAgent", request, |req| async move {
+            let CreateAgentRequest {
+                caller,
+                options,
+                username,
+                password,
+                name,
+                detail,
+                permission,
+            } = req;
+            let caller = convert::caller(caller)?;
+            let new = NewAgent {
+                username,
+                password,
+                name,
+                detail,
+                permission,
+            };
+            self.agents.create(&caller, options.as_ref(), new).await
+        })
+        .await
+    }
+
+    async fn get_agent(&self, request: Request<GetAgentRequest>) -> Result<Response<Agent>, Status> {
+        handle("GetAgent", request, |req| async move {
+            let GetAgentRequest { caller, agent_id } = req;
+            let caller = convert::caller(caller)?;
+            let id = convert::agent_id(&agent_id)?;
+            let row = self.agents.get(&caller, id).await?;
+            Ok(wire::agent(&row))
+        })
+        .await
+    }
+
+    async fn list_agents(
+        &self,
+        request: Request<ListAgentsRequest>,
+    ) -> Result<Response<AgentPage>, Status> {
+        handle("ListAgents", request, |req| async move {
+            let ListAgentsRequest { caller, page } = req;
+            let caller = convert::caller(caller)?;
+            let talk_proto::PageRequest {
+                page_size,
+                page_token,
+            } = page.unwrap_or_default();
+            let page = self.agents.list(&caller, page_size, &page_token).await?;
+            Ok(AgentPage {
+                agents: page.agents.iter().map(wire::agent).collect(),
+                next_page_token: page.next_page_token,
+            })
+        })
+        .await
+    }
+
+    async fn update_agent(
+        &self,
+        request: Request<UpdateAgentRequest>,
+    ) -> Result<Response<Agent>, Status> {
+        handle("UpdateAgent", request, |req| async move {
+            let UpdateAgentRequest {
+                caller,
+                options,
+                agent_id,
+                name,
+                detail,
+                password,
+                permission,
+            } = req;
+            let caller = convert::caller(caller)?;
+            let id = convert::agent_id(&agent_id)?;
+            let update = AgentUpdate {
+                name,
+                detail,
+                password,
+                permission,
+            };
+            self.agents
+                .update(&caller, options.as_ref(), id, update)
+                .await
+        })
+        .await
+    }
+
+    async fn delete_agent(
+        &self,
+        request: Request<DeleteAgentRequest>,
+    ) -> Result<Response<Agent>, Status> {
+        handle("DeleteAgent", request, |req| async move {
+            let DeleteAgentRequest {
+                caller,
+                options,
+                agent_id,
+            } = req;
+            let caller = convert::caller(caller)?;
+            let id = convert::agent_id(&agent_id)?;
+            self.agents.delete(&caller, options.as_ref(), id).await
+        })
+        .await
+    }
+
+    async fn resolve_agents(
+        &self,
+        request: Request<ResolveAgentsRequest>,
+    ) -> Result<Response<ResolveAgentsResponse>, Status> {
+        handle("ResolveAgents", request, |req| async move {
+            let ResolveAgentsRequest { caller, agent_ids } = req;
+            let caller = convert::caller(caller)?;
+            let (rows, missing) = self.agents.resolve(&caller, &agent_ids).await?;
+            Ok(ResolveAgentsResponse {
+                agents: rows.iter().map(wire::agent).collect(),
+                missing,
+            })
+        })
+        .await
+    }
+}

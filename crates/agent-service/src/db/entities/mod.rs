@@ -1,0 +1,4 @@
+//! sea-orm models of agent-service's tables.
+
+pub mod agent;
+pub mod customer;

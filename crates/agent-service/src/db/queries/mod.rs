@@ -1,0 +1,4 @@
+//! Every query of agent-service; all but login and bootstrap are scoped to one customer.
+
+pub mod agents;
+pub mod customers;

@@ -1,0 +1,259 @@
+//! Writes: create, update and soft-delete agents. Each is one transaction:
+//! claim the idempotency key, check the rules, write, record the response, commit.
+
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use talk_auth::{PERMISSION_AGENT, PERMISSION_SUPER_ADMIN};
+use talk_proto::WriteOptions;
+use talk_store::db_error;
+use talk_store::idempotency::{self, Claim};
+use talk_types::{AgentId, ApiError, ErrorKind, time};
+
+use super::{Agents, Caller, is_unique_violation, not_found, password, validate};
+use crate::db::entities::agent;
+use crate::db::queries::agents::{self, Changes};
+use crate::wire;
+
+/// Default ring method of a new agent.
+pub const DEFAULT_RING_METHOD: &str = "ringall";
+/// Default status of a new agent.
+pub const DEFAULT_STATUS: &str = "available";
+
+/// A new agent as the caller asked for it.
+pub struct NewAgent {
+    /// Login name.
+    pub username: String,
+    /// Plain password; hashed before it is stored.
+    pub password: String,
+    /// Display name.
+    pub name: String,
+    /// Free text.
+    pub detail: String,
+    /// Permission bitmask; 0 means agent (16).
+    pub permission: u32,
+}
+
+/// Changes to an agent; `None` leaves a field as it is.
+pub struct AgentUpdate {
+    /// New display name.
+    pub name: Option<String>,
+    /// New detail.
+    pub detail: Option<String>,
+    /// New plain password.
+    pub password: Option<String>,
+    /// New permission bitmask (admins only).
+    pub permission: Option<u32>,
+}
+
+impl Agents {
+    /// Creates an agent in the caller's customer (admins only).
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        options: Option<&WriteOptions>,
+        new: NewAgent,
+    ) -> Result<talk_proto::Agent, ApiError> {
+        if !caller.is_admin() {
+            return Err(ApiError::permission_denied());
+        }
+        let NewAgent {
+            username,
+            password,
+            name,
+            detail,
+            permission,
+        } = new;
+        validate::username(&username)?;
+        validate::password(&password)?;
+        validate::name(&name)?;
+        validate::detail(&detail)?;
+        let permission = if permission == 0 {
+            PERMISSION_AGENT
+        } else {
+            permission
+        };
+        validate::permission(permission)?;
+        grantable(caller, permission)?;
+        let password_hash = password::hash(password).await?;
+
+        let scope = format!("{}:create_agent", caller.agent_id);
+        let txn = self.db.begin().await.map_err(db_error)?;
+        if let Claim::Replay(agent) = idempotency::claim(&txn, &self.db, &scope, options).await? {
+            return Ok(agent);
+        }
+        let now = time::now();
+        let row = agent::Model {
+            id: AgentId::new().0,
+            customer_id: caller.customer_id,
+            username,
+            password_hash,
+            name,
+            detail,
+            ring_method: DEFAULT_RING_METHOD.to_owned(),
+            status: DEFAULT_STATUS.to_owned(),
+            permission: i64::from(permission),
+            tm_create: now,
+            tm_update: now,
+            tm_delete: None,
+        };
+        let row = agents::insert(&txn, row).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                username_taken()
+            } else {
+                db_error(e)
+            }
+        })?;
+        let agent = wire::agent(&row);
+        finish(txn, &scope, options, &agent).await?;
+        tracing::info!(agent_id = %row.id, by = %caller.agent_id, "agent created");
+        Ok(agent)
+    }
+
+    /// Updates an agent: admins any agent of their customer, an agent its own
+    /// name, detail and password.
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        options: Option<&WriteOptions>,
+        id: AgentId,
+        update: AgentUpdate,
+    ) -> Result<talk_proto::Agent, ApiError> {
+        let AgentUpdate {
+            name,
+            detail,
+            password,
+            permission,
+        } = update;
+        if !caller.is_admin() && (id != caller.agent_id || permission.is_some()) {
+            return Err(ApiError::permission_denied());
+        }
+        if let Some(name) = &name {
+            validate::name(name)?;
+        }
+        if let Some(detail) = &detail {
+            validate::detail(detail)?;
+        }
+        if let Some(password) = &password {
+            validate::password(password)?;
+        }
+        if let Some(permission) = permission {
+            validate::permission(permission)?;
+            grantable(caller, permission)?;
+        }
+        let password_hash = match password {
+            Some(password) => Some(password::hash(password).await?),
+            None => None,
+        };
+
+        let scope = format!("{}:update_agent", caller.agent_id);
+        let txn = self.db.begin().await.map_err(db_error)?;
+        if let Claim::Replay(agent) = idempotency::claim(&txn, &self.db, &scope, options).await? {
+            return Ok(agent);
+        }
+        let mut row = agents::find_for_update(&txn, caller.customer_id, id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(not_found)?;
+        guard_super_admin(caller, &row)?;
+        let now = time::now();
+        let changes = Changes {
+            name: name.clone(),
+            detail: detail.clone(),
+            password_hash: password_hash.clone(),
+            permission,
+        };
+        agents::update(&txn, caller.customer_id, id, changes, now)
+            .await
+            .map_err(db_error)?;
+        if let Some(name) = name {
+            row.name = name;
+        }
+        if let Some(detail) = detail {
+            row.detail = detail;
+        }
+        if let Some(hash) = password_hash {
+            row.password_hash = hash;
+        }
+        if let Some(permission) = permission {
+            row.permission = i64::from(permission);
+        }
+        row.tm_update = now;
+        let agent = wire::agent(&row);
+        finish(txn, &scope, options, &agent).await?;
+        tracing::info!(agent_id = %id, by = %caller.agent_id, "agent updated");
+        Ok(agent)
+    }
+
+    /// Soft-deletes an agent of the caller's customer (admins only, never oneself).
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        options: Option<&WriteOptions>,
+        id: AgentId,
+    ) -> Result<talk_proto::Agent, ApiError> {
+        if !caller.is_admin() {
+            return Err(ApiError::permission_denied());
+        }
+        if id == caller.agent_id {
+            return Err(ApiError::conflict(
+                "CANNOT_DELETE_SELF",
+                "An agent cannot delete itself.",
+            ));
+        }
+        let scope = format!("{}:delete_agent", caller.agent_id);
+        let txn = self.db.begin().await.map_err(db_error)?;
+        if let Claim::Replay(agent) = idempotency::claim(&txn, &self.db, &scope, options).await? {
+            return Ok(agent);
+        }
+        let mut row = agents::find_for_update(&txn, caller.customer_id, id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(not_found)?;
+        guard_super_admin(caller, &row)?;
+        let now = time::now();
+        agents::soft_delete(&txn, caller.customer_id, id, now)
+            .await
+            .map_err(db_error)?;
+        row.tm_update = now;
+        row.tm_delete = Some(now);
+        let agent = wire::agent(&row);
+        finish(txn, &scope, options, &agent).await?;
+        tracing::info!(agent_id = %id, by = %caller.agent_id, "agent deleted");
+        Ok(agent)
+    }
+}
+
+/// Records the idempotent response and commits.
+async fn finish(
+    txn: DatabaseTransaction,
+    scope: &str,
+    options: Option<&WriteOptions>,
+    agent: &talk_proto::Agent,
+) -> Result<(), ApiError> {
+    idempotency::complete(&txn, scope, options, agent).await?;
+    txn.commit().await.map_err(db_error)
+}
+
+/// Only a super admin grants the super admin bit.
+fn grantable(caller: &Caller, permission: u32) -> Result<(), ApiError> {
+    if permission & PERMISSION_SUPER_ADMIN != 0 && !caller.is_super_admin() {
+        return Err(ApiError::permission_denied());
+    }
+    Ok(())
+}
+
+/// Only a super admin changes or deletes a super admin.
+fn guard_super_admin(caller: &Caller, target: &agent::Model) -> Result<(), ApiError> {
+    if target.permission_bits() & PERMISSION_SUPER_ADMIN != 0 && !caller.is_super_admin() {
+        return Err(ApiError::permission_denied());
+    }
+    Ok(())
+}
+
+/// 409 ALREADY_EXISTS / USERNAME_TAKEN.
+pub fn username_taken() -> ApiError {
+    ApiError::new(
+        ErrorKind::AlreadyExists,
+        "USERNAME_TAKEN",
+        "The username is already taken.",
+    )
+}

@@ -1,0 +1,47 @@
+//! Agent-service's rules: login, agent management, resolution, bootstrap.
+
+pub mod bootstrap;
+pub mod caller;
+mod login;
+mod manage;
+pub mod password;
+mod read;
+pub mod validate;
+
+use sea_orm::{DatabaseConnection, DbErr, SqlErr};
+use talk_auth::Tokens;
+use talk_types::ApiError;
+
+pub use caller::Caller;
+pub use manage::{AgentUpdate, NewAgent};
+pub use read::Page;
+
+/// The service state shared by every handler.
+#[derive(Clone)]
+pub struct Agents {
+    db: DatabaseConnection,
+    tokens: Tokens,
+}
+
+impl std::fmt::Debug for Agents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agents").finish_non_exhaustive()
+    }
+}
+
+impl Agents {
+    /// Agents stored in `db`, issuing tokens with `tokens`.
+    pub fn new(db: DatabaseConnection, tokens: Tokens) -> Self {
+        Self { db, tokens }
+    }
+}
+
+/// 404 AGENT_NOT_FOUND.
+fn not_found() -> ApiError {
+    ApiError::not_found("agent")
+}
+
+/// Whether a database error is a unique violation.
+fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}

@@ -1,0 +1,290 @@
+//! The gRPC `TalkService`: extract, call the domain, map — nothing else.
+
+mod parse;
+
+use std::future::Future;
+
+use talk_proto::talk_service_server::TalkService;
+use talk_proto::{
+    Access, AddParticipantRequest, CreateTalkRequest, CreateTalkResponse, ListMembershipsRequest,
+    ListTalksRequest, Memberships, Participant, ParticipantList, RemoveParticipantRequest, Talk,
+    TalkPage, TalkRef, TalkWrite, UpdateTalkRequest,
+};
+use talk_telemetry::metrics;
+use talk_types::{AgentId, ApiError, CustomerId, ParticipantId, TalkId};
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::service::{NewTalk, Talks};
+
+/// The gRPC face of [`Talks`].
+#[derive(Clone)]
+pub struct TalkApi {
+    talks: Talks,
+}
+
+impl TalkApi {
+    /// Serves `talks` over gRPC.
+    pub fn new(talks: Talks) -> Self {
+        Self { talks }
+    }
+}
+
+/// Runs one call in its server span, counts it, and maps the error.
+async fn handle<Req, Res, F, Fut>(
+    method: &'static str,
+    request: Request<Req>,
+    call: F,
+) -> Result<Response<Res>, Status>
+where
+    F: FnOnce(Req) -> Fut,
+    Fut: Future<Output = Result<Res, ApiError>>,
+{
+    let span = talk_runtime::grpc::server_span(method, &request);
+    let result = call(request.into_inner()).instrument(span).await;
+    let code = match &result {
+        Ok(_) => "OK",
+        Err(e) => e.kind.status(),
+    };
+    metrics::GRPC_REQUESTS
+        .with_label_values(&[method, code])
+        .inc();
+    result.map(Response::new).map_err(ApiError::into_status)
+}
+
+fn talk_id(value: &str) -> Result<TalkId, ApiError> {
+    TalkId::parse("id", value)
+}
+
+#[tonic::async_trait]
+impl TalkService for TalkApi {
+    async fn create_talk(
+        &self,
+        request: Request<CreateTalkRequest>,
+    ) -> Result<Response<CreateTalkResponse>, Status> {
+        handle("CreateTalk", request, |r| async move {
+            let CreateTalkRequest {
+                caller,
+                options,
+                r#type,
+                name,
+                detail,
+                participants,
+            } = r;
+            let caller = parse::caller(caller)?;
+            let new = NewTalk {
+                kind: parse::talk_type(&r#type)?,
+                name,
+                detail,
+                participants: participants
+                    .into_iter()
+                    .map(parse::participant_ref)
+                    .collect::<Result<_, _>>()?,
+            };
+            self.talks.create(caller, options, new).await
+        })
+        .await
+    }
+
+    async fn get_talk(&self, request: Request<TalkRef>) -> Result<Response<Talk>, Status> {
+        handle("GetTalk", request, |r| async move {
+            let TalkRef { caller, talk_id: id } = r;
+            self.talks.get(parse::caller(caller)?, talk_id(&id)?).await
+        })
+        .await
+    }
+
+    async fn list_talks(
+        &self,
+        request: Request<ListTalksRequest>,
+    ) -> Result<Response<TalkPage>, Status> {
+        handle("ListTalks", request, |r| async move {
+            let ListTalksRequest { caller, page } = r;
+            self.talks.list_mine(parse::caller(caller)?, page).await
+        })
+        .await
+    }
+
+    async fn list_channels(
+        &self,
+        request: Request<ListTalksRequest>,
+    ) -> Result<Response<TalkPage>, Status> {
+        handle("ListChannels", request, |r| async move {
+            let ListTalksRequest { caller, page } = r;
+            self.talks.list_channels(parse::caller(caller)?, page).await
+        })
+        .await
+    }
+
+    async fn update_talk(
+        &self,
+        request: Request<UpdateTalkRequest>,
+    ) -> Result<Response<Talk>, Status> {
+        handle("UpdateTalk", request, |r| async move {
+            let UpdateTalkRequest {
+                caller,
+                options,
+                talk_id: id,
+                name,
+                detail,
+            } = r;
+            let caller = parse::caller(caller)?;
+            let id = talk_id(&id)?;
+            self.talks.update(caller, options, id, name, detail).await
+        })
+        .await
+    }
+
+    async fn delete_talk(&self, request: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
+        handle("DeleteTalk", request, |r| async move {
+            let TalkWrite {
+                caller,
+                options,
+                talk_id: id,
+            } = r;
+            let caller = parse::caller(caller)?;
+            self.talks.delete(caller, options, talk_id(&id)?).await
+        })
+        .await
+    }
+
+    async fn close_talk(&self, request: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
+        handle("CloseTalk", request, |r| async move {
+            let TalkWrite {
+                caller,
+                options,
+                talk_id: id,
+            } = r;
+            let caller = parse::caller(caller)?;
+            self.talks.close(caller, options, talk_id(&id)?).await
+        })
+        .await
+    }
+
+    async fn reopen_talk(&self, request: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
+        handle("ReopenTalk", request, |r| async move {
+            let TalkWrite {
+                caller,
+                options,
+                talk_id: id,
+            } = r;
+            let caller = parse::caller(caller)?;
+            self.talks.reopen(caller, options, talk_id(&id)?).await
+        })
+        .await
+    }
+
+    async fn join_talk(
+        &self,
+        request: Request<TalkWrite>,
+    ) -> Result<Response<Participant>, Status> {
+        handle("JoinTalk", request, |r| async move {
+            let TalkWrite {
+                caller,
+                options,
+                talk_id: id,
+            } = r;
+            let caller = parse::caller(caller)?;
+            self.talks.join(caller, options, talk_id(&id)?).await
+        })
+        .await
+    }
+
+    async fn leave_talk(
+        &self,
+        request: Request<TalkWrite>,
+    ) -> Result<Response<Participant>, Status> {
+        handle("LeaveTalk", request, |r| async move {
+            let TalkWrite {
+                caller,
+                options,
+                talk_id: id,
+            } = r;
+            let caller = parse::caller(caller)?;
+            self.talks.leave(caller, options, talk_id(&id)?).await
+        })
+        .await
+    }
+
+    async fn add_participant(
+        &self,
+        request: Request<AddParticipantRequest>,
+    ) -> Result<Response<Participant>, Status> {
+        handle("AddParticipant", request, |r| async move {
+            let AddParticipantRequest {
+                caller,
+                options,
+                talk_id: id,
+                participant,
+            } = r;
+            let caller = parse::caller(caller)?;
+            let id = talk_id(&id)?;
+            let agent = parse::required_participant(participant)?;
+            self.talks.add(caller, options, id, agent).await
+        })
+        .await
+    }
+
+    async fn remove_participant(
+        &self,
+        request: Request<RemoveParticipantRequest>,
+    ) -> Result<Response<Participant>, Status> {
+        handle("RemoveParticipant", request, |r| async move {
+            let RemoveParticipantRequest {
+                caller,
+                options,
+                talk_id: id,
+                participant_id,
+            } = r;
+            let caller = parse::caller(caller)?;
+            let id = talk_id(&id)?;
+            let participant = ParticipantId::parse("participant_id", &participant_id)?;
+            self.talks.remove(caller, options, id, participant).await
+        })
+        .await
+    }
+
+    async fn list_participants(
+        &self,
+        request: Request<TalkRef>,
+    ) -> Result<Response<ParticipantList>, Status> {
+        handle("ListParticipants", request, |r| async move {
+            let TalkRef { caller, talk_id: id } = r;
+            let participants = self
+                .talks
+                .list_participants(parse::caller(caller)?, talk_id(&id)?)
+                .await?;
+            Ok(ParticipantList { participants })
+        })
+        .await
+    }
+
+    async fn check_access(&self, request: Request<TalkRef>) -> Result<Response<Access>, Status> {
+        handle("CheckAccess", request, |r| async move {
+            let TalkRef { caller, talk_id: id } = r;
+            self.talks
+                .check_access(parse::caller(caller)?, talk_id(&id)?)
+                .await
+        })
+        .await
+    }
+
+    async fn list_memberships(
+        &self,
+        request: Request<ListMembershipsRequest>,
+    ) -> Result<Response<Memberships>, Status> {
+        handle("ListMemberships", request, |r| async move {
+            let ListMembershipsRequest {
+                agent_id,
+                customer_id,
+            } = r;
+            let agent = AgentId::parse("agent_id", &agent_id)?;
+            let customer = CustomerId::parse("customer_id", &customer_id)?;
+            let ids = self.talks.memberships(agent, customer).await?;
+            Ok(Memberships {
+                talk_ids: ids.iter().map(ToString::to_string).collect(),
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,64 @@
+//! Wire requests to domain inputs: ids parsed, enums checked, the caller verified.
+
+use talk_proto::ParticipantRef;
+use talk_types::{AgentId, ApiError, CustomerId};
+
+use crate::db::entities::participant::OWNER_AGENT;
+use crate::db::entities::talk::TalkType;
+use crate::service::Caller;
+
+/// The caller the edge vouched for; without one the call is unauthenticated.
+pub fn caller(caller: Option<talk_proto::Caller>) -> Result<Caller, ApiError> {
+    let talk_proto::Caller {
+        agent_id,
+        customer_id,
+        permission,
+    } = caller.ok_or_else(ApiError::unauthenticated)?;
+    let agent = agent_id
+        .parse::<AgentId>()
+        .map_err(|_| ApiError::unauthenticated())?;
+    let customer = customer_id
+        .parse::<CustomerId>()
+        .map_err(|_| ApiError::unauthenticated())?;
+    Ok(Caller {
+        agent,
+        customer,
+        permission,
+    })
+}
+
+/// `direct` | `group` | `talk`; empty means "infer".
+pub fn talk_type(value: &str) -> Result<Option<TalkType>, ApiError> {
+    match value {
+        "" => Ok(None),
+        "direct" => Ok(Some(TalkType::Direct)),
+        "group" => Ok(Some(TalkType::Group)),
+        "talk" => Ok(Some(TalkType::Talk)),
+        _ => Err(ApiError::invalid(
+            "INVALID_TYPE",
+            "The type must be one of direct, group or talk.",
+        )),
+    }
+}
+
+/// A participant reference: `owner_type` agent (or empty), `owner_id` a UUID.
+pub fn participant_ref(reference: ParticipantRef) -> Result<AgentId, ApiError> {
+    let ParticipantRef {
+        owner_type,
+        owner_id,
+    } = reference;
+    if !owner_type.is_empty() && owner_type != OWNER_AGENT {
+        return Err(ApiError::invalid(
+            "INVALID_OWNER_TYPE",
+            "The owner_type must be agent.",
+        ));
+    }
+    AgentId::parse("owner_id", &owner_id)
+}
+
+/// The participant of an add request, which must be there.
+pub fn required_participant(reference: Option<ParticipantRef>) -> Result<AgentId, ApiError> {
+    participant_ref(reference.ok_or_else(|| {
+        ApiError::invalid("MISSING_FIELD", "The participant (owner_id) is required.")
+    })?)
+}

@@ -1,0 +1,5 @@
+//! sea-orm models of talk-service's tables.
+
+pub mod direct_pair;
+pub mod participant;
+pub mod talk;

@@ -1,0 +1,58 @@
+//! The `participants` table.
+
+use sea_orm::entity::prelude::*;
+use talk_types::{AgentId, CustomerId, ParticipantId, TalkId};
+
+/// Whether a participant record is current.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ParticipantState {
+    /// In the talk.
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// Left or removed; re-adding makes a new record.
+    #[sea_orm(string_value = "left")]
+    Left,
+}
+
+impl ParticipantState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Left => "left",
+        }
+    }
+}
+
+/// The only owner type so far.
+pub const OWNER_AGENT: &str = "agent";
+
+/// One membership of an owner in a talk.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "participants")]
+pub struct Model {
+    /// The record id (what DELETE …/participants/{id} names).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: ParticipantId,
+    /// The customer of the talk.
+    pub customer_id: CustomerId,
+    /// The talk.
+    pub talk_id: TalkId,
+    /// `agent`.
+    pub owner_type: String,
+    /// The agent.
+    pub owner_id: AgentId,
+    /// active | left.
+    pub state: ParticipantState,
+    /// Joined at.
+    pub tm_joined: DateTimeUtc,
+    /// Left at.
+    pub tm_left: Option<DateTimeUtc>,
+}
+
+/// No relations are navigated.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

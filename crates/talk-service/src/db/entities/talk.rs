@@ -1,0 +1,86 @@
+//! The `talks` table.
+
+use sea_orm::entity::prelude::*;
+use talk_types::{CustomerId, TalkId};
+
+/// What kind of talk it is; decides who may see and join it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum TalkType {
+    /// One-to-one, de-duplicated per pair.
+    #[sea_orm(string_value = "direct")]
+    Direct,
+    /// Private, invite-only.
+    #[sea_orm(string_value = "group")]
+    Group,
+    /// A public channel of the customer.
+    #[sea_orm(string_value = "talk")]
+    Talk,
+}
+
+impl TalkType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Group => "group",
+            Self::Talk => "talk",
+        }
+    }
+}
+
+/// Whether a talk accepts new messages and participants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum TalkState {
+    /// Open.
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// Closed (by hand, or when the last participant left).
+    #[sea_orm(string_value = "closed")]
+    Closed,
+}
+
+impl TalkState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// One talk ("chat").
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "talks")]
+pub struct Model {
+    /// Its id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: TalkId,
+    /// The customer it belongs to.
+    pub customer_id: CustomerId,
+    /// direct | group | talk.
+    #[sea_orm(column_name = "type")]
+    pub kind: TalkType,
+    /// Display name (≤ 255 characters).
+    pub name: String,
+    /// Description (≤ 4096 characters).
+    pub detail: String,
+    /// active | closed.
+    pub state: TalkState,
+    /// Number of active participants.
+    pub member_count: i32,
+    /// Created at.
+    pub tm_create: DateTimeUtc,
+    /// Last changed at.
+    pub tm_update: DateTimeUtc,
+    /// Soft-deleted at.
+    pub tm_delete: Option<DateTimeUtc>,
+}
+
+/// No relations are navigated.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

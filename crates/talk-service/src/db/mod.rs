@@ -1,0 +1,5 @@
+//! Persistence: models, queries and migrations.
+
+pub mod entities;
+pub mod migration;
+pub mod queries;

@@ -1,0 +1,5 @@
+//! Every query of talk-service, scoped by customer where a caller is involved.
+
+pub mod direct_pairs;
+pub mod participants;
+pub mod talks;

@@ -1,0 +1,133 @@
+//! Queries on `talks`.
+
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use talk_types::time::Timestamp;
+use talk_types::{AgentId, CustomerId, TalkId};
+
+use crate::db::entities::participant::{self, ParticipantState};
+use crate::db::entities::talk::{self, TalkType};
+
+/// Inserts a new talk.
+pub async fn insert<C: ConnectionTrait>(conn: &C, model: talk::Model) -> Result<(), DbErr> {
+    talk::Entity::insert(model.into_active_model())
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The talk `id` of `customer`, deleted or not.
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    customer: CustomerId,
+    id: TalkId,
+) -> Result<Option<talk::Model>, DbErr> {
+    talk::Entity::find_by_id(id)
+        .filter(talk::Column::CustomerId.eq(customer))
+        .one(conn)
+        .await
+}
+
+/// Like [`find`], but locks the row until the transaction ends (a no-op on
+/// SQLite, whose single connection serialises writers anyway).
+pub async fn lock<C: ConnectionTrait>(
+    conn: &C,
+    customer: CustomerId,
+    id: TalkId,
+) -> Result<Option<talk::Model>, DbErr> {
+    talk::Entity::find_by_id(id)
+        .filter(talk::Column::CustomerId.eq(customer))
+        .lock_exclusive()
+        .one(conn)
+        .await
+}
+
+/// Writes every column of `model` back.
+pub async fn save<C: ConnectionTrait>(conn: &C, model: talk::Model) -> Result<talk::Model, DbErr> {
+    let mut active = model.into_active_model();
+    active.reset_all();
+    active.update(conn).await
+}
+
+/// Non-deleted talks of `customer` where `agent` is an active participant.
+pub fn mine(customer: CustomerId, agent: AgentId) -> Select<talk::Entity> {
+    talk::Entity::find()
+        .filter(talk::Column::CustomerId.eq(customer))
+        .filter(talk::Column::TmDelete.is_null())
+        .filter(
+            talk::Column::Id.in_subquery(
+                Query::select()
+                    .column(participant::Column::TalkId)
+                    .from(participant::Entity)
+                    .and_where(participant::Column::CustomerId.eq(customer))
+                    .and_where(participant::Column::OwnerId.eq(agent))
+                    .and_where(participant::Column::State.eq(ParticipantState::Active))
+                    .to_owned(),
+            ),
+        )
+}
+
+/// Non-deleted public channels (`type` talk) of `customer`.
+pub fn channels(customer: CustomerId) -> Select<talk::Entity> {
+    talk::Entity::find()
+        .filter(talk::Column::CustomerId.eq(customer))
+        .filter(talk::Column::Kind.eq(TalkType::Talk))
+        .filter(talk::Column::TmDelete.is_null())
+}
+
+/// One page of `select`, newest first, strictly older than `before`.
+///
+/// A page never ends inside a group of talks created in the same
+/// microsecond, so the next page (strictly older than the last item) has no
+/// gaps: the trailing group is left for the next page, or, when the whole
+/// page is one group, the page is extended to the whole group.
+pub async fn page<C: ConnectionTrait>(
+    conn: &C,
+    select: Select<talk::Entity>,
+    before: Option<Timestamp>,
+    limit: u64,
+) -> Result<Vec<talk::Model>, DbErr> {
+    let bounded = |select: Select<talk::Entity>| match before {
+        Some(ts) => select.filter(talk::Column::TmCreate.lt(ts)),
+        None => select,
+    };
+    let mut rows = bounded(select.clone())
+        .order_by_desc(talk::Column::TmCreate)
+        .order_by_desc(talk::Column::Id)
+        .limit(limit + 1)
+        .all(conn)
+        .await?;
+    if rows.len() as u64 <= limit {
+        return Ok(rows);
+    }
+    let boundary = rows[limit as usize].tm_create;
+    rows.truncate(limit as usize);
+    if rows.last().is_some_and(|r| r.tm_create == boundary) {
+        rows.retain(|r| r.tm_create != boundary);
+        if rows.is_empty() {
+            return select
+                .filter(talk::Column::TmCreate.eq(boundary))
+                .order_by_desc(talk::Column::Id)
+                .all(conn)
+                .await;
+        }
+    }
+    Ok(rows)
+}
+
+/// Ids of the non-deleted talks of `customer` where `agent` is active.
+pub async fn membership_ids<C: ConnectionTrait>(
+    conn: &C,
+    customer: CustomerId,
+    agent: AgentId,
+) -> Result<Vec<TalkId>, DbErr> {
+    mine(customer, agent)
+        .select_only()
+        .column(talk::Column::Id)
+        .into_tuple::<TalkId>()
+        .all(conn)
+        .await
+}

@@ -1,0 +1,67 @@
+//! The agent directory: agent-service's `ResolveAgents`.
+
+use talk_proto::ResolveAgentsRequest;
+use talk_proto::agent_service_client::AgentServiceClient;
+use talk_types::{AgentId, ApiError, ErrorKind};
+use tonic::transport::Channel;
+
+use super::Caller;
+
+/// Checks that agents exist in the caller's customer.
+#[derive(Clone)]
+pub struct Agents {
+    client: AgentServiceClient<Channel>,
+}
+
+impl Agents {
+    /// A directory reached at `url` (connected lazily).
+    pub fn new(url: &str) -> Result<Self, ApiError> {
+        Ok(Self {
+            client: AgentServiceClient::new(talk_runtime::channel(url)?),
+        })
+    }
+
+    /// Ok when every agent of `ids` exists in the caller's customer; else a
+    /// 400 UNKNOWN_AGENT naming the missing ones.
+    pub async fn require(&self, caller: &Caller, ids: &[AgentId]) -> Result<(), ApiError> {
+        let ids: Vec<AgentId> = ids.iter().copied().filter(|id| *id != caller.agent).collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let request = ResolveAgentsRequest {
+            caller: Some(caller.to_proto()),
+            agent_ids: ids.iter().map(ToString::to_string).collect(),
+        };
+        let response = self
+            .client
+            .clone()
+            .resolve_agents(talk_runtime::grpc::request(request))
+            .await
+            .map_err(|status| {
+                let error = ApiError::from_status(&status);
+                tracing::warn!(error = %error, "resolve agents failed");
+                match error.kind {
+                    ErrorKind::InvalidArgument | ErrorKind::NotFound => error,
+                    _ => ApiError::unavailable("agent directory"),
+                }
+            })?
+            .into_inner();
+        let found: Vec<AgentId> = response
+            .agents
+            .iter()
+            .filter_map(|a| a.id.parse().ok())
+            .collect();
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !found.contains(id))
+            .map(ToString::to_string)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::invalid(
+            "UNKNOWN_AGENT",
+            format!("No agent of your customer has the id {}.", missing.join(", ")),
+        ))
+    }
+}

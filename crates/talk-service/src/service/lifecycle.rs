@@ -1,0 +1,153 @@
+//! A talk's own changes: update, soft delete, close and reopen (participants only).
+
+use talk_events::kinds::{TalkClosed, TalkDeleted, TalkReopened, TalkUpdated};
+use talk_proto::{Talk, WriteOptions};
+use talk_store::db_error;
+use talk_types::{ApiError, TalkId, time};
+
+use super::access;
+use super::create::check_len;
+use super::{Begun, Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Talks, convert, scope};
+use crate::db::entities::talk::{TalkState, TalkType};
+use crate::db::queries::{direct_pairs, talks};
+
+/// Which way a state change goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transition {
+    Close,
+    Reopen,
+}
+
+impl Talks {
+    /// Changes the name and/or detail.
+    pub async fn update(
+        &self,
+        caller: Caller,
+        options: Option<WriteOptions>,
+        id: TalkId,
+        name: Option<String>,
+        detail: Option<String>,
+    ) -> Result<Talk, ApiError> {
+        if name.is_none() && detail.is_none() {
+            return Err(ApiError::invalid(
+                "MISSING_FIELD",
+                "Give at least one of name and detail.",
+            ));
+        }
+        check_len("name", name.as_deref(), MAX_NAME_CHARS)?;
+        check_len("detail", detail.as_deref(), MAX_DETAIL_CHARS)?;
+        let mut write = match self.begin(scope(&caller, "UpdateTalk", id), options).await? {
+            Begun::Replay(response) => return Ok(response),
+            Begun::Fresh(write) => write,
+        };
+        let seen = access::lock(&write.txn, &caller, id).await?;
+        seen.participant()?;
+        let mut model = seen.talk;
+        if let Some(name) = name {
+            model.name = name;
+        }
+        if let Some(detail) = detail {
+            model.detail = detail;
+        }
+        model.tm_update = time::now();
+        let model = talks::save(&write.txn, model).await.map_err(db_error)?;
+        let response = convert::talk(&model);
+        write.event(TalkUpdated(response.clone()), &model);
+        self.commit(write, &response).await?;
+        Ok(response)
+    }
+
+    /// Soft-deletes the talk; answers with the talk as it was before (VoIPBIN).
+    pub async fn delete(
+        &self,
+        caller: Caller,
+        options: Option<WriteOptions>,
+        id: TalkId,
+    ) -> Result<Talk, ApiError> {
+        let mut write = match self.begin(scope(&caller, "DeleteTalk", id), options).await? {
+            Begun::Replay(response) => return Ok(response),
+            Begun::Fresh(write) => write,
+        };
+        let seen = access::lock(&write.txn, &caller, id).await?;
+        seen.participant()?;
+        let snapshot = convert::talk(&seen.talk);
+        let mut model = seen.talk;
+        let now = time::now();
+        model.tm_delete = Some(now);
+        model.tm_update = now;
+        let model = talks::save(&write.txn, model).await.map_err(db_error)?;
+        if model.kind == TalkType::Direct {
+            direct_pairs::release(&write.txn, caller.customer, id)
+                .await
+                .map_err(db_error)?;
+        }
+        write.event(TalkDeleted(snapshot.clone()), &model);
+        self.commit(write, &snapshot).await?;
+        Ok(snapshot)
+    }
+
+    /// Closes an active talk (409 TALK_ALREADY_CLOSED otherwise).
+    pub async fn close(
+        &self,
+        caller: Caller,
+        options: Option<WriteOptions>,
+        id: TalkId,
+    ) -> Result<Talk, ApiError> {
+        self.transition(caller, options, id, Transition::Close).await
+    }
+
+    /// Reopens a closed talk (409 TALK_NOT_CLOSED otherwise).
+    pub async fn reopen(
+        &self,
+        caller: Caller,
+        options: Option<WriteOptions>,
+        id: TalkId,
+    ) -> Result<Talk, ApiError> {
+        self.transition(caller, options, id, Transition::Reopen).await
+    }
+
+    async fn transition(
+        &self,
+        caller: Caller,
+        options: Option<WriteOptions>,
+        id: TalkId,
+        to: Transition,
+    ) -> Result<Talk, ApiError> {
+        let rpc = match to {
+            Transition::Close => "CloseTalk",
+            Transition::Reopen => "ReopenTalk",
+        };
+        let mut write = match self.begin(scope(&caller, rpc, id), options).await? {
+            Begun::Replay(response) => return Ok(response),
+            Begun::Fresh(write) => write,
+        };
+        let seen = access::lock(&write.txn, &caller, id).await?;
+        seen.participant()?;
+        let mut model = seen.talk;
+        model.state = match (to, model.state) {
+            (Transition::Close, TalkState::Active) => TalkState::Closed,
+            (Transition::Reopen, TalkState::Closed) => TalkState::Active,
+            (Transition::Close, TalkState::Closed) => {
+                return Err(ApiError::conflict(
+                    "TALK_ALREADY_CLOSED",
+                    "The talk is already closed.",
+                ));
+            }
+            (Transition::Reopen, TalkState::Active) => {
+                return Err(ApiError::conflict(
+                    "TALK_NOT_CLOSED",
+                    "The talk is not closed, so it cannot be reopened.",
+                ));
+            }
+        };
+        model.tm_update = time::now();
+        let model = talks::save(&write.txn, model).await.map_err(db_error)?;
+        let response = convert::talk(&model);
+        match to {
+            Transition::Close => write.event(TalkClosed(response.clone()), &model),
+            Transition::Reopen => write.event(TalkReopened(response.clone()), &model),
+        }
+        self.commit(write, &response).await?;
+        Ok(response)
+    }
+}

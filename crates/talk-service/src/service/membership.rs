@@ -1,0 +1,203 @@
+//! Who is in a talk: join, leave, add, remove. Every change locks the talk row
+//! first, then writes, recounts `member_count` and stages its events, so the
+//! count is exact and one talk's events are in commit order.
+
+use talk_events::kinds::{ParticipantJoined, ParticipantLeft, TalkClosed};
+use talk_proto::{Participant, WriteOptions};
+use talk_store::db_error;
+use talk_types::{AgentId, ApiError, ParticipantId, TalkId, time};
+
+use super::access::{self, Deleted, Seen, participant_not_found};
+use super::{Begun, Caller, Talks, Write, convert, scope};
+use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState};
+use crate::db::entities::talk::{self, TalkState, TalkType};
+use crate::db::queries::{participants, talks};
+
+/// Whether the caller may add `agent` to the talk they see.
+fn may_add(caller: &Caller, seen: &Seen, agent: AgentId) -> Result<(), ApiError> {
+    let own_public = seen.talk.kind == TalkType::Talk && agent == caller.agent;
+    if seen.me.is_some() || own_public {
+        Ok(())
+    } else {
+        Err(ApiError::permission_denied())
+    }
+}
+
+impl Talks {
+    /// Joins a public talk of the caller's customer; joining twice returns the record.
+    pub async fn join(
+        &self,
+        caller: Caller,
+        options: Option<WriteOptions>,
+        id: TalkId,
+    ) -> Result<Participant, ApiError> {
+        let mut write = match self.begin(scope(&caller, "JoinTalk", id), options).await? {
+            Begun::Replay(response) => return Ok(response),
+            Begun::Fresh(write) => write,
+        };
+        let seen = access::lock(&write.txn, &caller, id).await?;
+        if seen.talk.kind != TalkType::Talk {
+            return Err(ApiError::invalid(
+                "NOT_PUBLIC",
+                "Only a public talk (type talk) can be joined; ask a participant to add you.",
+            ));
+        }
+        let record = match seen.me {
+            Some(ref existing) => existing.clone(),
+            None => {
+                seen.require_open()?;
+                self.enter(&mut write, seen.talk, caller.agent).await?
+            }
+        };
+        let response = convert::participant(&record);
+        self.commit(write, &response).await?;
+        Ok(response)
+    }
+
+    /// Adds an agent of the caller's customer; an active member's record is returned as is.
+    pub async fn add(
+        &self,
+        caller: Caller,
+        options: Option<WriteOptions>,
+        id: TalkId,
+        agent: AgentId,
+    ) -> Result<Participant, ApiError> {
+        let seen = access::visible(&self.db, &caller, id, Deleted::Hidden).await?;
+        may_add(&caller, &seen, agent)?;
+        self.agents.require(&caller, &[agent]).await?;
+
+        let mut write = match self.begin(scope(&caller, "AddParticipant", id), options).await? {
+            Begun::Replay(response) => return Ok(response),
+            Begun::Fresh(write) => write,
+        };
+        let seen = access::lock(&write.txn, &caller, id).await?;
+        may_add(&caller, &seen, agent)?;
+        let existing = participants::active_of(&write.txn, caller.customer, id, agent)
+            .await
+            .map_err(db_error)?;
+        let record = match existing {
+            Some(record) => record,
+            None => {
+                seen.require_open()?;
+                self.enter(&mut write, seen.talk, agent).await?
+            }
+        };
+        let response = convert::participant(&record);
+        self.commit(write, &response).await?;
+        Ok(response)
+    }
+
+    /// Removes a participant record of the talk (any active participant may).
+    pub async fn remove(
+        &self,
+        caller: Caller,
+        options: Option<WriteOptions>,
+        id: TalkId,
+        participant_id: ParticipantId,
+    ) -> Result<Participant, ApiError> {
+        let mut write = match self
+            .begin(scope(&caller, "RemoveParticipant", id), options)
+            .await?
+        {
+            Begun::Replay(response) => return Ok(response),
+            Begun::Fresh(write) => write,
+        };
+        let seen = access::lock(&write.txn, &caller, id).await?;
+        seen.participant()?;
+        let record = participants::find_in_talk(&write.txn, caller.customer, id, participant_id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(participant_not_found)?;
+        let record = match record.state {
+            ParticipantState::Left => record,
+            ParticipantState::Active => self.exit(&mut write, seen.talk, record).await?,
+        };
+        let response = convert::participant(&record);
+        self.commit(write, &response).await?;
+        Ok(response)
+    }
+
+    /// The caller leaves the talk.
+    pub async fn leave(
+        &self,
+        caller: Caller,
+        options: Option<WriteOptions>,
+        id: TalkId,
+    ) -> Result<Participant, ApiError> {
+        let mut write = match self.begin(scope(&caller, "LeaveTalk", id), options).await? {
+            Begun::Replay(response) => return Ok(response),
+            Begun::Fresh(write) => write,
+        };
+        let seen = access::lock(&write.txn, &caller, id).await?;
+        let Some(me) = seen.me else {
+            return Err(match seen.talk.kind {
+                TalkType::Talk => participant_not_found(),
+                TalkType::Direct | TalkType::Group => ApiError::permission_denied(),
+            });
+        };
+        let record = self.exit(&mut write, seen.talk, me).await?;
+        let response = convert::participant(&record);
+        self.commit(write, &response).await?;
+        Ok(response)
+    }
+
+    /// Adds a new active record for `agent` to the locked `talk`.
+    async fn enter(
+        &self,
+        write: &mut Write,
+        talk: talk::Model,
+        agent: AgentId,
+    ) -> Result<participant::Model, ApiError> {
+        let now = time::now();
+        let record = participant::Model {
+            id: ParticipantId::new(),
+            customer_id: talk.customer_id,
+            talk_id: talk.id,
+            owner_type: OWNER_AGENT.to_owned(),
+            owner_id: agent,
+            state: ParticipantState::Active,
+            tm_joined: now,
+            tm_left: None,
+        };
+        participants::insert_many(&write.txn, vec![record.clone()])
+            .await
+            .map_err(db_error)?;
+        let talk = self.recount(write, talk).await?;
+        write.event(ParticipantJoined(convert::participant(&record)), &talk);
+        Ok(record)
+    }
+
+    /// Marks `record` left in the locked `talk`; the last one out closes it.
+    async fn exit(
+        &self,
+        write: &mut Write,
+        talk: talk::Model,
+        record: participant::Model,
+    ) -> Result<participant::Model, ApiError> {
+        let record = participants::mark_left(&write.txn, record, time::now())
+            .await
+            .map_err(db_error)?;
+        let mut talk = self.recount(write, talk).await?;
+        write.event(ParticipantLeft(convert::participant(&record)), &talk);
+        if talk.member_count == 0 && talk.state == TalkState::Active {
+            talk.state = TalkState::Closed;
+            let talk = talks::save(&write.txn, talk).await.map_err(db_error)?;
+            write.event(TalkClosed(convert::talk(&talk)), &talk);
+        }
+        Ok(record)
+    }
+
+    /// Sets `member_count` to the number of active records (the row is locked).
+    async fn recount(
+        &self,
+        write: &Write,
+        mut talk: talk::Model,
+    ) -> Result<talk::Model, ApiError> {
+        let count = participants::count_active(&write.txn, talk.id)
+            .await
+            .map_err(db_error)?;
+        talk.member_count = i32::try_from(count).unwrap_or(i32::MAX);
+        talk.tm_update = time::now();
+        talks::save(&write.txn, talk).await.map_err(db_error)
+    }
+}

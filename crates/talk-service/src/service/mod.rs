@@ -1,0 +1,134 @@
+//! The rules of talks and participants. Every write is one transaction:
+//! claim the idempotency key, lock the talk, check the rules, write the rows,
+//! stage the events, record the response, commit, then wake the outbox relay.
+
+mod access;
+pub mod agents;
+pub mod convert;
+mod create;
+mod lifecycle;
+mod membership;
+mod read;
+
+use prost::Message;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use talk_events::EventEnvelope;
+use talk_events::kinds::{DomainEvent, envelope};
+use talk_proto::WriteOptions;
+use talk_store::idempotency::{self, Claim};
+use talk_store::{Outbox, db_error};
+use talk_types::{AgentId, ApiError, CustomerId};
+
+pub use agents::Agents;
+pub use create::NewTalk;
+
+use crate::db::entities::talk;
+
+/// Longest talk name, in characters.
+pub const MAX_NAME_CHARS: usize = 255;
+/// Longest talk detail, in characters.
+pub const MAX_DETAIL_CHARS: usize = 4096;
+
+/// The authenticated agent a call is made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The agent.
+    pub agent: AgentId,
+    /// Its customer.
+    pub customer: CustomerId,
+    /// VoIPBIN permission bits, passed on to agent-service.
+    pub permission: u32,
+}
+
+impl Caller {
+    /// The caller as the wire carries it.
+    pub fn to_proto(&self) -> talk_proto::Caller {
+        talk_proto::Caller {
+            agent_id: self.agent.to_string(),
+            customer_id: self.customer.to_string(),
+            permission: self.permission,
+        }
+    }
+}
+
+/// talk-service's domain: the database, the outbox and the agent directory.
+#[derive(Clone)]
+pub struct Talks {
+    db: DatabaseConnection,
+    outbox: Outbox,
+    agents: Agents,
+}
+
+/// A write transaction that claimed its idempotency key, or the replayed response.
+enum Begun<T> {
+    Fresh(Write),
+    Replay(T),
+}
+
+/// An open write: its transaction, idempotency scope and staged events.
+struct Write {
+    txn: DatabaseTransaction,
+    scope: String,
+    options: Option<WriteOptions>,
+    events: Vec<EventEnvelope>,
+    traceparent: String,
+}
+
+impl Write {
+    /// Queues an event about `talk` (staged at commit, after the talk's lock).
+    fn event<E: DomainEvent>(&mut self, event: E, talk: &talk::Model) {
+        self.events.push(envelope(
+            event,
+            talk.customer_id,
+            talk.id,
+            self.traceparent.clone(),
+        ));
+    }
+}
+
+impl Talks {
+    /// The domain over `db`, staging events in `outbox`, checking agents with `agents`.
+    pub fn new(db: DatabaseConnection, outbox: Outbox, agents: Agents) -> Self {
+        Self { db, outbox, agents }
+    }
+
+    /// Opens a write and claims its idempotency key under `scope`.
+    async fn begin<T: Message + Default>(
+        &self,
+        scope: String,
+        options: Option<WriteOptions>,
+    ) -> Result<Begun<T>, ApiError> {
+        let txn = self.db.begin().await.map_err(db_error)?;
+        match idempotency::claim::<T>(&txn, &self.db, &scope, options.as_ref()).await? {
+            Claim::Replay(response) => Ok(Begun::Replay(response)),
+            Claim::Fresh => Ok(Begun::Fresh(Write {
+                txn,
+                scope,
+                options,
+                events: Vec::new(),
+                traceparent: talk_telemetry::propagation::current_traceparent(),
+            })),
+        }
+    }
+
+    /// Stages the events, records the response, commits and wakes the relay.
+    async fn commit<T: Message>(&self, write: Write, response: &T) -> Result<(), ApiError> {
+        let Write {
+            txn,
+            scope,
+            options,
+            events,
+            traceparent: _,
+        } = write;
+        self.outbox.stage(&txn, events).await?;
+        idempotency::complete(&txn, &scope, options.as_ref(), response).await?;
+        txn.commit().await.map_err(db_error)?;
+        self.outbox.notify();
+        Ok(())
+    }
+}
+
+/// The idempotency scope of a write on a talk.
+fn scope(caller: &Caller, rpc: &str, talk: impl std::fmt::Display) -> String {
+    format!("{}:{rpc}:{talk}", caller.agent)
+}

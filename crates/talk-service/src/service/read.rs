@@ -1,0 +1,112 @@
+//! Reads: one talk, the caller's talks, public channels, participants, access.
+
+use talk_proto::{Access, Participant, PageRequest, Talk, TalkPage};
+use talk_store::db_error;
+use talk_types::time::{self, Timestamp};
+use talk_types::{AgentId, ApiError, CustomerId, TalkId};
+
+use super::access::{self, Deleted};
+use super::{Caller, Talks, convert};
+use crate::db::queries::{participants, talks};
+
+/// VoIPBIN's default and largest page.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// The page size and cursor of a list request.
+fn page_of(page: Option<&PageRequest>) -> Result<(u64, Option<Timestamp>), ApiError> {
+    let size = page.map_or(0, |p| p.page_size);
+    let size = if size == 0 || size > MAX_PAGE_SIZE {
+        MAX_PAGE_SIZE
+    } else {
+        size
+    };
+    let before = match page.map(|p| p.page_token.as_str()).unwrap_or_default() {
+        "" => None,
+        token => Some(time::parse(token).ok_or_else(|| {
+            ApiError::invalid(
+                "INVALID_REQUEST_PARAMETER",
+                "The parameter \"page_token\" has an invalid format.",
+            )
+        })?),
+    };
+    Ok((u64::from(size), before))
+}
+
+/// A page and its cursor: the last item's `tm_create`, or "" when empty.
+fn to_page(rows: &[crate::db::entities::talk::Model]) -> TalkPage {
+    TalkPage {
+        talks: rows.iter().map(convert::talk).collect(),
+        next_page_token: rows
+            .last()
+            .map(|t| time::format(&t.tm_create))
+            .unwrap_or_default(),
+    }
+}
+
+impl Talks {
+    /// One talk, for its participants (even deleted) or, when public, any agent of its customer.
+    pub async fn get(&self, caller: Caller, id: TalkId) -> Result<Talk, ApiError> {
+        let seen = access::visible(&self.db, &caller, id, Deleted::VisibleToParticipants).await?;
+        Ok(convert::talk(&seen.talk))
+    }
+
+    /// The caller's talks (active participant, not deleted), newest first.
+    pub async fn list_mine(
+        &self,
+        caller: Caller,
+        page: Option<PageRequest>,
+    ) -> Result<TalkPage, ApiError> {
+        let (limit, before) = page_of(page.as_ref())?;
+        let select = talks::mine(caller.customer, caller.agent);
+        let rows = talks::page(&self.db, select, before, limit)
+            .await
+            .map_err(db_error)?;
+        Ok(to_page(&rows))
+    }
+
+    /// The customer's public channels (not deleted), newest first.
+    pub async fn list_channels(
+        &self,
+        caller: Caller,
+        page: Option<PageRequest>,
+    ) -> Result<TalkPage, ApiError> {
+        let (limit, before) = page_of(page.as_ref())?;
+        let rows = talks::page(&self.db, talks::channels(caller.customer), before, limit)
+            .await
+            .map_err(db_error)?;
+        Ok(to_page(&rows))
+    }
+
+    /// Active participants, newest joined first; visible like the talk.
+    pub async fn list_participants(
+        &self,
+        caller: Caller,
+        id: TalkId,
+    ) -> Result<Vec<Participant>, ApiError> {
+        access::visible(&self.db, &caller, id, Deleted::Hidden).await?;
+        let rows = participants::list_active(&self.db, caller.customer, id)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.iter().map(convert::participant).collect())
+    }
+
+    /// The talk and the caller's active record, for message-service's rules.
+    pub async fn check_access(&self, caller: Caller, id: TalkId) -> Result<Access, ApiError> {
+        let seen = access::visible(&self.db, &caller, id, Deleted::Hidden).await?;
+        Ok(Access {
+            talk: Some(convert::talk(&seen.talk)),
+            participant: seen.me.as_ref().map(convert::participant),
+        })
+    }
+
+    /// Ids of the live talks where `agent` is an active participant.
+    pub async fn memberships(
+        &self,
+        agent: AgentId,
+        customer: CustomerId,
+    ) -> Result<Vec<TalkId>, ApiError> {
+        talks::membership_ids(&self.db, customer, agent)
+            .await
+            .map_err(db_error)
+    }
+}

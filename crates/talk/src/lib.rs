@@ -1,0 +1,200 @@
+//! Running Talk: one service per process, or all of them in one process (the
+//! embedded default). The binary in `main.rs` only parses arguments.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use talk_config::{BusKind, Config};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// The services `talk serve` can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    /// Every service in this process (embedded default).
+    All,
+    /// The public REST API.
+    Edge,
+    /// Agents and login.
+    AgentService,
+    /// Talks and participants.
+    TalkService,
+    /// Messages, reactions and read state.
+    MessageService,
+    /// WebSocket push.
+    PushGateway,
+}
+
+/// Fills the JWT secret of the embedded default from `data_dir/jwt_secret`,
+/// creating it once; other modes must configure `TALK_JWT_SECRET`.
+pub fn ensure_jwt_secret(config: &mut Config, embedded: bool) -> anyhow::Result<()> {
+    if !config.jwt_secret.is_empty() {
+        return Ok(());
+    }
+    if !embedded {
+        bail!("TALK_JWT_SECRET is required when services run as separate processes");
+    }
+    let path = config.data_dir.join("jwt_secret");
+    if let Ok(secret) = std::fs::read_to_string(&path)
+        && secret.trim().len() >= 16
+    {
+        config.jwt_secret = secret.trim().to_owned();
+        return Ok(());
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    write_private(&path, &secret)?;
+    config.jwt_secret = secret;
+    Ok(())
+}
+
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+async fn loopback() -> anyhow::Result<(TcpListener, String)> {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    Ok((listener, url))
+}
+
+/// Runs every service in this process: the gRPC services on loopback ports of
+/// their own, and the REST API and WebSocket together on `listener`. Returns
+/// when `shutdown` is cancelled and every service has stopped.
+pub async fn serve_all(
+    mut config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    ensure_jwt_secret(&mut config, true)?;
+    let bus = talk_runtime::bus(&config).await?;
+    let (agent_listener, agent_url) = loopback().await?;
+    let (talk_listener, talk_url) = loopback().await?;
+    let (message_listener, message_url) = loopback().await?;
+    config.agent_service_url = agent_url;
+    config.talk_service_url = talk_url;
+    config.message_service_url = message_url;
+
+    let mut tasks = JoinSet::new();
+    let (c, s) = (config.clone(), shutdown.clone());
+    tasks.spawn(async move {
+        agent_service::run(c, agent_listener, s)
+            .await
+            .context("agent-service")
+    });
+    let (c, b, s) = (config.clone(), bus.clone(), shutdown.clone());
+    tasks.spawn(async move {
+        talk_service::run(c, b, talk_listener, s)
+            .await
+            .context("talk-service")
+    });
+    let (c, b, s) = (config.clone(), bus.clone(), shutdown.clone());
+    tasks.spawn(async move {
+        message_service::run(c, b, message_listener, s)
+            .await
+            .context("message-service")
+    });
+    let router = edge::router(&config)?.merge(
+        push_gateway::router(&config, bus.clone(), shutdown.clone()).await?,
+    );
+    let ready_bus = bus.clone();
+    let ready: talk_runtime::ReadyCheck = std::sync::Arc::new(move || {
+        let bus = ready_bus.clone();
+        Box::pin(async move { bus.ready().await })
+    });
+    let s = shutdown.clone();
+    tasks.spawn(async move {
+        talk_runtime::serve(listener, router, ready, s)
+            .await
+            .context("edge")
+    });
+    wait(tasks, shutdown).await
+}
+
+/// Runs one service on its configured address.
+pub async fn serve_one(
+    service: Service,
+    mut config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if service == Service::All {
+        let listener = TcpListener::bind(config.edge_addr).await?;
+        tracing::info!(addr = %config.edge_addr, "talk (all services) listening");
+        return serve_all(config, listener, shutdown).await;
+    }
+    ensure_jwt_secret(&mut config, false)?;
+    let needs_bus = matches!(
+        service,
+        Service::TalkService | Service::MessageService | Service::PushGateway
+    );
+    if needs_bus && config.bus == BusKind::Memory {
+        bail!("TALK_BUS=nats is required when services run as separate processes");
+    }
+    let addr = match service {
+        Service::All | Service::Edge => config.edge_addr,
+        Service::AgentService => config.agent_addr,
+        Service::TalkService => config.talk_addr,
+        Service::MessageService => config.message_addr,
+        Service::PushGateway => config.push_addr,
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    tracing::info!(%addr, ?service, "listening");
+    match service {
+        Service::All | Service::Edge => edge::run(config, listener, shutdown).await?,
+        Service::AgentService => agent_service::run(config, listener, shutdown).await?,
+        Service::TalkService => {
+            let bus = talk_runtime::bus(&config).await?;
+            talk_service::run(config, bus, listener, shutdown).await?;
+        }
+        Service::MessageService => {
+            let bus = talk_runtime::bus(&config).await?;
+            message_service::run(config, bus, listener, shutdown).await?;
+        }
+        Service::PushGateway => {
+            let bus = talk_runtime::bus(&config).await?;
+            push_gateway::run(config, bus, listener, shutdown).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs every migration of every stateful service.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    agent_service::migrate(config).await?;
+    talk_service::migrate(config).await?;
+    message_service::migrate(config).await?;
+    Ok(())
+}
+
+async fn wait(
+    mut tasks: JoinSet<anyhow::Result<()>>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut first_error = None;
+    while let Some(done) = tasks.join_next().await {
+        let result = done.map_err(anyhow::Error::from).and_then(|r| r);
+        if let Err(e) = result {
+            // One service failing stops the others: a half-running process helps no one.
+            tracing::error!(error = %format!("{e:#}"), "service stopped");
+            shutdown.cancel();
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}

@@ -1,0 +1,185 @@
+//! Talk started for a test: separate services on loopback ports, or the
+//! embedded `talk serve all`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::bail;
+use talk_config::{BusKind, Config};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::infra::{fresh_database, shared_nats};
+
+/// The admin password every test cluster bootstraps with.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// How Talk is laid out for a test.
+#[derive(Clone, Debug)]
+pub enum Topology {
+    /// Every service its own server (gRPC over loopback), PostgreSQL and NATS JetStream.
+    Services {
+        /// NATS URL; `None` for the machine's server.
+        nats_url: Option<String>,
+    },
+    /// `talk serve all` with its embedded defaults: SQLite and the in-process bus.
+    Embedded,
+}
+
+/// A running Talk.
+pub struct Cluster {
+    /// Base URL of the REST API (`http://127.0.0.1:port`).
+    pub edge: String,
+    /// Base URL of the WebSocket gateway (`ws://127.0.0.1:port`).
+    pub push: String,
+    /// The configuration the services share (with their real addresses).
+    pub config: Config,
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+    _data_dir: Option<TempDir>,
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn bind() -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
+fn base_config() -> Config {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    Config {
+        jwt_secret: "a-test-secret-of-enough-length".into(),
+        admin_password: ADMIN_PASSWORD.into(),
+        nats_stream: format!("T{unique}"),
+        subject_prefix: format!("t{unique}"),
+        database_max_connections: 8,
+        ..Config::default()
+    }
+}
+
+impl Cluster {
+    /// Starts Talk in `topology` and waits until every service is ready.
+    pub async fn start(topology: Topology) -> anyhow::Result<Self> {
+        match topology {
+            Topology::Services { nats_url } => {
+                let mut config = base_config();
+                config.bus = BusKind::Nats;
+                config.nats_url = nats_url.unwrap_or_else(shared_nats);
+                config.database_url = fresh_database().await?;
+                Self::start_services(config).await
+            }
+            Topology::Embedded => Self::start_embedded().await,
+        }
+    }
+
+    /// Starts every service as its own server with `config` (its database and bus).
+    pub async fn start_services(mut config: Config) -> anyhow::Result<Self> {
+        let (agent, agent_addr) = bind().await?;
+        let (talk, talk_addr) = bind().await?;
+        let (message, message_addr) = bind().await?;
+        let (push, push_addr) = bind().await?;
+        let (edge, edge_addr) = bind().await?;
+        config.agent_service_url = format!("http://{agent_addr}");
+        config.talk_service_url = format!("http://{talk_addr}");
+        config.message_service_url = format!("http://{message_addr}");
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let (c, s) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move { Ok(agent_service::run(c, agent, s).await?) });
+        let (c, s) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            let bus = talk_runtime::bus(&c).await?;
+            Ok(talk_service::run(c, bus, talk, s).await?)
+        });
+        let (c, s) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            let bus = talk_runtime::bus(&c).await?;
+            Ok(message_service::run(c, bus, message, s).await?)
+        });
+        let (c, s) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            let bus = talk_runtime::bus(&c).await?;
+            Ok(push_gateway::run(c, bus, push, s).await?)
+        });
+        let (c, s) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move { Ok(edge::run(c, edge, s).await?) });
+        let mut cluster = Self {
+            edge: format!("http://{edge_addr}"),
+            push: format!("ws://{push_addr}"),
+            config,
+            shutdown,
+            tasks,
+            _data_dir: None,
+        };
+        for addr in [agent_addr, talk_addr, message_addr, push_addr, edge_addr] {
+            cluster.wait_ready(&format!("http://{addr}")).await?;
+        }
+        Ok(cluster)
+    }
+
+    async fn start_embedded() -> anyhow::Result<Self> {
+        let mut config = base_config();
+        let dir = std::env::temp_dir().join(format!("talk-e2e-{}", uuid::Uuid::new_v4().simple()));
+        config.data_dir = dir.clone();
+        let (listener, addr) = bind().await?;
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let (c, s) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move { talk::serve_all(c, listener, s).await });
+        let mut cluster = Self {
+            edge: format!("http://{addr}"),
+            push: format!("ws://{addr}"),
+            config,
+            shutdown,
+            tasks,
+            _data_dir: Some(TempDir(dir)),
+        };
+        cluster.wait_ready(&format!("http://{addr}")).await?;
+        Ok(cluster)
+    }
+
+    /// Polls `/readyz` of `base` until it answers 200 (or a service died).
+    async fn wait_ready(&mut self, base: &str) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some(done) = self.tasks.try_join_next() {
+                bail!("a service stopped while starting: {:?}", done.map(|r| r.map_err(|e| format!("{e:#}"))));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("{base} did not become ready")
+    }
+
+    /// Stops every service and waits for them.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// The shutdown token (a test may hold it to stop services itself).
+    pub fn shutdown_token(&self) -> Arc<CancellationToken> {
+        Arc::new(self.shutdown.clone())
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

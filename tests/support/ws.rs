@@ -1,0 +1,72 @@
+//! A WebSocket client for tests.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A connected socket.
+pub struct Socket {
+    inner: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Socket {
+    /// Connects to `<base>/v1.0/ws?token=…&<query>`.
+    pub async fn connect(base: &str, token: &str, query: &str) -> anyhow::Result<Self> {
+        let mut url = format!("{base}/v1.0/ws?token={token}");
+        if !query.is_empty() {
+            url.push('&');
+            url.push_str(query);
+        }
+        let (inner, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .context("websocket connect")?;
+        Ok(Self { inner })
+    }
+
+    /// Sends a JSON frame.
+    pub async fn send(&mut self, frame: Value) -> anyhow::Result<()> {
+        self.inner.send(Message::text(frame.to_string())).await?;
+        Ok(())
+    }
+
+    /// Subscribes to `topics` (VoIPBIN's frame).
+    pub async fn subscribe(&mut self, topics: &[String]) -> anyhow::Result<()> {
+        self.send(serde_json::json!({"type": "subscribe", "topics": topics})).await
+    }
+
+    /// The next JSON text frame within `wait`, or `None` on timeout.
+    pub async fn next_within(&mut self, wait: Duration) -> anyhow::Result<Option<Value>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.inner.next()).await;
+            let message = match next {
+                Err(_) => return Ok(None),
+                Ok(None) => bail!("socket closed"),
+                Ok(Some(message)) => message?,
+            };
+            match message {
+                Message::Text(text) => return Ok(Some(serde_json::from_str(&text)?)),
+                Message::Close(frame) => bail!("socket closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame of type `kind`, skipping others, within `wait`.
+    pub async fn expect(&mut self, kind: &str, wait: Duration) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_within(left).await? {
+                Some(frame) if frame["type"] == kind => return Ok(frame),
+                Some(_) => continue,
+                None => bail!("no {kind} frame within {wait:?}"),
+            }
+        }
+    }
+}
