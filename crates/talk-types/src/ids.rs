@@ -55,6 +55,12 @@ macro_rules! id_type {
             }
         }
 
+        impl sea_orm::TryFromU64 for $name {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+            }
+        }
+
         impl From<Uuid> for $name {
             fn from(value: Uuid) -> Self {
                 Self(value)
