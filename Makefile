@@ -2,7 +2,7 @@
 CARGO ?= cargo
 export CARGO_BUILD_JOBS ?= 2
 
-.PHONY: run test lint fmt check-fmt clippy build migrate
+.PHONY: run test lint fmt check-fmt clippy build migrate chart-check
 
 ## Start Talk: every service in one process, SQLite and the in-process bus, on :8080.
 run:
@@ -11,6 +11,7 @@ run:
 ## Run every test (installs and starts PostgreSQL and NATS when they are missing).
 test:
 	bash scripts/test-deps.sh
+	bash scripts/chart-check.sh
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -35,3 +36,7 @@ build:
 ## Apply database migrations of every service (uses TALK_* configuration).
 migrate:
 	$(CARGO) run -p talk -- migrate
+
+## Render the Helm chart and validate every manifest against the Kubernetes schemas (offline).
+chart-check:
+	bash scripts/chart-check.sh

@@ -25,7 +25,8 @@ async fn message_posted_while_nats_is_down_is_delivered_once_after() -> anyhow::
         )
         .await?;
     let talk_id = talk["id"].as_str().unwrap_or_default().to_owned();
-    let mut socket = Socket::connect(&cluster.push, bob.token.as_deref().unwrap_or_default(), "").await?;
+    let mut socket =
+        Socket::connect(&cluster.push, bob.token.as_deref().unwrap_or_default(), "").await?;
     socket
         .send(json!({"type": "subscribe", "topics": [format!("agent_id:{bob_id}:chat:{talk_id}")], "id": "s"}))
         .await?;
@@ -33,7 +34,11 @@ async fn message_posted_while_nats_is_down_is_delivered_once_after() -> anyhow::
 
     nats.stop().await;
     let posted = alice
-        .post(&format!("/v1.0/talks/{talk_id}/messages"), json!({"text": "sent while the bus is down"}), 201)
+        .post(
+            &format!("/v1.0/talks/{talk_id}/messages"),
+            json!({"text": "sent while the bus is down"}),
+            201,
+        )
         .await?;
     let id = posted["id"].as_str().unwrap_or_default().to_owned();
     nats.resume().await?;

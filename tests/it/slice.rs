@@ -26,7 +26,8 @@ pub async fn message_reaches_the_other_agent(cluster: &Cluster) -> anyhow::Resul
     assert_eq!(talk["member_count"], 2);
     let talk_id = talk["id"].as_str().unwrap_or_default().to_owned();
 
-    let mut socket = Socket::connect(&cluster.push, bob.token.as_deref().unwrap_or_default(), "").await?;
+    let mut socket =
+        Socket::connect(&cluster.push, bob.token.as_deref().unwrap_or_default(), "").await?;
     socket
         .send(json!({"type": "subscribe", "topics": [format!("agent_id:{bob_id}:chat")], "id": "sub-1"}))
         .await?;

@@ -57,7 +57,11 @@ impl Api {
     pub async fn login(base: &str, username: &str, password: &str) -> anyhow::Result<Self> {
         let anon = Self::new(base);
         let body = anon
-            .call(Method::POST, "/auth/login", Some(json!({"username": username, "password": password})))
+            .call(
+                Method::POST,
+                "/auth/login",
+                Some(json!({"username": username, "password": password})),
+            )
             .await?
             .expect(200)?;
         let token = body["token"].as_str().context("login answered no token")?;
@@ -68,7 +72,12 @@ impl Api {
     }
 
     /// Sends a request with an optional JSON body.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Reply> {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Reply> {
         self.send(method, path, body, &[]).await
     }
 
@@ -129,7 +138,9 @@ impl Api {
 
     /// POST expecting `status`.
     pub async fn post(&self, path: &str, body: Value, status: u16) -> anyhow::Result<Value> {
-        self.call(Method::POST, path, Some(body)).await?.expect(status)
+        self.call(Method::POST, path, Some(body))
+            .await?
+            .expect(status)
     }
 
     /// Creates an agent (as an admin) and returns its id and a client logged in as it.

@@ -159,7 +159,10 @@ impl Cluster {
                 return Ok(());
             }
             if let Some(done) = self.tasks.try_join_next() {
-                bail!("a service stopped while starting: {:?}", done.map(|r| r.map_err(|e| format!("{e:#}"))));
+                bail!(
+                    "a service stopped while starting: {:?}",
+                    done.map(|r| r.map_err(|e| format!("{e:#}")))
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -43,7 +43,8 @@ impl NatsServer {
     /// Starts one and waits until it accepts connections.
     pub async fn start() -> anyhow::Result<Self> {
         let port = StdListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let store = std::env::temp_dir().join(format!("talk-nats-{}", uuid::Uuid::new_v4().simple()));
+        let store =
+            std::env::temp_dir().join(format!("talk-nats-{}", uuid::Uuid::new_v4().simple()));
         let mut server = Self {
             port,
             store,
@@ -69,7 +70,14 @@ impl NatsServer {
     /// Starts it again on the same port and store.
     pub async fn resume(&mut self) -> anyhow::Result<()> {
         let child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
             .arg(&self.store)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -77,7 +85,10 @@ impl NatsServer {
             .context("starting nats-server (is it installed? see README)")?;
         self.child = Some(child);
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -36,7 +36,8 @@ impl Socket {
 
     /// Subscribes to `topics` (VoIPBIN's frame).
     pub async fn subscribe(&mut self, topics: &[String]) -> anyhow::Result<()> {
-        self.send(serde_json::json!({"type": "subscribe", "topics": topics})).await
+        self.send(serde_json::json!({"type": "subscribe", "topics": topics}))
+            .await
     }
 
     /// The next JSON text frame within `wait`, or `None` on timeout.

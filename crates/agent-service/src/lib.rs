@@ -5,9 +5,10 @@
 //! On start it connects to its database (schema `agent`), migrates, and on an
 //! empty database creates a default customer with an `admin` agent.
 
-pub mod api;
-pub mod db;
+mod api;
+mod db;
 mod error;
+#[doc(hidden)]
 pub mod service;
 mod wire;
 
@@ -43,9 +44,8 @@ pub async fn run(
     }
     let tokens = talk_auth::Tokens::new(config.jwt_secret.as_bytes(), config.token_ttl_secs);
     let agents = service::Agents::new(db.clone(), tokens);
-    let router =
-        tonic::service::Routes::new(AgentServiceServer::new(api::AgentApi::new(agents)))
-            .into_axum_router();
+    let router = tonic::service::Routes::new(AgentServiceServer::new(api::AgentApi::new(agents)))
+        .into_axum_router();
     let ready: talk_runtime::ReadyCheck = Arc::new(move || {
         let db = db.clone();
         Box::pin(async move { db.ping().await.is_ok() })

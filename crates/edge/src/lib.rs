@@ -1,1 +1,144 @@
-//! placeholder
+//! The edge: Talk's public `/v1.0` REST API (axum), VoIPBIN-compatible.
+//!
+//! Stateless: every handler extracts and checks the request's syntax, calls
+//! one or two internal gRPC services (agent, talk, message) and maps the
+//! answer to VoIPBIN's JSON shapes (`talk-wire`). Cross-cutting concerns —
+//! request ids, error bodies, auth, CORS, timeouts, body limits, metrics,
+//! tracing and idempotency keys — live in [`middleware`] and [`extract`].
+
+pub mod clients;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Method, header};
+use axum::routing::get;
+use talk_auth::Tokens;
+use talk_config::Config;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+
+pub use clients::Clients;
+use middleware::BodyLimit;
+
+/// How long one request may take before it is answered 503 `REQUEST_TIMEOUT`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the edge could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No JWT secret was configured.
+    #[error("the edge needs a JWT secret (TALK_JWT_SECRET)")]
+    MissingSecret,
+    /// A service URL is not a valid URI.
+    #[error("invalid {service} url {url:?}")]
+    ServiceUrl {
+        /// Which service.
+        service: &'static str,
+        /// The URL.
+        url: String,
+    },
+    /// Serving failed.
+    #[error("serving the edge: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Verifies agent tokens.
+    pub tokens: Arc<Tokens>,
+    /// Internal service clients.
+    pub clients: Clients,
+    /// Lifetime of a token, for the login cookie's `Max-Age`.
+    pub token_ttl_secs: u64,
+}
+
+/// VoIPBIN's CORS policy: any origin, no credentials, 12 h preflight cache.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([
+            Method::POST,
+            Method::GET,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+            Method::HEAD,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::ORIGIN,
+            HeaderName::from_static("x-requested-with"),
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            middleware::IDEMPOTENCY_KEY.clone(),
+            middleware::X_REQUEST_ID.clone(),
+        ])
+        .expose_headers([middleware::X_REQUEST_ID.clone()])
+        .max_age(Duration::from_secs(12 * 3600))
+}
+
+/// The whole REST app with its middleware, without `/healthz`, `/readyz`
+/// and `/metrics` (the caller merges those).
+pub fn router(config: &Config) -> Result<Router, Error> {
+    if config.jwt_secret.is_empty() {
+        return Err(Error::MissingSecret);
+    }
+    let state = AppState {
+        tokens: Arc::new(Tokens::new(
+            config.jwt_secret.as_bytes(),
+            config.token_ttl_secs,
+        )),
+        clients: Clients::new(config)?,
+        token_ttl_secs: config.token_ttl_secs,
+    };
+    let (api, operations) = routes::all().finish();
+    let spec: routes::openapi::Spec =
+        Arc::new(serde_json::to_value(routes::openapi::spec(&operations)).unwrap_or_default());
+    let openapi = Router::new()
+        .route("/openapi.json", get(routes::openapi::serve))
+        .with_state(spec);
+    let app = api
+        .with_state(state)
+        .merge(openapi)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .fallback(middleware::not_found)
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(middleware::request_context))
+                .layer(cors())
+                .layer(TimeoutLayer::with_status_code(
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    REQUEST_TIMEOUT,
+                ))
+                .layer(DefaultBodyLimit::max(config.max_body_bytes))
+                .layer(axum::middleware::from_fn_with_state(
+                    BodyLimit(config.max_body_bytes),
+                    middleware::idempotency,
+                )),
+        );
+    Ok(app)
+}
+
+/// Serves the REST API (plus health and metrics) on `listener` until `shutdown`.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    let app = router(&config)?;
+    talk_runtime::serve(listener, app, talk_runtime::always_ready(), shutdown).await?;
+    Ok(())
+}

@@ -1,1 +1,102 @@
-//! placeholder
+//! push-gateway: WebSocket push of domain events to the agents of each talk
+//! (`/v1.0/ws`, VoIPBIN's protocol plus resume).
+//!
+//! One bus consumer per gateway dispatches every event to the sockets of the
+//! talk's current participants (`routing`); each socket has a
+//! bounded queue with a lag policy ([`close`] lists the close codes); a client
+//! that reconnects with its cursor gets what it missed, then live events, with
+//! no gap and no duplicate (`resume`). The protocol and its decisions: README.md.
+//!
+//! Close codes a client should know:
+//! - `1001` going away (server shutdown): reconnect and resume with your last cursor;
+//! - `4008` slow consumer (or the gateway lost its place): reconnect and resume;
+//! - `4401` unauthenticated (no `auth` frame within 5 s, or a bad token in it);
+//! - `4403` a subscription to a topic the caller may not have (after an `error` frame);
+//! - `4000` no pong within `ws_pong_timeout_secs`; `1013` memberships unavailable, retry.
+
+mod consumer;
+mod queue;
+mod resume;
+mod routing;
+mod ws;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use talk_config::Config;
+use talk_events::Bus;
+use talk_proto::talk_service_client::TalkServiceClient;
+use talk_types::ApiError;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use queue::close;
+
+/// Why the push-gateway could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configured value is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The talk-service address is unusable.
+    #[error("talk-service address: {0}")]
+    TalkService(#[from] ApiError),
+    /// Serving failed.
+    #[error("serve: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// The WebSocket routes (`/v1.0/ws`, `/v1.0/service_agents/ws`; no health
+/// routes). Spawns the bus consumer, which stops on `shutdown`; on shutdown
+/// every socket is closed with 1001 ("going away, resume").
+pub async fn router(
+    config: &Config,
+    bus: Arc<dyn Bus>,
+    shutdown: CancellationToken,
+) -> Result<Router, Error> {
+    if config.jwt_secret.is_empty() {
+        return Err(Error::Config("jwt_secret must be set".into()));
+    }
+    let hub = Arc::new(routing::Hub::new());
+    // Fix the consumer's starting point now, so an event published once the
+    // router exists is never missed; the consumer retries when the bus is down.
+    match bus.last_seq().await {
+        Ok(seq) => hub.start_at(seq),
+        Err(e) => tracing::warn!(error = %e, "bus not reachable yet; push consumer will retry"),
+    }
+    tokio::spawn(consumer::run(bus.clone(), hub.clone(), shutdown.clone()));
+    let shared = Arc::new(ws::Shared {
+        hub,
+        bus,
+        tokens: talk_auth::Tokens::new(config.jwt_secret.as_bytes(), config.token_ttl_secs),
+        talks: TalkServiceClient::new(talk_runtime::channel(&config.talk_service_url)?),
+        ping_every: Duration::from_secs(config.ws_ping_secs.max(1)),
+        pong_timeout: Duration::from_secs(config.ws_pong_timeout_secs.max(1)),
+        queue_len: config.ws_queue_len,
+        shutdown,
+    });
+    Ok(Router::new()
+        .route("/v1.0/ws", get(ws::upgrade))
+        .route("/v1.0/service_agents/ws", get(ws::upgrade))
+        .with_state(shared))
+}
+
+/// Serves the gateway (plus `/healthz`, `/readyz`, `/metrics`) on `listener`
+/// until `shutdown`.
+pub async fn run(
+    config: Config,
+    bus: Arc<dyn Bus>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    let router = router(&config, bus.clone(), shutdown.clone()).await?;
+    let ready: talk_runtime::ReadyCheck = Arc::new(move || {
+        let bus = bus.clone();
+        Box::pin(async move { bus.ready().await })
+    });
+    tracing::info!(addr = ?listener.local_addr().ok(), "push-gateway listening");
+    talk_runtime::serve(listener, router, ready, shutdown).await?;
+    Ok(())
+}

@@ -76,7 +76,9 @@ pub struct Tokens {
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokens").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("Tokens")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -144,7 +146,10 @@ mod tests {
         let token = tokens.issue(agent()).unwrap();
         assert_eq!(tokens.verify(&token).unwrap().agent.username, "alice");
         let other = Tokens::new(b"another-secret-of-length", 60);
-        assert_eq!(other.verify(&token).unwrap_err().reason, "INVALID_CREDENTIALS");
+        assert_eq!(
+            other.verify(&token).unwrap_err().reason,
+            "INVALID_CREDENTIALS"
+        );
         assert!(tokens.verify("not-a-token").is_err());
     }
 

@@ -53,6 +53,8 @@ pub struct Config {
     pub nats_url: String,
     /// JetStream stream that keeps Talk's events.
     pub nats_stream: String,
+    /// JetStream replicas of the stream (3 in a production cluster).
+    pub nats_replicas: usize,
     /// Subject prefix of every event (`<prefix>.<customer>.<talk>.<kind>`).
     pub subject_prefix: String,
     /// How long events are kept for resume, in seconds (default 7 days).
@@ -112,6 +114,7 @@ impl Default for Config {
             bus: BusKind::Memory,
             nats_url: "nats://127.0.0.1:4222".into(),
             nats_stream: "TALK".into(),
+            nats_replicas: 1,
             subject_prefix: "talk".into(),
             event_retention_secs: 7 * 24 * 3600,
             memory_bus_history: 100_000,
@@ -255,6 +258,10 @@ mod tests {
     #[test]
     fn sqlite_file_per_service_by_default() {
         let config = Config::default();
-        assert!(config.database_url_for(Store::Talk).ends_with("talk.db?mode=rwc"));
+        assert!(
+            config
+                .database_url_for(Store::Talk)
+                .ends_with("talk.db?mode=rwc")
+        );
     }
 }

@@ -87,9 +87,14 @@ pub trait Bus: Send + Sync + 'static {
     /// many leading events were stored.
     async fn publish_batch(&self, batch: Vec<Outgoing>) -> Result<(), (usize, BusError)> {
         for (done, event) in batch.into_iter().enumerate() {
-            self.publish(&event.subject, &event.event_id, &event.traceparent, event.payload)
-                .await
-                .map_err(|e| (done, e))?;
+            self.publish(
+                &event.subject,
+                &event.event_id,
+                &event.traceparent,
+                event.payload,
+            )
+            .await
+            .map_err(|e| (done, e))?;
         }
         Ok(())
     }

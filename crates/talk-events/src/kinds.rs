@@ -181,6 +181,7 @@ pub fn envelope<E: DomainEvent>(
         occurred_at: time::to_micros(&time::now()),
         traceparent,
         subject_agent_id,
+        at_creation: false,
         payload: Some(payload),
     }
 }

@@ -81,7 +81,13 @@ impl Bus for MemoryBus {
         let stored = {
             let mut state = self.lock();
             // A re-published event (the relay retrying after a crash) keeps its position.
-            if let Some(existing) = state.history.iter().rev().take(1024).find(|s| s.event_id == event_id) {
+            if let Some(existing) = state
+                .history
+                .iter()
+                .rev()
+                .take(1024)
+                .find(|s| s.event_id == event_id)
+            {
                 return Ok(existing.seq);
             }
             state.last_seq += 1;
@@ -111,7 +117,11 @@ impl Bus for MemoryBus {
         let stream = async_stream(move |tx| async move {
             for stored in backlog {
                 next = stored.seq + 1;
-                if tx.send(Delivery::decode(stored.seq, &stored.payload)).await.is_err() {
+                if tx
+                    .send(Delivery::decode(stored.seq, &stored.payload))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -137,7 +147,11 @@ impl Bus for MemoryBus {
                         continue;
                     }
                     next = stored.seq + 1;
-                    if tx.send(Delivery::decode(stored.seq, &stored.payload)).await.is_err() {
+                    if tx
+                        .send(Delivery::decode(stored.seq, &stored.payload))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }

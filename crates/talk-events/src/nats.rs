@@ -25,6 +25,8 @@ pub struct NatsSettings {
     pub prefix: String,
     /// How long events are kept.
     pub retention: Duration,
+    /// Stream replicas.
+    pub replicas: usize,
 }
 
 /// JetStream-backed [`Bus`].
@@ -80,6 +82,7 @@ impl NatsBus {
                         max_age: self.settings.retention,
                         duplicate_window: Duration::from_secs(120),
                         storage: stream::StorageType::File,
+                        num_replicas: self.settings.replicas.max(1),
                         ..Default::default()
                     })
                     .await

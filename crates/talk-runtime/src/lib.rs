@@ -93,6 +93,7 @@ pub async fn bus(config: &Config) -> Result<Arc<dyn Bus>, BusError> {
                 stream: config.nats_stream.clone(),
                 prefix: config.subject_prefix.clone(),
                 retention: Duration::from_secs(config.event_retention_secs),
+                replicas: config.nats_replicas,
             })
             .await?,
         ),

@@ -73,8 +73,8 @@ pub async fn run(
     let relay = tokio::spawn(outbox.clone().run(shutdown.clone()));
     let agents = Agents::new(&config.agent_service_url)?;
     let talks = Talks::new(db.clone(), outbox, agents);
-    let router =
-        tonic::service::Routes::new(TalkServiceServer::new(api::TalkApi::new(talks))).into_axum_router();
+    let router = tonic::service::Routes::new(TalkServiceServer::new(api::TalkApi::new(talks)))
+        .into_axum_router();
     let ready: talk_runtime::ReadyCheck = {
         let db = db.clone();
         Arc::new(move || {

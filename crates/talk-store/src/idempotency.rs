@@ -52,9 +52,12 @@ pub enum Claim<T> {
 }
 
 /// Claims `options`' key in `txn`. On [`Claim::Replay`], drop `txn`.
+///
+/// `ON CONFLICT DO NOTHING` waits for a concurrent claim of the same key to
+/// commit or roll back, and a read-committed statement after it sees the
+/// winner's row, so the existing record is read through `txn` itself.
 pub async fn claim<T: Message + Default>(
     txn: &DatabaseTransaction,
-    db: &DatabaseConnection,
     scope: &str,
     options: Option<&WriteOptions>,
 ) -> Result<Claim<T>, ApiError> {
@@ -75,14 +78,15 @@ pub async fn claim<T: Message + Default>(
     match inserted {
         Ok(sea_orm::TryInsertResult::Inserted(n)) if n > 0 => return Ok(Claim::Fresh),
         Ok(_) => {}
-        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {}
         Err(e) => return Err(db_error(e)),
     }
     let existing = entity::Entity::find_by_id((scope.to_owned(), options.idempotency_key.clone()))
-        .one(db)
+        .one(txn)
         .await
         .map_err(db_error)?
-        .ok_or_else(|| conflict("The first request with this Idempotency-Key is still in progress."))?;
+        .ok_or_else(|| {
+            conflict("The first request with this Idempotency-Key is still in progress.")
+        })?;
     if existing.request_hash != options.request_hash {
         return Err(ApiError::new(
             ErrorKind::Unprocessable,
@@ -90,9 +94,9 @@ pub async fn claim<T: Message + Default>(
             "This Idempotency-Key was already used with a different request.",
         ));
     }
-    let bytes = existing
-        .response
-        .ok_or_else(|| conflict("The first request with this Idempotency-Key is still in progress."))?;
+    let bytes = existing.response.ok_or_else(|| {
+        conflict("The first request with this Idempotency-Key is still in progress.")
+    })?;
     T::decode(bytes.as_slice())
         .map(Claim::Replay)
         .map_err(|_| ApiError::internal())

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectionTrait, DatabaseBackend, QueryOrder, QuerySelect, Set, Statement, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+};
 use talk_events::{Bus, EventEnvelope, Outgoing};
 use talk_telemetry::metrics;
 use talk_types::{ApiError, time};
@@ -59,7 +61,12 @@ pub struct Outbox {
 
 impl Outbox {
     /// An outbox of `service` in `db`, relaying to `bus` under `prefix`.
-    pub fn new(db: DatabaseConnection, bus: Arc<dyn Bus>, prefix: String, service: &'static str) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        bus: Arc<dyn Bus>,
+        prefix: String,
+        service: &'static str,
+    ) -> Self {
         Self {
             db,
             bus,

@@ -40,10 +40,11 @@ pub static HTTP_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 /// HTTP latency by route and method.
 pub static HTTP_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
     let metric = HistogramVec::new(
-        HistogramOpts::new("talk_http_request_duration_seconds", "HTTP request latency")
-            .buckets(vec![
+        HistogramOpts::new("talk_http_request_duration_seconds", "HTTP request latency").buckets(
+            vec![
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-            ]),
+            ],
+        ),
         &["route", "method"],
     )
     .expect("valid metric");
@@ -61,9 +62,8 @@ pub static GRPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 });
 
 /// Messages posted.
-pub static MESSAGES_POSTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    counter("talk_messages_posted_total", "Messages posted", &["type"])
-});
+pub static MESSAGES_POSTED: LazyLock<IntCounterVec> =
+    LazyLock::new(|| counter("talk_messages_posted_total", "Messages posted", &["type"]));
 
 /// Events published to the bus, by kind.
 pub static EVENTS_PUBLISHED: LazyLock<IntCounterVec> = LazyLock::new(|| {

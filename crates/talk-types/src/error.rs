@@ -223,7 +223,11 @@ impl ApiError {
 
     /// 500 INTERNAL; the detail is for logs, never for the caller.
     pub fn internal() -> Self {
-        Self::new(ErrorKind::Internal, "INTERNAL", "An internal error occurred.")
+        Self::new(
+            ErrorKind::Internal,
+            "INTERNAL",
+            "An internal error occurred.",
+        )
     }
 
     /// 503 UNAVAILABLE.

@@ -45,6 +45,9 @@ mod tests {
         let text = format(&ts);
         assert_eq!(text, "2026-01-15T09:30:00.123456Z");
         assert_eq!(parse(&text), Some(ts));
-        assert_eq!(format(&from_micros(1_768_469_400_000_000).unwrap()), "2026-01-15T09:30:00.000000Z");
+        assert_eq!(
+            format(&from_micros(1_768_469_400_000_000).unwrap()),
+            "2026-01-15T09:30:00.000000Z"
+        );
     }
 }

@@ -27,6 +27,20 @@ pub enum Service {
     PushGateway,
 }
 
+impl Service {
+    /// The service name telemetry reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::All => "talk",
+            Self::Edge => "edge",
+            Self::AgentService => "agent-service",
+            Self::TalkService => "talk-service",
+            Self::MessageService => "message-service",
+            Self::PushGateway => "push-gateway",
+        }
+    }
+}
+
 /// Fills the JWT secret of the embedded default from `data_dir/jwt_secret`,
 /// creating it once; other modes must configure `TALK_JWT_SECRET`.
 pub fn ensure_jwt_secret(config: &mut Config, embedded: bool) -> anyhow::Result<()> {
@@ -108,9 +122,8 @@ pub async fn serve_all(
             .await
             .context("message-service")
     });
-    let router = edge::router(&config)?.merge(
-        push_gateway::router(&config, bus.clone(), shutdown.clone()).await?,
-    );
+    let router = edge::router(&config)?
+        .merge(push_gateway::router(&config, bus.clone(), shutdown.clone()).await?);
     let ready_bus = bus.clone();
     let ready: talk_runtime::ReadyCheck = std::sync::Arc::new(move || {
         let bus = ready_bus.clone();

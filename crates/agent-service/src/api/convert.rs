@@ -22,8 +22,7 @@ pub fn caller(caller: Option<talk_proto::Caller>) -> Result<Caller, ApiError> {
     })
 }
 
-/// An agent id from the request; not a UUID means no such agent visible
-/// to the caller, so 404 rather than a parse error would hide nothing.
+/// An agent id from the request: empty is MISSING_FIELD, not a UUID is INVALID_ID.
 pub fn agent_id(value: &str) -> Result<AgentId, ApiError> {
     if value.is_empty() {
         return Err(crate::service::validate::missing("agent_id"));

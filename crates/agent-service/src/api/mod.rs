@@ -54,7 +54,10 @@ where
 
 #[tonic::async_trait]
 impl AgentService for AgentApi {
-    async fn login(&self, request: Request<LoginRequest>) -> Result<Response<LoginResponse>, Status> {
+    async fn login(
+        &self,
+        request: Request<LoginRequest>,
+    ) -> Result<Response<LoginResponse>, Status> {
         handle("Login", request, |req| async move {
             let LoginRequest { username, password } = req;
             let (token, row) = self.agents.login(&username, password).await?;
@@ -94,7 +97,10 @@ impl AgentService for AgentApi {
         .await
     }
 
-    async fn get_agent(&self, request: Request<GetAgentRequest>) -> Result<Response<Agent>, Status> {
+    async fn get_agent(
+        &self,
+        request: Request<GetAgentRequest>,
+    ) -> Result<Response<Agent>, Status> {
         handle("GetAgent", request, |req| async move {
             let GetAgentRequest { caller, agent_id } = req;
             let caller = convert::caller(caller)?;

@@ -77,7 +77,7 @@ impl Agents {
 
         let scope = format!("{}:create_agent", caller.agent_id);
         let txn = self.db.begin().await.map_err(db_error)?;
-        if let Claim::Replay(agent) = idempotency::claim(&txn, &self.db, &scope, options).await? {
+        if let Claim::Replay(agent) = idempotency::claim(&txn, &scope, options).await? {
             return Ok(agent);
         }
         let now = time::now();
@@ -146,7 +146,7 @@ impl Agents {
 
         let scope = format!("{}:update_agent", caller.agent_id);
         let txn = self.db.begin().await.map_err(db_error)?;
-        if let Claim::Replay(agent) = idempotency::claim(&txn, &self.db, &scope, options).await? {
+        if let Claim::Replay(agent) = idempotency::claim(&txn, &scope, options).await? {
             return Ok(agent);
         }
         let mut row = agents::find_for_update(&txn, caller.customer_id, id)
@@ -201,7 +201,7 @@ impl Agents {
         }
         let scope = format!("{}:delete_agent", caller.agent_id);
         let txn = self.db.begin().await.map_err(db_error)?;
-        if let Claim::Replay(agent) = idempotency::claim(&txn, &self.db, &scope, options).await? {
+        if let Claim::Replay(agent) = idempotency::claim(&txn, &scope, options).await? {
             return Ok(agent);
         }
         let mut row = agents::find_for_update(&txn, caller.customer_id, id)

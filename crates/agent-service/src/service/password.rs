@@ -2,8 +2,8 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
 use talk_types::ApiError;
 
@@ -77,7 +77,11 @@ mod tests {
     async fn hashes_verify_and_generated_passwords_are_alphanumeric() {
         let phc = hash("correct horse".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$"));
-        assert!(verify("correct horse".into(), Some(phc.clone())).await.unwrap());
+        assert!(
+            verify("correct horse".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!verify("wrong horse".into(), Some(phc)).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());
         let generated = generate();

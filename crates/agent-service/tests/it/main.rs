@@ -6,4 +6,5 @@ mod bootstrap;
 mod idempotency;
 mod isolation;
 mod login;
+mod sqlite;
 mod support;

@@ -27,7 +27,9 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> Self {
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(ADMIN_URL).await.expect("connect to postgres");
+        let admin = Database::connect(ADMIN_URL)
+            .await
+            .expect("connect to postgres");
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
@@ -36,6 +38,14 @@ impl TestDb {
         Self {
             url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
             name,
+        }
+    }
+
+    /// No database (for tests on SQLite); dropping it does nothing.
+    pub fn none() -> Self {
+        Self {
+            url: String::new(),
+            name: String::new(),
         }
     }
 
@@ -51,13 +61,23 @@ impl TestDb {
 
     /// A direct connection to the service's schema.
     pub async fn connect(&self) -> DatabaseConnection {
-        talk_store::connect(&self.url, "agent", 2).await.expect("connect")
+        talk_store::connect(&self.url, "agent", 2)
+            .await
+            .expect("connect")
     }
 
     pub async fn drop_db(self) {
-        let admin = Database::connect(ADMIN_URL).await.expect("connect to postgres");
+        if self.name.is_empty() {
+            return;
+        }
+        let admin = Database::connect(ADMIN_URL)
+            .await
+            .expect("connect to postgres");
         admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
             .await
             .ok();
         admin.close().await.ok();
@@ -93,7 +113,10 @@ impl Server {
         let mut interval = tokio::time::interval(Duration::from_millis(20));
         for _ in 0..1500 {
             interval.tick().await;
-            assert!(!self.handle.is_finished(), "agent-service stopped while starting");
+            assert!(
+                !self.handle.is_finished(),
+                "agent-service stopped while starting"
+            );
             if let Ok(response) = http.get(&url).send().await
                 && response.status().is_success()
             {
@@ -145,12 +168,18 @@ impl Harness {
             .await
             .map_err(|s| ApiError::from_status(&s))?
             .into_inner();
-        Ok((response.token, response.agent.expect("agent in login response")))
+        Ok((
+            response.token,
+            response.agent.expect("agent in login response"),
+        ))
     }
 
     /// The bootstrap admin as a caller.
     pub async fn admin(&self) -> Caller {
-        let (_, admin) = self.login("admin", ADMIN_PASSWORD).await.expect("admin login");
+        let (_, admin) = self
+            .login("admin", ADMIN_PASSWORD)
+            .await
+            .expect("admin login");
         caller(&admin)
     }
 
@@ -164,7 +193,7 @@ impl Harness {
         self.client
             .clone()
             .create_agent(CreateAgentRequest {
-                caller: Some(*by),
+                caller: Some(by.clone()),
                 options: None,
                 username: username.into(),
                 password: format!("{username}-password"),

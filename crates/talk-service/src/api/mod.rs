@@ -88,7 +88,10 @@ impl TalkService for TalkApi {
 
     async fn get_talk(&self, request: Request<TalkRef>) -> Result<Response<Talk>, Status> {
         handle("GetTalk", request, |r| async move {
-            let TalkRef { caller, talk_id: id } = r;
+            let TalkRef {
+                caller,
+                talk_id: id,
+            } = r;
             self.talks.get(parse::caller(caller)?, talk_id(&id)?).await
         })
         .await
@@ -249,7 +252,10 @@ impl TalkService for TalkApi {
         request: Request<TalkRef>,
     ) -> Result<Response<ParticipantList>, Status> {
         handle("ListParticipants", request, |r| async move {
-            let TalkRef { caller, talk_id: id } = r;
+            let TalkRef {
+                caller,
+                talk_id: id,
+            } = r;
             let participants = self
                 .talks
                 .list_participants(parse::caller(caller)?, talk_id(&id)?)
@@ -261,7 +267,10 @@ impl TalkService for TalkApi {
 
     async fn check_access(&self, request: Request<TalkRef>) -> Result<Response<Access>, Status> {
         handle("CheckAccess", request, |r| async move {
-            let TalkRef { caller, talk_id: id } = r;
+            let TalkRef {
+                caller,
+                talk_id: id,
+            } = r;
             self.talks
                 .check_access(parse::caller(caller)?, talk_id(&id)?)
                 .await

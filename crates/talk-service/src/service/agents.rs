@@ -24,7 +24,11 @@ impl Agents {
     /// Ok when every agent of `ids` exists in the caller's customer; else a
     /// 400 UNKNOWN_AGENT naming the missing ones.
     pub async fn require(&self, caller: &Caller, ids: &[AgentId]) -> Result<(), ApiError> {
-        let ids: Vec<AgentId> = ids.iter().copied().filter(|id| *id != caller.agent).collect();
+        let ids: Vec<AgentId> = ids
+            .iter()
+            .copied()
+            .filter(|id| *id != caller.agent)
+            .collect();
         if ids.is_empty() {
             return Ok(());
         }
@@ -61,7 +65,10 @@ impl Agents {
         }
         Err(ApiError::invalid(
             "UNKNOWN_AGENT",
-            format!("No agent of your customer has the id {}.", missing.join(", ")),
+            format!(
+                "No agent of your customer has the id {}.",
+                missing.join(", ")
+            ),
         ))
     }
 }

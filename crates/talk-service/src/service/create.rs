@@ -88,7 +88,7 @@ impl Talks {
 
         let now = time::now();
         let model = talk::Model {
-            id,
+            id: id.0,
             customer_id: caller.customer,
             kind,
             name: name.unwrap_or_default(),
@@ -105,7 +105,7 @@ impl Talks {
         let records: Vec<participant::Model> = members
             .iter()
             .map(|agent| participant::Model {
-                id: ParticipantId::new(),
+                id: ParticipantId::new().0,
                 customer_id: caller.customer,
                 talk_id: id,
                 owner_type: OWNER_AGENT.to_owned(),
@@ -119,7 +119,9 @@ impl Talks {
             .await
             .map_err(db_error)?;
         for record in &records {
-            write.event(ParticipantJoined(convert::participant(record)), &model);
+            write
+                .event(ParticipantJoined(convert::participant(record)), &model)
+                .at_creation = true;
         }
         write.event(TalkCreated(convert::talk(&model)), &model);
         let response = CreateTalkResponse {

@@ -36,7 +36,10 @@ impl Talks {
         }
         check_len("name", name.as_deref(), MAX_NAME_CHARS)?;
         check_len("detail", detail.as_deref(), MAX_DETAIL_CHARS)?;
-        let mut write = match self.begin(scope(&caller, "UpdateTalk", id), options).await? {
+        let mut write = match self
+            .begin(scope(&caller, "UpdateTalk", id), options)
+            .await?
+        {
             Begun::Replay(response) => return Ok(response),
             Begun::Fresh(write) => write,
         };
@@ -64,7 +67,10 @@ impl Talks {
         options: Option<WriteOptions>,
         id: TalkId,
     ) -> Result<Talk, ApiError> {
-        let mut write = match self.begin(scope(&caller, "DeleteTalk", id), options).await? {
+        let mut write = match self
+            .begin(scope(&caller, "DeleteTalk", id), options)
+            .await?
+        {
             Begun::Replay(response) => return Ok(response),
             Begun::Fresh(write) => write,
         };
@@ -93,7 +99,8 @@ impl Talks {
         options: Option<WriteOptions>,
         id: TalkId,
     ) -> Result<Talk, ApiError> {
-        self.transition(caller, options, id, Transition::Close).await
+        self.transition(caller, options, id, Transition::Close)
+            .await
     }
 
     /// Reopens a closed talk (409 TALK_NOT_CLOSED otherwise).
@@ -103,7 +110,8 @@ impl Talks {
         options: Option<WriteOptions>,
         id: TalkId,
     ) -> Result<Talk, ApiError> {
-        self.transition(caller, options, id, Transition::Reopen).await
+        self.transition(caller, options, id, Transition::Reopen)
+            .await
     }
 
     async fn transition(
@@ -146,7 +154,7 @@ impl Talks {
         match to {
             Transition::Close => write.event(TalkClosed(response.clone()), &model),
             Transition::Reopen => write.event(TalkReopened(response.clone()), &model),
-        }
+        };
         self.commit(write, &response).await?;
         Ok(response)
     }

@@ -66,7 +66,10 @@ impl Talks {
         may_add(&caller, &seen, agent)?;
         self.agents.require(&caller, &[agent]).await?;
 
-        let mut write = match self.begin(scope(&caller, "AddParticipant", id), options).await? {
+        let mut write = match self
+            .begin(scope(&caller, "AddParticipant", id), options)
+            .await?
+        {
             Begun::Replay(response) => return Ok(response),
             Begun::Fresh(write) => write,
         };
@@ -150,9 +153,9 @@ impl Talks {
     ) -> Result<participant::Model, ApiError> {
         let now = time::now();
         let record = participant::Model {
-            id: ParticipantId::new(),
+            id: ParticipantId::new().0,
             customer_id: talk.customer_id,
-            talk_id: talk.id,
+            talk_id: talk.talk_id(),
             owner_type: OWNER_AGENT.to_owned(),
             owner_id: agent,
             state: ParticipantState::Active,
@@ -188,12 +191,8 @@ impl Talks {
     }
 
     /// Sets `member_count` to the number of active records (the row is locked).
-    async fn recount(
-        &self,
-        write: &Write,
-        mut talk: talk::Model,
-    ) -> Result<talk::Model, ApiError> {
-        let count = participants::count_active(&write.txn, talk.id)
+    async fn recount(&self, write: &Write, mut talk: talk::Model) -> Result<talk::Model, ApiError> {
+        let count = participants::count_active(&write.txn, talk.talk_id())
             .await
             .map_err(db_error)?;
         talk.member_count = i32::try_from(count).unwrap_or(i32::MAX);

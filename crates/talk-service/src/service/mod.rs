@@ -76,13 +76,15 @@ struct Write {
 
 impl Write {
     /// Queues an event about `talk` (staged at commit, after the talk's lock).
-    fn event<E: DomainEvent>(&mut self, event: E, talk: &talk::Model) {
+    fn event<E: DomainEvent>(&mut self, event: E, talk: &talk::Model) -> &mut EventEnvelope {
         self.events.push(envelope(
             event,
             talk.customer_id,
-            talk.id,
+            talk.talk_id(),
             self.traceparent.clone(),
         ));
+        let last = self.events.len() - 1;
+        &mut self.events[last]
     }
 }
 
@@ -99,7 +101,7 @@ impl Talks {
         options: Option<WriteOptions>,
     ) -> Result<Begun<T>, ApiError> {
         let txn = self.db.begin().await.map_err(db_error)?;
-        match idempotency::claim::<T>(&txn, &self.db, &scope, options.as_ref()).await? {
+        match idempotency::claim::<T>(&txn, &scope, options.as_ref()).await? {
             Claim::Replay(response) => Ok(Begun::Replay(response)),
             Claim::Fresh => Ok(Begun::Fresh(Write {
                 txn,

@@ -1,6 +1,6 @@
 //! Reads: one talk, the caller's talks, public channels, participants, access.
 
-use talk_proto::{Access, Participant, PageRequest, Talk, TalkPage};
+use talk_proto::{Access, PageRequest, Participant, Talk, TalkPage};
 use talk_store::db_error;
 use talk_types::time::{self, Timestamp};
 use talk_types::{AgentId, ApiError, CustomerId, TalkId};

@@ -48,7 +48,11 @@ impl MigrationTrait for CreateAgents {
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .col(ColumnDef::new("tm_delete").timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new("tm_delete")
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_agents_customer")

@@ -11,7 +11,10 @@ use talk_types::{AgentId, CustomerId, time::Timestamp};
 use crate::db::entities::agent::{self, Column, Entity, Model};
 
 /// The live agent that logs in with `username`, of any customer (usernames are global).
-pub async fn find_login<C: ConnectionTrait>(db: &C, username: &str) -> Result<Option<Model>, DbErr> {
+pub async fn find_login<C: ConnectionTrait>(
+    db: &C,
+    username: &str,
+) -> Result<Option<Model>, DbErr> {
     Entity::find()
         .filter(Column::Username.eq(username))
         .filter(Column::TmDelete.is_null())

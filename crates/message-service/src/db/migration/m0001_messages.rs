@@ -39,10 +39,27 @@ impl MigrationTrait for CreateMessages {
                     .col(ColumnDef::new("medias").text().not_null())
                     .col(ColumnDef::new("seq").big_integer().not_null())
                     .col(ColumnDef::new("change_seq").big_integer().not_null())
-                    .col(ColumnDef::new("reply_count").integer().not_null().default(0))
-                    .col(ColumnDef::new("tm_create").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("tm_update").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("tm_delete").timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new("reply_count")
+                            .integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .col(
+                        ColumnDef::new("tm_create")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("tm_update")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("tm_delete")
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await?;

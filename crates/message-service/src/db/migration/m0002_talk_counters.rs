@@ -21,9 +21,24 @@ impl MigrationTrait for CreateTalkCounters {
                     .if_not_exists()
                     .col(ColumnDef::new("talk_id").uuid().not_null().primary_key())
                     .col(ColumnDef::new("customer_id").uuid().not_null())
-                    .col(ColumnDef::new("last_seq").big_integer().not_null().default(0))
-                    .col(ColumnDef::new("last_change").big_integer().not_null().default(0))
-                    .col(ColumnDef::new("last_tm_create").big_integer().not_null().default(0))
+                    .col(
+                        ColumnDef::new("last_seq")
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .col(
+                        ColumnDef::new("last_change")
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .col(
+                        ColumnDef::new("last_tm_create")
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
                     .to_owned(),
             )
             .await

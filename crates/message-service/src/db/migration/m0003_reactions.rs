@@ -29,7 +29,11 @@ impl MigrationTrait for CreateReactions {
                     .col(ColumnDef::new("message_id").uuid().not_null())
                     .col(ColumnDef::new("owner_id").uuid().not_null())
                     .col(ColumnDef::new("emoji").string_len(128).not_null())
-                    .col(ColumnDef::new("tm_create").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("tm_create")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -28,7 +28,11 @@ impl MigrationTrait for CreateEdits {
                     )
                     .col(ColumnDef::new("message_id").uuid().not_null())
                     .col(ColumnDef::new("text").text().not_null())
-                    .col(ColumnDef::new("tm_edit").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("tm_edit")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;

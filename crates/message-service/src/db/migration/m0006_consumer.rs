@@ -20,8 +20,17 @@ impl MigrationTrait for CreateConsumerTables {
                 Table::create()
                     .table("consumed_events")
                     .if_not_exists()
-                    .col(ColumnDef::new("event_id").string_len(64).not_null().primary_key())
-                    .col(ColumnDef::new("tm_consumed").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("event_id")
+                            .string_len(64)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new("tm_consumed")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -30,7 +39,12 @@ impl MigrationTrait for CreateConsumerTables {
                 Table::create()
                     .table("consumer_cursors")
                     .if_not_exists()
-                    .col(ColumnDef::new("name").string_len(64).not_null().primary_key())
+                    .col(
+                        ColumnDef::new("name")
+                            .string_len(64)
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new("seq").big_integer().not_null())
                     .to_owned(),
             )

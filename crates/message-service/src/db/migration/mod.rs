@@ -33,8 +33,10 @@ pub async fn run(db: &DatabaseConnection) -> Result<(), DbErr> {
         return Migrator::up(db, None).await;
     }
     let txn = db.begin().await?;
-    txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.migrate'))")
-        .await?;
+    txn.execute_unprepared(
+        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.migrate'))",
+    )
+    .await?;
     Migrator::up(&txn, None).await?;
     txn.commit().await
 }

@@ -2,6 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 use talk_types::{AgentId, CustomerId, ParticipantId, TalkId};
+use uuid::Uuid;
 
 /// Whether a participant record is current.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
@@ -33,8 +34,9 @@ pub const OWNER_AGENT: &str = "agent";
 #[sea_orm(table_name = "participants")]
 pub struct Model {
     /// The record id (what DELETE …/participants/{id} names).
+    /// A bare `Uuid` because sea-orm primary keys need `TryFromU64`; see [`Model::participant_id`].
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: ParticipantId,
+    pub id: Uuid,
     /// The customer of the talk.
     pub customer_id: CustomerId,
     /// The talk.
@@ -56,3 +58,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The typed id.
+    pub fn participant_id(&self) -> ParticipantId {
+        ParticipantId(self.id)
+    }
+}

@@ -2,6 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 use talk_types::{CustomerId, TalkId};
+use uuid::Uuid;
 
 /// What kind of talk it is; decides who may see and join it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
@@ -55,9 +56,9 @@ impl TalkState {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "talks")]
 pub struct Model {
-    /// Its id.
+    /// Its id (a bare `Uuid`: sea-orm primary keys need `TryFromU64`; see [`Model::talk_id`]).
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: TalkId,
+    pub id: Uuid,
     /// The customer it belongs to.
     pub customer_id: CustomerId,
     /// direct | group | talk.
@@ -84,3 +85,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The typed id.
+    pub fn talk_id(&self) -> TalkId {
+        TalkId(self.id)
+    }
+}

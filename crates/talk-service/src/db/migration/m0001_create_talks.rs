@@ -26,9 +26,21 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("detail").text().not_null())
                     .col(ColumnDef::new("state").string_len(16).not_null())
                     .col(ColumnDef::new("member_count").integer().not_null())
-                    .col(ColumnDef::new("tm_create").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("tm_update").timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new("tm_delete").timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new("tm_create")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("tm_update")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new("tm_delete")
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await?;

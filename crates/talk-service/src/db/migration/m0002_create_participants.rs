@@ -25,7 +25,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("owner_type").string_len(32).not_null())
                     .col(ColumnDef::new("owner_id").uuid().not_null())
                     .col(ColumnDef::new("state").string_len(16).not_null())
-                    .col(ColumnDef::new("tm_joined").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("tm_joined")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new("tm_left").timestamp_with_time_zone().null())
                     .to_owned(),
             )

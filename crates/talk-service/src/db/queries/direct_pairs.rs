@@ -24,9 +24,9 @@ pub async fn claim<C: ConnectionTrait>(
 ) -> Result<bool, DbErr> {
     let (low, high) = ordered(a, b);
     let row = direct_pair::Model {
-        customer_id: customer,
-        agent_low: low,
-        agent_high: high,
+        customer_id: customer.0,
+        agent_low: low.0,
+        agent_high: high.0,
         talk_id: talk,
     };
     let inserted = direct_pair::Entity::insert(row.into_active_model())
@@ -44,7 +44,7 @@ pub async fn find<C: ConnectionTrait>(
     b: AgentId,
 ) -> Result<Option<TalkId>, DbErr> {
     let (low, high) = ordered(a, b);
-    direct_pair::Entity::find_by_id((customer, low, high))
+    direct_pair::Entity::find_by_id((customer.0, low.0, high.0))
         .select_only()
         .column(direct_pair::Column::TalkId)
         .into_tuple::<TalkId>()

@@ -1,8 +1,8 @@
 //! Queries on `participants`.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 use talk_types::time::Timestamp;
 use talk_types::{AgentId, CustomerId, ParticipantId, TalkId};
@@ -47,7 +47,7 @@ pub async fn find_in_talk<C: ConnectionTrait>(
     talk: TalkId,
     id: ParticipantId,
 ) -> Result<Option<participant::Model>, DbErr> {
-    participant::Entity::find_by_id(id)
+    participant::Entity::find_by_id(id.0)
         .filter(participant::Column::CustomerId.eq(customer))
         .filter(participant::Column::TalkId.eq(talk))
         .one(conn)
@@ -65,7 +65,10 @@ pub async fn mark_left<C: ConnectionTrait>(
             participant::Column::State,
             sea_orm::sea_query::Expr::value(ParticipantState::Left),
         )
-        .col_expr(participant::Column::TmLeft, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            participant::Column::TmLeft,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(participant::Column::Id.eq(record.id))
         .exec(conn)
         .await?;

@@ -25,7 +25,7 @@ pub async fn find<C: ConnectionTrait>(
     customer: CustomerId,
     id: TalkId,
 ) -> Result<Option<talk::Model>, DbErr> {
-    talk::Entity::find_by_id(id)
+    talk::Entity::find_by_id(id.0)
         .filter(talk::Column::CustomerId.eq(customer))
         .one(conn)
         .await
@@ -38,7 +38,7 @@ pub async fn lock<C: ConnectionTrait>(
     customer: CustomerId,
     id: TalkId,
 ) -> Result<Option<talk::Model>, DbErr> {
-    talk::Entity::find_by_id(id)
+    talk::Entity::find_by_id(id.0)
         .filter(talk::Column::CustomerId.eq(customer))
         .lock_exclusive()
         .one(conn)
@@ -47,9 +47,7 @@ pub async fn lock<C: ConnectionTrait>(
 
 /// Writes every column of `model` back.
 pub async fn save<C: ConnectionTrait>(conn: &C, model: talk::Model) -> Result<talk::Model, DbErr> {
-    let mut active = model.into_active_model();
-    active.reset_all();
-    active.update(conn).await
+    model.into_active_model().reset_all().update(conn).await
 }
 
 /// Non-deleted talks of `customer` where `agent` is an active participant.

@@ -1,0 +1,41 @@
+//! gRPC clients of the internal services. Channels connect lazily, so building
+//! them never waits on a service.
+
+use talk_config::Config;
+use talk_proto::agent_service_client::AgentServiceClient;
+use talk_proto::message_service_client::MessageServiceClient;
+use talk_proto::talk_service_client::TalkServiceClient;
+use tonic::transport::Channel;
+
+use crate::Error;
+
+/// One client per internal service (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Clients {
+    /// agent-service.
+    pub agents: AgentServiceClient<Channel>,
+    /// talk-service.
+    pub talks: TalkServiceClient<Channel>,
+    /// message-service.
+    pub messages: MessageServiceClient<Channel>,
+}
+
+impl Clients {
+    /// Clients of the services at the configured URLs.
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        let channel = |name: &'static str, url: &str| {
+            talk_runtime::channel(url).map_err(|_| Error::ServiceUrl {
+                service: name,
+                url: url.to_owned(),
+            })
+        };
+        Ok(Self {
+            agents: AgentServiceClient::new(channel("agent-service", &config.agent_service_url)?),
+            talks: TalkServiceClient::new(channel("talk-service", &config.talk_service_url)?),
+            messages: MessageServiceClient::new(channel(
+                "message-service",
+                &config.message_service_url,
+            )?),
+        })
+    }
+}

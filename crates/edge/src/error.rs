@@ -1,0 +1,89 @@
+//! Errors as HTTP responses: VoIPBIN's body `{"error": {status, reason,
+//! message, request_id}}` with the error's HTTP status.
+//!
+//! A handler's [`HttpError`] does not know the request id, so its response
+//! carries the [`ApiError`] as an extension with an empty body; the request
+//! middleware (`crate::middleware`) renders the body once it knows the id.
+//! Responses that axum or tower-http produce themselves (404, 405, 413, a
+//! timeout) are turned into the same body there.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use talk_types::{ApiError, ErrorKind};
+
+/// A handler error: an [`ApiError`] that renders as VoIPBIN's error body.
+#[derive(Debug)]
+pub struct HttpError(pub ApiError);
+
+impl From<ApiError> for HttpError {
+    fn from(value: ApiError) -> Self {
+        Self(value)
+    }
+}
+
+impl From<tonic::Status> for HttpError {
+    fn from(status: tonic::Status) -> Self {
+        let error = ApiError::from_status(&status);
+        if error.kind == ErrorKind::Internal || error.kind == ErrorKind::Unavailable {
+            tracing::warn!(code = ?status.code(), error = %status.message(), "internal call failed");
+        }
+        Self(error)
+    }
+}
+
+/// The [`ApiError`] behind an error response, waiting for its request id.
+#[derive(Clone, Debug)]
+pub struct PendingError(pub ApiError);
+
+/// The HTTP status of an error kind.
+pub fn status_of(error: &ApiError) -> StatusCode {
+    StatusCode::from_u16(error.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let mut response = status_of(&self.0).into_response();
+        response.extensions_mut().insert(PendingError(self.0));
+        response
+    }
+}
+
+/// The error for a response that left the router without a JSON body
+/// (axum's own 404/405, tower-http's 413 or timeout).
+pub fn for_bare_status(status: StatusCode) -> ApiError {
+    match status {
+        StatusCode::NOT_FOUND => ApiError::new(
+            ErrorKind::NotFound,
+            "ROUTE_NOT_FOUND",
+            "The requested endpoint does not exist.",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            ErrorKind::InvalidArgument,
+            "METHOD_NOT_ALLOWED",
+            "The endpoint does not support this method.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => ApiError::new(
+            ErrorKind::Unavailable,
+            "REQUEST_TIMEOUT",
+            "The request took too long; retry later.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::invalid(
+            "INVALID_JSON_BODY",
+            "The request body must be JSON (Content-Type: application/json).",
+        ),
+        other if other.is_client_error() => {
+            ApiError::invalid("INVALID_ARGUMENT", "The request is invalid.")
+        }
+        _ => ApiError::internal(),
+    }
+}
+
+/// 413: the body is over the configured limit.
+pub fn payload_too_large() -> ApiError {
+    ApiError::new(
+        ErrorKind::PayloadTooLarge,
+        "PAYLOAD_TOO_LARGE",
+        "The request body is too large.",
+    )
+}

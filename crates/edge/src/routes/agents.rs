@@ -1,0 +1,217 @@
+//! Agents: `/v1.0/me`, `/v1.0/service_agents/me`, `/v1.0/agents` CRUD (create
+//! for admins; the rest as agent-service allows) and the agent directory.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::Method;
+use talk_proto as pb;
+use talk_runtime::grpc::request;
+use talk_types::AgentId;
+use talk_wire::{Agent, Page};
+
+use super::openapi::{AgentDoc, AgentPageDoc};
+use super::{Registry, doc};
+use crate::AppState;
+use crate::dto::{CreateAgentBody, UpdateAgentBody};
+use crate::error::HttpError;
+use crate::extract::{Admin, Auth, Id, JsonBody, Pagination, Write};
+
+/// Registers the agent routes.
+pub fn register(registry: Registry) -> Registry {
+    let tag = "agents";
+    registry
+        .add(
+            Method::GET,
+            "/v1.0/me",
+            me,
+            doc(tag, "The caller's agent").ok::<AgentDoc>(200),
+        )
+        .add(
+            Method::GET,
+            "/v1.0/service_agents/me",
+            me,
+            doc(tag, "The caller's agent (VoIPBIN path)").ok::<AgentDoc>(200),
+        )
+        .add(
+            Method::GET,
+            "/v1.0/agents",
+            list,
+            doc(tag, "List the customer's agents")
+                .paged()
+                .ok::<AgentPageDoc>(200),
+        )
+        .add(
+            Method::GET,
+            "/v1.0/service_agents/agents",
+            list,
+            doc(tag, "List the customer's agents (VoIPBIN path)")
+                .paged()
+                .ok::<AgentPageDoc>(200),
+        )
+        .add(
+            Method::POST,
+            "/v1.0/agents",
+            create,
+            doc(tag, "Create an agent (admins)")
+                .body::<CreateAgentBody>()
+                .ok::<AgentDoc>(200),
+        )
+        .add(
+            Method::GET,
+            "/v1.0/agents/{id}",
+            get,
+            doc(tag, "Get an agent").ok::<AgentDoc>(200),
+        )
+        .add(
+            Method::PUT,
+            "/v1.0/agents/{id}",
+            update,
+            doc(
+                tag,
+                "Update an agent (admins, or yourself without permission)",
+            )
+            .body::<UpdateAgentBody>()
+            .ok::<AgentDoc>(200),
+        )
+        .add(
+            Method::DELETE,
+            "/v1.0/agents/{id}",
+            delete,
+            doc(tag, "Delete an agent (admins)").ok::<AgentDoc>(200),
+        )
+}
+
+async fn fetch(state: &AppState, caller: pb::Caller, id: String) -> Result<Json<Agent>, HttpError> {
+    let agent = state
+        .clients
+        .agents
+        .clone()
+        .get_agent(request(pb::GetAgentRequest {
+            caller: Some(caller),
+            agent_id: id,
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(agent.into()))
+}
+
+/// `GET /v1.0/me`.
+pub async fn me(State(state): State<AppState>, Auth(me): Auth) -> Result<Json<Agent>, HttpError> {
+    fetch(&state, me.caller(), me.agent.id.to_string()).await
+}
+
+/// `GET /v1.0/agents/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Id(id): Id<AgentId>,
+) -> Result<Json<Agent>, HttpError> {
+    fetch(&state, me.caller(), id.to_string()).await
+}
+
+/// `GET /v1.0/agents`.
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Pagination(page): Pagination,
+) -> Result<Json<Page<Agent>>, HttpError> {
+    let page = state
+        .clients
+        .agents
+        .clone()
+        .list_agents(request(pb::ListAgentsRequest {
+            caller: Some(me.caller()),
+            page: Some(page),
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(Page {
+        result: page.agents.into_iter().map(Agent::from).collect(),
+        next_page_token: page.next_page_token,
+    }))
+}
+
+/// `POST /v1.0/agents`.
+pub async fn create(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Write(options): Write,
+    JsonBody(body): JsonBody<CreateAgentBody>,
+) -> Result<Json<Agent>, HttpError> {
+    let CreateAgentBody {
+        username,
+        password,
+        name,
+        detail,
+        permission,
+    } = body;
+    let agent = state
+        .clients
+        .agents
+        .clone()
+        .create_agent(request(pb::CreateAgentRequest {
+            caller: Some(me.caller()),
+            options: Some(options),
+            username,
+            password,
+            name: name.unwrap_or_default(),
+            detail: detail.unwrap_or_default(),
+            permission: permission.unwrap_or(talk_auth::PERMISSION_AGENT),
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(agent.into()))
+}
+
+/// `PUT /v1.0/agents/{id}`.
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    Id(id): Id<AgentId>,
+    JsonBody(body): JsonBody<UpdateAgentBody>,
+) -> Result<Json<Agent>, HttpError> {
+    let UpdateAgentBody {
+        name,
+        detail,
+        password,
+        permission,
+    } = body;
+    let agent = state
+        .clients
+        .agents
+        .clone()
+        .update_agent(request(pb::UpdateAgentRequest {
+            caller: Some(me.caller()),
+            options: Some(options),
+            agent_id: id.to_string(),
+            name,
+            detail,
+            password,
+            permission,
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(agent.into()))
+}
+
+/// `DELETE /v1.0/agents/{id}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    Id(id): Id<AgentId>,
+) -> Result<Json<Agent>, HttpError> {
+    let agent = state
+        .clients
+        .agents
+        .clone()
+        .delete_agent(request(pb::DeleteAgentRequest {
+            caller: Some(me.caller()),
+            options: Some(options),
+            agent_id: id.to_string(),
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(agent.into()))
+}

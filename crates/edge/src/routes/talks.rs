@@ -1,0 +1,382 @@
+//! Talks ("chats"): VoIPBIN's `/service_agents/talk_chats…` and
+//! `talk_channels`, and the seed's `/talks…` with close, reopen, leave and read.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use talk_auth::Identity;
+use talk_proto as pb;
+use talk_runtime::grpc::request;
+use talk_types::{ApiError, TalkId};
+use talk_wire::{Page, Participant, ReadState, Talk};
+
+use super::openapi::{ParticipantDoc, ReadStateDoc, TalkDoc, TalkPageDoc};
+use super::{Registry, doc};
+use crate::AppState;
+use crate::dto::{CreateTalkBody, ReadBody, UpdateTalkBody};
+use crate::error::HttpError;
+use crate::extract::{Auth, Id, JsonBody, Pagination, Write};
+
+/// Registers the talk routes of both families.
+pub fn register(registry: Registry) -> Registry {
+    let tag = "talks";
+    let chats = "/v1.0/service_agents/talk_chats";
+    let chat = "/v1.0/service_agents/talk_chats/{id}";
+    let get_doc = || doc(tag, "Get a talk").ok::<TalkDoc>(200);
+    let update_doc = || {
+        doc(tag, "Update name and/or detail")
+            .body::<UpdateTalkBody>()
+            .ok::<TalkDoc>(200)
+    };
+    let delete_doc = || doc(tag, "Soft-delete a talk").ok::<TalkDoc>(200);
+    let list_doc = || {
+        doc(tag, "List the caller's talks with unread_count")
+            .paged()
+            .ok::<TalkPageDoc>(200)
+    };
+    registry
+        .add(Method::GET, chats, list, list_doc())
+        .add(
+            Method::POST,
+            chats,
+            create::<false>,
+            doc(tag, "Create a talk (200, VoIPBIN)")
+                .body::<CreateTalkBody>()
+                .ok::<TalkDoc>(200),
+        )
+        .add(Method::GET, chat, get, get_doc())
+        .add(Method::PUT, chat, update, update_doc())
+        .add(Method::DELETE, chat, delete, delete_doc())
+        .add(
+            Method::POST,
+            "/v1.0/service_agents/talk_chats/{id}/join",
+            join,
+            doc(tag, "Join a public talk").ok::<ParticipantDoc>(200),
+        )
+        .add(
+            Method::GET,
+            "/v1.0/service_agents/talk_channels",
+            channels,
+            doc(tag, "List the customer's public talks")
+                .paged()
+                .ok::<TalkPageDoc>(200),
+        )
+        .add(Method::GET, "/v1.0/talks", list, list_doc())
+        .add(
+            Method::POST,
+            "/v1.0/talks",
+            create::<true>,
+            doc(
+                tag,
+                "Create a talk (201; 200 when an existing direct talk is returned)",
+            )
+            .body::<CreateTalkBody>()
+            .ok::<TalkDoc>(201),
+        )
+        .add(Method::GET, "/v1.0/talks/{id}", get, get_doc())
+        .add(Method::PUT, "/v1.0/talks/{id}", update, update_doc())
+        .add(Method::DELETE, "/v1.0/talks/{id}", delete, delete_doc())
+        .add(
+            Method::POST,
+            "/v1.0/talks/{id}/close",
+            close,
+            doc(tag, "Close a talk").ok::<TalkDoc>(200),
+        )
+        .add(
+            Method::POST,
+            "/v1.0/talks/{id}/reopen",
+            reopen,
+            doc(tag, "Reopen a closed talk").ok::<TalkDoc>(200),
+        )
+        .add(
+            Method::POST,
+            "/v1.0/talks/{id}/join",
+            join,
+            doc(tag, "Join a public talk").ok::<ParticipantDoc>(200),
+        )
+        .add(
+            Method::POST,
+            "/v1.0/talks/{id}/leave",
+            leave,
+            doc(tag, "Leave a talk").ok::<ParticipantDoc>(200),
+        )
+        .add(
+            Method::POST,
+            "/v1.0/talks/{id}/read",
+            read,
+            doc(tag, "Record how far the caller has read")
+                .body::<ReadBody>()
+                .ok::<ReadStateDoc>(200),
+        )
+}
+
+/// Talks with the caller's `unread_count` from message-service. A failure
+/// there is logged and leaves the counts at 0: the listing still works.
+async fn with_unread(state: &AppState, me: &Identity, talks: Vec<pb::Talk>) -> Vec<Talk> {
+    let mut talks = talks;
+    if !talks.is_empty() {
+        let ids = talks.iter().map(|t| t.id.clone()).collect();
+        let counts = state
+            .clients
+            .messages
+            .clone()
+            .unread_counts(request(pb::UnreadCountsRequest {
+                caller: Some(me.caller()),
+                talk_ids: ids,
+            }))
+            .await;
+        match counts {
+            Ok(counts) => {
+                for read in counts.into_inner().states {
+                    if let Some(talk) = talks.iter_mut().find(|t| t.id == read.talk_id) {
+                        talk.unread_count = read.unread_count;
+                        talk.last_seq = talk.last_seq.max(read.last_seq);
+                    }
+                }
+            }
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), error = %status.message(), "unread counts unavailable");
+            }
+        }
+    }
+    talks.into_iter().map(Talk::from).collect()
+}
+
+fn page(talks: Vec<Talk>, next_page_token: String) -> Json<Page<Talk>> {
+    Json(Page {
+        result: talks,
+        next_page_token,
+    })
+}
+
+fn talk_write(me: &Identity, options: pb::WriteOptions, id: TalkId) -> pb::TalkWrite {
+    pb::TalkWrite {
+        caller: Some(me.caller()),
+        options: Some(options),
+        talk_id: id.to_string(),
+    }
+}
+
+/// `GET /service_agents/talk_chats`, `GET /talks`.
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Pagination(paging): Pagination,
+) -> Result<Json<Page<Talk>>, HttpError> {
+    let reply = state
+        .clients
+        .talks
+        .clone()
+        .list_talks(request(pb::ListTalksRequest {
+            caller: Some(me.caller()),
+            page: Some(paging),
+        }))
+        .await?
+        .into_inner();
+    let talks = with_unread(&state, &me, reply.talks).await;
+    Ok(page(talks, reply.next_page_token))
+}
+
+/// `GET /service_agents/talk_channels`.
+pub async fn channels(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Pagination(paging): Pagination,
+) -> Result<Json<Page<Talk>>, HttpError> {
+    let reply = state
+        .clients
+        .talks
+        .clone()
+        .list_channels(request(pb::ListTalksRequest {
+            caller: Some(me.caller()),
+            page: Some(paging),
+        }))
+        .await?
+        .into_inner();
+    Ok(page(
+        reply.talks.into_iter().map(Talk::from).collect(),
+        reply.next_page_token,
+    ))
+}
+
+/// `POST /service_agents/talk_chats` (200) and `POST /talks` (`SEED`: 201 when created).
+pub async fn create<const SEED: bool>(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    JsonBody(mut body): JsonBody<CreateTalkBody>,
+) -> Result<(StatusCode, Json<Talk>), HttpError> {
+    let participants = body.participant_refs()?;
+    let CreateTalkBody {
+        kind, name, detail, ..
+    } = body;
+    let reply = state
+        .clients
+        .talks
+        .clone()
+        .create_talk(request(pb::CreateTalkRequest {
+            caller: Some(me.caller()),
+            options: Some(options),
+            r#type: kind.unwrap_or_default(),
+            name,
+            detail,
+            participants,
+        }))
+        .await?
+        .into_inner();
+    let talk = reply.talk.ok_or_else(ApiError::internal)?;
+    let status = if SEED && reply.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(talk.into())))
+}
+
+/// `GET /service_agents/talk_chats/{id}`, `GET /talks/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Id(id): Id<TalkId>,
+) -> Result<Json<Talk>, HttpError> {
+    let talk = state
+        .clients
+        .talks
+        .clone()
+        .get_talk(request(pb::TalkRef {
+            caller: Some(me.caller()),
+            talk_id: id.to_string(),
+        }))
+        .await?
+        .into_inner();
+    let mut talks = with_unread(&state, &me, vec![talk]).await;
+    talks
+        .pop()
+        .map(Json)
+        .ok_or_else(|| ApiError::internal().into())
+}
+
+/// `PUT /service_agents/talk_chats/{id}`, `PUT /talks/{id}`.
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    Id(id): Id<TalkId>,
+    JsonBody(body): JsonBody<UpdateTalkBody>,
+) -> Result<Json<Talk>, HttpError> {
+    let UpdateTalkBody { name, detail } = body;
+    if name.is_none() && detail.is_none() {
+        return Err(ApiError::invalid(
+            "MISSING_FIELD",
+            "The body needs \"name\" and/or \"detail\".",
+        )
+        .into());
+    }
+    let talk = state
+        .clients
+        .talks
+        .clone()
+        .update_talk(request(pb::UpdateTalkRequest {
+            caller: Some(me.caller()),
+            options: Some(options),
+            talk_id: id.to_string(),
+            name,
+            detail,
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(talk.into()))
+}
+
+/// `DELETE /service_agents/talk_chats/{id}`, `DELETE /talks/{id}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    Id(id): Id<TalkId>,
+) -> Result<Json<Talk>, HttpError> {
+    let mut client = state.clients.talks.clone();
+    let talk = client
+        .delete_talk(request(talk_write(&me, options, id)))
+        .await?;
+    Ok(Json(talk.into_inner().into()))
+}
+
+/// `POST /talks/{id}/close`.
+pub async fn close(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    Id(id): Id<TalkId>,
+) -> Result<Json<Talk>, HttpError> {
+    let mut client = state.clients.talks.clone();
+    let talk = client
+        .close_talk(request(talk_write(&me, options, id)))
+        .await?;
+    Ok(Json(talk.into_inner().into()))
+}
+
+/// `POST /talks/{id}/reopen`.
+pub async fn reopen(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    Id(id): Id<TalkId>,
+) -> Result<Json<Talk>, HttpError> {
+    let mut client = state.clients.talks.clone();
+    let talk = client
+        .reopen_talk(request(talk_write(&me, options, id)))
+        .await?;
+    Ok(Json(talk.into_inner().into()))
+}
+
+/// `POST /service_agents/talk_chats/{id}/join`, `POST /talks/{id}/join`.
+pub async fn join(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    Id(id): Id<TalkId>,
+) -> Result<Json<Participant>, HttpError> {
+    let mut client = state.clients.talks.clone();
+    let participant = client
+        .join_talk(request(talk_write(&me, options, id)))
+        .await?;
+    Ok(Json(participant.into_inner().into()))
+}
+
+/// `POST /talks/{id}/leave`.
+pub async fn leave(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    Id(id): Id<TalkId>,
+) -> Result<Json<Participant>, HttpError> {
+    let mut client = state.clients.talks.clone();
+    let participant = client
+        .leave_talk(request(talk_write(&me, options, id)))
+        .await?;
+    Ok(Json(participant.into_inner().into()))
+}
+
+/// `POST /talks/{id}/read`.
+pub async fn read(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    Id(id): Id<TalkId>,
+    JsonBody(body): JsonBody<ReadBody>,
+) -> Result<Json<ReadState>, HttpError> {
+    let state_reply = state
+        .clients
+        .messages
+        .clone()
+        .mark_read(request(pb::MarkReadRequest {
+            caller: Some(me.caller()),
+            options: Some(options),
+            talk_id: id.to_string(),
+            seq: body.seq,
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(state_reply.into()))
+}

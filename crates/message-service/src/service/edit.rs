@@ -1,0 +1,138 @@
+//! Editing and deleting one's own messages.
+
+use sea_orm::{DatabaseTransaction, IntoActiveModel, Set};
+use talk_events::kinds::{MessageDeleted, MessageUpdated, envelope};
+use talk_proto::{Message, WriteOptions};
+use talk_store::db_error;
+use talk_types::{ApiError, MessageId, time};
+
+use super::{Caller, Messages, load, not_found, validate};
+use crate::db::entities::message;
+use crate::db::queries::{counters, edits, messages};
+
+impl Messages {
+    /// Finds, access-checks and locks a live message of the caller's for a change.
+    async fn own_message(
+        &self,
+        txn: &DatabaseTransaction,
+        caller: &Caller,
+        id: MessageId,
+    ) -> Result<message::Model, ApiError> {
+        let row = messages::find(txn, caller.customer_id, id)
+            .await
+            .map_err(db_error)?
+            .filter(|r| r.tm_delete.is_none())
+            .ok_or_else(not_found)?;
+        self.write_access(caller, row.talk_id).await?;
+        let row = messages::find_for_update(txn, caller.customer_id, id)
+            .await
+            .map_err(db_error)?
+            .filter(|r| r.tm_delete.is_none())
+            .ok_or_else(not_found)?;
+        if row.owner_type != "agent" || row.owner_id != caller.agent_id.0 {
+            return Err(ApiError::new(
+                talk_types::ErrorKind::PermissionDenied,
+                "NOT_MESSAGE_OWNER",
+                "Only the author of a message can change it.",
+            ));
+        }
+        Ok(row)
+    }
+
+    /// Replaces the text of the caller's message, keeping the previous one in its history.
+    pub async fn edit(
+        &self,
+        caller: &Caller,
+        options: Option<&WriteOptions>,
+        id: MessageId,
+        text: String,
+    ) -> Result<Message, ApiError> {
+        let scope = format!("{}:EditMessage:{id}", caller.agent_id);
+        let txn = match self.begin::<Message>(&scope, options).await? {
+            Ok(txn) => txn,
+            Err(replay) => return Ok(replay),
+        };
+        let row = self.own_message(&txn, caller, id).await?;
+        validate::text(&text, row.medias != "[]")?;
+        let now = time::now();
+        let bump = counters::Bump {
+            message_at: None,
+            changes: 1,
+        };
+        let counters = counters::bump(&txn, row.customer_id, row.talk_id, bump)
+            .await
+            .map_err(db_error)?;
+        edits::insert(&txn, row.id, row.text.clone(), now)
+            .await
+            .map_err(db_error)?;
+        let mut change = row.into_active_model();
+        change.text = Set(text);
+        change.tm_update = Set(now);
+        change.change_seq = Set(counters.last_change);
+        let row = messages::update(&txn, change).await.map_err(db_error)?;
+        let (customer, talk) = (row.customer_id, row.talk_id);
+        let message = load(&txn, row).await?;
+        let traceparent = talk_telemetry::propagation::current_traceparent();
+        self.outbox
+            .stage(
+                &txn,
+                vec![envelope(
+                    MessageUpdated(message.clone()),
+                    customer,
+                    talk,
+                    traceparent,
+                )],
+            )
+            .await?;
+        self.finish(txn, &scope, options, &message).await?;
+        Ok(message)
+    }
+
+    /// Soft-deletes the caller's message: text, medias and edit history are
+    /// cleared, the row (and so the thread) stays with `tm_delete` set.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        options: Option<&WriteOptions>,
+        id: MessageId,
+    ) -> Result<Message, ApiError> {
+        let scope = format!("{}:DeleteMessage:{id}", caller.agent_id);
+        let txn = match self.begin::<Message>(&scope, options).await? {
+            Ok(txn) => txn,
+            Err(replay) => return Ok(replay),
+        };
+        let row = self.own_message(&txn, caller, id).await?;
+        let now = time::now();
+        let bump = counters::Bump {
+            message_at: None,
+            changes: 1,
+        };
+        let counters = counters::bump(&txn, row.customer_id, row.talk_id, bump)
+            .await
+            .map_err(db_error)?;
+        edits::delete_all(&txn, row.id).await.map_err(db_error)?;
+        let mut change = row.into_active_model();
+        change.text = Set(String::new());
+        change.medias = Set("[]".to_owned());
+        change.tm_update = Set(now);
+        change.tm_delete = Set(Some(now));
+        change.change_seq = Set(counters.last_change);
+        let row = messages::update(&txn, change).await.map_err(db_error)?;
+        let (customer, talk) = (row.customer_id, row.talk_id);
+        let message = load(&txn, row).await?;
+        let traceparent = talk_telemetry::propagation::current_traceparent();
+        self.outbox
+            .stage(
+                &txn,
+                vec![envelope(
+                    MessageDeleted(message.clone()),
+                    customer,
+                    talk,
+                    traceparent,
+                )],
+            )
+            .await?;
+        self.finish(txn, &scope, options, &message).await?;
+        Ok(message)
+    }
+}

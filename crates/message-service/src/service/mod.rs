@@ -1,0 +1,121 @@
+//! message-service's rules: posting, reading, editing, deleting, reactions,
+//! read state and the system messages written from bus events.
+
+mod access;
+pub mod caller;
+mod edit;
+pub mod emoji;
+mod post;
+mod reactions;
+mod read;
+mod read_state;
+pub mod system;
+pub mod validate;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use talk_proto::agent_service_client::AgentServiceClient;
+use talk_proto::talk_service_client::TalkServiceClient;
+use talk_proto::{Message, WriteOptions};
+use talk_store::idempotency::{self, Claim};
+use talk_store::{Outbox, db_error};
+use talk_types::ApiError;
+use tonic::transport::Channel;
+
+pub use caller::Caller;
+pub use post::NewMessage;
+
+use crate::db::entities::message;
+use crate::db::queries;
+use crate::wire;
+
+/// The service state shared by every handler.
+#[derive(Clone)]
+pub struct Messages {
+    db: DatabaseConnection,
+    outbox: Outbox,
+    talks: TalkServiceClient<Channel>,
+    agents: AgentServiceClient<Channel>,
+}
+
+impl std::fmt::Debug for Messages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Messages").finish_non_exhaustive()
+    }
+}
+
+impl Messages {
+    /// Messages stored in `db`, announced through `outbox`, checking access
+    /// with talk-service at `talk_url` and naming agents with agent-service at `agent_url`.
+    pub fn new(
+        db: DatabaseConnection,
+        outbox: Outbox,
+        talk_url: &str,
+        agent_url: &str,
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
+            db,
+            outbox,
+            talks: TalkServiceClient::new(talk_runtime::channel(talk_url)?),
+            agents: AgentServiceClient::new(talk_runtime::channel(agent_url)?),
+        })
+    }
+
+    /// Opens a write transaction and claims the idempotency key; on a retry,
+    /// the first response instead.
+    async fn begin<T: prost::Message + Default>(
+        &self,
+        scope: &str,
+        options: Option<&WriteOptions>,
+    ) -> Result<Result<DatabaseTransaction, T>, ApiError> {
+        let txn = self.db.begin().await.map_err(db_error)?;
+        match idempotency::claim::<T>(&txn, scope, options).await? {
+            Claim::Fresh => Ok(Ok(txn)),
+            Claim::Replay(response) => Ok(Err(response)),
+        }
+    }
+
+    /// Records the response, commits and wakes the outbox relay.
+    async fn finish<T: prost::Message>(
+        &self,
+        txn: DatabaseTransaction,
+        scope: &str,
+        options: Option<&WriteOptions>,
+        response: &T,
+    ) -> Result<(), ApiError> {
+        idempotency::complete(&txn, scope, options, response).await?;
+        txn.commit().await.map_err(db_error)?;
+        self.outbox.notify();
+        Ok(())
+    }
+}
+
+/// A stored message with its reactions, as the wire shows it.
+async fn load<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    row: message::Model,
+) -> Result<Message, ApiError> {
+    let reactions = queries::reactions::for_messages(db, &[row.id])
+        .await
+        .map_err(db_error)?;
+    Ok(wire::message(row, &reactions))
+}
+
+/// Many stored messages with their reactions, in the given order.
+async fn load_many<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    rows: Vec<message::Model>,
+) -> Result<Vec<Message>, ApiError> {
+    let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+    let reactions = queries::reactions::for_messages(db, &ids)
+        .await
+        .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| wire::message(row, &reactions))
+        .collect())
+}
+
+/// 404 MESSAGE_NOT_FOUND.
+fn not_found() -> ApiError {
+    ApiError::not_found("message")
+}

@@ -1,0 +1,159 @@
+//! Adding and removing emoji reactions. Each reaction is a row of its own, and
+//! the message row is locked while one changes, so concurrent reactions never
+//! lose one another and the distinct-emoji cap holds.
+
+use sea_orm::{DatabaseTransaction, IntoActiveModel, Set};
+use talk_events::kinds::{ReactionAdded, ReactionRemoved, envelope};
+use talk_proto::{Message, WriteOptions};
+use talk_store::db_error;
+use talk_types::{ApiError, ErrorKind, MessageId, time};
+
+use super::{Caller, Messages, emoji, load, not_found};
+use crate::db::entities::message;
+use crate::db::queries::{counters, messages, reactions};
+
+/// Most distinct emoji on one message.
+pub const MAX_DISTINCT_EMOJI: usize = 50;
+
+impl Messages {
+    /// Finds, access-checks and locks a live message the caller may react to.
+    async fn reactable(
+        &self,
+        txn: &DatabaseTransaction,
+        caller: &Caller,
+        id: MessageId,
+    ) -> Result<message::Model, ApiError> {
+        let row = messages::find(txn, caller.customer_id, id)
+            .await
+            .map_err(db_error)?
+            .filter(|r| r.tm_delete.is_none())
+            .ok_or_else(not_found)?;
+        self.write_access(caller, row.talk_id).await?;
+        messages::find_for_update(txn, caller.customer_id, id)
+            .await
+            .map_err(db_error)?
+            .filter(|r| r.tm_delete.is_none())
+            .ok_or_else(not_found)
+    }
+
+    /// Adds the caller's `emoji` to a message; adding it again changes nothing
+    /// (and announces nothing) but still returns the message.
+    pub async fn add_reaction(
+        &self,
+        caller: &Caller,
+        options: Option<&WriteOptions>,
+        id: MessageId,
+        emoji: String,
+    ) -> Result<Message, ApiError> {
+        emoji::validate(&emoji)?;
+        let scope = format!("{}:AddReaction:{id}", caller.agent_id);
+        let txn = match self.begin::<Message>(&scope, options).await? {
+            Ok(txn) => txn,
+            Err(replay) => return Ok(replay),
+        };
+        let row = self.reactable(&txn, caller, id).await?;
+        if reactions::exists(&txn, id, caller.agent_id, &emoji)
+            .await
+            .map_err(db_error)?
+        {
+            let message = load(&txn, row).await?;
+            self.finish(txn, &scope, options, &message).await?;
+            return Ok(message);
+        }
+        let present = reactions::distinct_emoji(&txn, id)
+            .await
+            .map_err(db_error)?;
+        if !present.contains(&emoji) && present.len() >= MAX_DISTINCT_EMOJI {
+            return Err(ApiError::invalid(
+                "TOO_MANY_REACTIONS",
+                "A message can carry at most 50 different emoji.",
+            ));
+        }
+        let now = time::now();
+        reactions::insert(&txn, id, caller.agent_id, &emoji, now)
+            .await
+            .map_err(db_error)?;
+        let talk = row.talk_id;
+        let message = self.stamp(&txn, row, now).await?;
+        let customer = caller.customer_id;
+        let traceparent = talk_telemetry::propagation::current_traceparent();
+        self.outbox
+            .stage(
+                &txn,
+                vec![envelope(
+                    ReactionAdded(message.clone()),
+                    customer,
+                    talk,
+                    traceparent,
+                )],
+            )
+            .await?;
+        self.finish(txn, &scope, options, &message).await?;
+        Ok(message)
+    }
+
+    /// Removes the caller's `emoji` from a message; 404 when it was not there.
+    pub async fn remove_reaction(
+        &self,
+        caller: &Caller,
+        options: Option<&WriteOptions>,
+        id: MessageId,
+        emoji: String,
+    ) -> Result<Message, ApiError> {
+        emoji::validate(&emoji)?;
+        let scope = format!("{}:RemoveReaction:{id}", caller.agent_id);
+        let txn = match self.begin::<Message>(&scope, options).await? {
+            Ok(txn) => txn,
+            Err(replay) => return Ok(replay),
+        };
+        let row = self.reactable(&txn, caller, id).await?;
+        let removed = reactions::delete(&txn, id, caller.agent_id, &emoji)
+            .await
+            .map_err(db_error)?;
+        if !removed {
+            return Err(ApiError::new(
+                ErrorKind::NotFound,
+                "REACTION_NOT_FOUND",
+                "You have not reacted to this message with that emoji.",
+            ));
+        }
+        let talk = row.talk_id;
+        let message = self.stamp(&txn, row, time::now()).await?;
+        let customer = caller.customer_id;
+        let traceparent = talk_telemetry::propagation::current_traceparent();
+        self.outbox
+            .stage(
+                &txn,
+                vec![envelope(
+                    ReactionRemoved(message.clone()),
+                    customer,
+                    talk,
+                    traceparent,
+                )],
+            )
+            .await?;
+        self.finish(txn, &scope, options, &message).await?;
+        Ok(message)
+    }
+
+    /// Takes a change number for a reaction change and moves `tm_update` (as VoIPBIN does).
+    async fn stamp(
+        &self,
+        txn: &DatabaseTransaction,
+        row: message::Model,
+        now: time::Timestamp,
+    ) -> Result<Message, ApiError> {
+        let bump = counters::Bump {
+            message_at: None,
+            changes: 1,
+        };
+        let counters = counters::bump(txn, row.customer_id, row.talk_id, bump)
+            .await
+            .map_err(db_error)?;
+        let mut change = row.into_active_model();
+        change.tm_update = Set(now);
+        change.change_seq = Set(counters.last_change);
+        let row = messages::update(txn, change).await.map_err(db_error)?;
+        load(txn, row).await
+    }
+}

@@ -1,0 +1,227 @@
+//! Small stand-ins for talk-service (CheckAccess only) and agent-service
+//! (GetAgent only), with state the tests change directly.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use talk_proto::agent_service_server::AgentService;
+use talk_proto::talk_service_server::TalkService;
+use talk_proto::*;
+use talk_types::ApiError;
+use tonic::{Request, Response, Status};
+
+/// One talk as the fake knows it.
+#[derive(Clone, Debug)]
+pub struct FakeTalk {
+    pub talk: Talk,
+    pub members: HashSet<String>,
+}
+
+/// The fake talk-service.
+#[derive(Clone, Default)]
+pub struct FakeTalks {
+    pub talks: Arc<Mutex<HashMap<String, FakeTalk>>>,
+}
+
+impl FakeTalks {
+    pub fn add(&self, id: &str, customer: &str, kind: &str, members: &[&str]) {
+        let talk = Talk {
+            id: id.to_owned(),
+            customer_id: customer.to_owned(),
+            r#type: kind.to_owned(),
+            state: "active".to_owned(),
+            ..Default::default()
+        };
+        let members = members.iter().map(|m| (*m).to_owned()).collect();
+        self.lock()
+            .insert(id.to_owned(), FakeTalk { talk, members });
+    }
+
+    pub fn set_state(&self, id: &str, state: &str) {
+        if let Some(t) = self.lock().get_mut(id) {
+            t.talk.state = state.to_owned();
+        }
+    }
+
+    pub fn remove_member(&self, id: &str, agent: &str) {
+        if let Some(t) = self.lock().get_mut(id) {
+            t.members.remove(agent);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, FakeTalk>> {
+        self.talks.lock().unwrap()
+    }
+}
+
+fn unimplemented<T>() -> Result<Response<T>, Status> {
+    Err(Status::unimplemented("not in the fake"))
+}
+
+#[tonic::async_trait]
+impl TalkService for FakeTalks {
+    async fn create_talk(
+        &self,
+        _: Request<CreateTalkRequest>,
+    ) -> Result<Response<CreateTalkResponse>, Status> {
+        unimplemented()
+    }
+    async fn get_talk(&self, _: Request<TalkRef>) -> Result<Response<Talk>, Status> {
+        unimplemented()
+    }
+    async fn list_talks(&self, _: Request<ListTalksRequest>) -> Result<Response<TalkPage>, Status> {
+        unimplemented()
+    }
+    async fn list_channels(
+        &self,
+        _: Request<ListTalksRequest>,
+    ) -> Result<Response<TalkPage>, Status> {
+        unimplemented()
+    }
+    async fn update_talk(&self, _: Request<UpdateTalkRequest>) -> Result<Response<Talk>, Status> {
+        unimplemented()
+    }
+    async fn delete_talk(&self, _: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
+        unimplemented()
+    }
+    async fn close_talk(&self, _: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
+        unimplemented()
+    }
+    async fn reopen_talk(&self, _: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
+        unimplemented()
+    }
+    async fn join_talk(&self, _: Request<TalkWrite>) -> Result<Response<Participant>, Status> {
+        unimplemented()
+    }
+    async fn leave_talk(&self, _: Request<TalkWrite>) -> Result<Response<Participant>, Status> {
+        unimplemented()
+    }
+    async fn add_participant(
+        &self,
+        _: Request<AddParticipantRequest>,
+    ) -> Result<Response<Participant>, Status> {
+        unimplemented()
+    }
+    async fn remove_participant(
+        &self,
+        _: Request<RemoveParticipantRequest>,
+    ) -> Result<Response<Participant>, Status> {
+        unimplemented()
+    }
+    async fn list_participants(
+        &self,
+        _: Request<TalkRef>,
+    ) -> Result<Response<ParticipantList>, Status> {
+        unimplemented()
+    }
+    async fn list_memberships(
+        &self,
+        _: Request<ListMembershipsRequest>,
+    ) -> Result<Response<Memberships>, Status> {
+        unimplemented()
+    }
+
+    async fn check_access(&self, request: Request<TalkRef>) -> Result<Response<Access>, Status> {
+        let TalkRef { caller, talk_id } = request.into_inner();
+        let caller = caller.ok_or_else(|| ApiError::unauthenticated().into_status())?;
+        let talks = self.lock();
+        let Some(found) = talks
+            .get(&talk_id)
+            .filter(|t| t.talk.customer_id == caller.customer_id)
+        else {
+            return Err(ApiError::not_found("talk").into_status());
+        };
+        let participant = found
+            .members
+            .contains(&caller.agent_id)
+            .then(|| Participant {
+                id: format!("p-{}", caller.agent_id),
+                customer_id: caller.customer_id.clone(),
+                owner_type: "agent".to_owned(),
+                owner_id: caller.agent_id.clone(),
+                chat_id: talk_id.clone(),
+                state: "active".to_owned(),
+                ..Default::default()
+            });
+        if participant.is_none() && found.talk.r#type != "talk" {
+            return Err(ApiError::permission_denied().into_status());
+        }
+        Ok(Response::new(Access {
+            talk: Some(found.talk.clone()),
+            participant,
+        }))
+    }
+}
+
+/// The fake agent-service: names by agent id.
+#[derive(Clone, Default)]
+pub struct FakeAgents {
+    pub names: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl FakeAgents {
+    pub fn name(&self, agent: &str, name: &str) {
+        self.names
+            .lock()
+            .unwrap()
+            .insert(agent.to_owned(), name.to_owned());
+    }
+}
+
+#[tonic::async_trait]
+impl AgentService for FakeAgents {
+    async fn login(&self, _: Request<LoginRequest>) -> Result<Response<LoginResponse>, Status> {
+        unimplemented()
+    }
+    async fn create_agent(
+        &self,
+        _: Request<CreateAgentRequest>,
+    ) -> Result<Response<Agent>, Status> {
+        unimplemented()
+    }
+    async fn list_agents(
+        &self,
+        _: Request<ListAgentsRequest>,
+    ) -> Result<Response<AgentPage>, Status> {
+        unimplemented()
+    }
+    async fn update_agent(
+        &self,
+        _: Request<UpdateAgentRequest>,
+    ) -> Result<Response<Agent>, Status> {
+        unimplemented()
+    }
+    async fn delete_agent(
+        &self,
+        _: Request<DeleteAgentRequest>,
+    ) -> Result<Response<Agent>, Status> {
+        unimplemented()
+    }
+    async fn resolve_agents(
+        &self,
+        _: Request<ResolveAgentsRequest>,
+    ) -> Result<Response<ResolveAgentsResponse>, Status> {
+        unimplemented()
+    }
+
+    async fn get_agent(
+        &self,
+        request: Request<GetAgentRequest>,
+    ) -> Result<Response<Agent>, Status> {
+        let GetAgentRequest { caller, agent_id } = request.into_inner();
+        let caller = caller.ok_or_else(|| ApiError::unauthenticated().into_status())?;
+        let name = self
+            .names
+            .lock()
+            .unwrap()
+            .get(&agent_id)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("agent").into_status())?;
+        Ok(Response::new(Agent {
+            id: agent_id,
+            customer_id: caller.customer_id,
+            name,
+            ..Default::default()
+        }))
+    }
+}

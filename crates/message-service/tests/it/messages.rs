@@ -1,0 +1,551 @@
+//! Posting, reading, paging, threads, edits, deletes, access and idempotency.
+
+use std::collections::HashSet;
+
+use futures_util::StreamExt;
+use talk_events::{Bus, Start};
+use talk_proto::{
+    EditMessageRequest, ListMessagesRequest, MessageRef, MessageWrite, PageRequest,
+    PostMessageRequest, ReactionRequest,
+};
+
+use crate::harness::{Harness, api, assert_err, key};
+
+#[tokio::test]
+async fn post_get_and_list_newest_first_with_voipbin_paging() {
+    let h = Harness::start().await;
+    let (alice, bob) = (h.agent(), h.agent());
+    let talk = h.talk("group", &[&alice, &bob]);
+    let mut events = h.bus.subscribe(Start::New).await.unwrap();
+
+    let mut posted = Vec::new();
+    for text in ["one", "two", "three"] {
+        posted.push(h.post(&alice, &talk, text).await.unwrap());
+    }
+    let first = &posted[0];
+    assert_eq!(first.r#type, "normal");
+    assert_eq!(first.owner_type, "agent");
+    assert_eq!(first.owner_id, alice);
+    assert_eq!(first.chat_id, talk);
+    assert_eq!(first.customer_id, h.customer);
+    assert_eq!(first.seq, 1);
+    assert_eq!(first.parent_id, None);
+    assert_eq!(first.tm_delete, 0);
+    assert!(first.tm_create > 0);
+
+    let got = api(h
+        .client
+        .clone()
+        .get_message(MessageRef {
+            caller: h.caller(&bob),
+            message_id: first.id.clone(),
+        })
+        .await)
+    .unwrap();
+    assert_eq!(&got, first);
+
+    let list = |size: u32, token: String| {
+        let mut client = h.client.clone();
+        let request = ListMessagesRequest {
+            caller: h.caller(&bob),
+            talk_id: talk.clone(),
+            page: Some(PageRequest {
+                page_size: size,
+                page_token: token,
+            }),
+        };
+        async move { api(client.list_messages(request).await) }
+    };
+    let page = list(2, String::new()).await.unwrap();
+    let texts: Vec<_> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["three", "two"]);
+    assert_eq!(
+        page.next_page_token,
+        talk_types::time::format(&talk_types::time::from_micros(posted[1].tm_create).unwrap())
+    );
+    let page = list(2, page.next_page_token).await.unwrap();
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(page.messages[0].text, "one");
+    let page = list(0, page.next_page_token).await.unwrap();
+    assert!(page.messages.is_empty());
+    assert_eq!(page.next_page_token, "");
+    assert_err(
+        list(500, "yesterday".into()).await,
+        400,
+        "INVALID_REQUEST_PARAMETER",
+    );
+
+    // Each post was announced after it committed.
+    for expected in &posted {
+        let delivery = events.next().await.unwrap().unwrap();
+        assert_eq!(delivery.envelope.kind, "message_created");
+        let Some(talk_proto::event_envelope::Payload::Message(m)) = delivery.envelope.payload
+        else {
+            panic!("not a message payload");
+        };
+        assert_eq!(&m, expected);
+    }
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn fifty_concurrent_posts_get_seqs_one_to_fifty() {
+    let h = Harness::start().await;
+    let agents: Vec<String> = (0..5).map(|_| h.agent()).collect();
+    let refs: Vec<&str> = agents.iter().map(String::as_str).collect();
+    let talk = h.talk("group", &refs);
+    let posts = (0..50).map(|i| {
+        let agent = agents[i % agents.len()].clone();
+        let (h, talk) = (&h, talk.clone());
+        async move { h.post(&agent, &talk, &format!("message {i}")).await }
+    });
+    let results = futures_util::future::join_all(posts).await;
+    let mut messages: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    messages.sort_by_key(|m| m.seq);
+    let seqs: Vec<u64> = messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=50).collect::<Vec<u64>>());
+    // tm_create follows seq, so time-based pages never tie or reorder.
+    assert!(messages.windows(2).all(|w| w[0].tm_create < w[1].tm_create));
+    let ids: HashSet<_> = messages.iter().map(|m| m.id.clone()).collect();
+    assert_eq!(ids.len(), 50);
+    h.stop().await;
+}
+
+async fn reply(
+    h: &Harness,
+    talk: &str,
+    agent: &str,
+    parent: &str,
+    text: &str,
+) -> Result<talk_proto::Message, talk_types::ApiError> {
+    let request = PostMessageRequest {
+        talk_id: talk.to_owned(),
+        text: text.to_owned(),
+        parent_id: Some(parent.to_owned()),
+        ..Default::default()
+    };
+    h.post_with(agent, request).await
+}
+
+#[tokio::test]
+async fn threads_count_replies_at_any_depth() {
+    let h = Harness::start().await;
+    let (alice, bob) = (h.agent(), h.agent());
+    let talk = h.talk("group", &[&alice, &bob]);
+    let root = h
+        .post(&alice, &talk, "Should we ship on Friday?")
+        .await
+        .unwrap();
+    let r1 = reply(&h, &talk, &bob, &root.id, "Yes, tests are green.")
+        .await
+        .unwrap();
+    let r2 = reply(&h, &talk, &alice, &r1.id, "Great, confirming.")
+        .await
+        .unwrap();
+    let r3 = reply(&h, &talk, &bob, &root.id, "Also: changelog done.")
+        .await
+        .unwrap();
+    let _other = h.post(&alice, &talk, "unrelated").await.unwrap();
+    assert_eq!(r1.parent_id.as_deref(), Some(root.id.as_str()));
+
+    let thread = |id: &str| {
+        let request = MessageRef {
+            caller: h.caller(&bob),
+            message_id: id.to_owned(),
+        };
+        let mut client = h.client.clone();
+        async move { api(client.list_thread(request).await).unwrap().messages }
+    };
+    let all = thread(&root.id).await;
+    let ids: Vec<_> = all.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, [&root.id, &r1.id, &r2.id, &r3.id].map(String::as_str));
+    assert_eq!(all[0].reply_count, 2);
+    assert_eq!(all[1].reply_count, 1);
+    assert_eq!(all[2].reply_count, 0);
+    assert_eq!(thread(&r1.id).await.len(), 2);
+
+    // A deleted parent still takes replies and keeps its thread.
+    api(h
+        .client
+        .clone()
+        .delete_message(MessageWrite {
+            caller: h.caller(&alice),
+            options: None,
+            message_id: root.id.clone(),
+        })
+        .await)
+    .unwrap();
+    reply(&h, &talk, &bob, &root.id, "late reply")
+        .await
+        .unwrap();
+    let all = thread(&root.id).await;
+    assert_eq!(all.len(), 5);
+    assert_ne!(all[0].tm_delete, 0);
+    assert_eq!(all[0].reply_count, 3);
+
+    // Parents elsewhere or nowhere are refused.
+    let other_talk = h.talk("group", &[&alice]);
+    let elsewhere = h.post(&alice, &other_talk, "elsewhere").await.unwrap();
+    assert_err(
+        reply(&h, &talk, &bob, &elsewhere.id, "x").await,
+        400,
+        "INVALID_PARENT",
+    );
+    assert_err(
+        reply(&h, &talk, &bob, &uuid::Uuid::new_v4().to_string(), "x").await,
+        400,
+        "INVALID_PARENT",
+    );
+    assert_err(
+        reply(&h, &talk, &bob, "not-a-uuid", "x").await,
+        400,
+        "INVALID_ID",
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn edits_keep_history_and_only_the_author_edits() {
+    let h = Harness::start().await;
+    let (alice, bob) = (h.agent(), h.agent());
+    let talk = h.talk("group", &[&alice, &bob]);
+    let message = h.post(&alice, &talk, "v1").await.unwrap();
+    let edit = |agent: &str, text: &str| {
+        let request = EditMessageRequest {
+            caller: h.caller(agent),
+            options: None,
+            message_id: message.id.clone(),
+            text: text.to_owned(),
+        };
+        let mut client = h.client.clone();
+        async move { api(client.edit_message(request).await) }
+    };
+    let v2 = edit(&alice, "v2").await.unwrap();
+    assert_eq!(v2.text, "v2");
+    assert!(v2.tm_update > message.tm_update);
+    assert_eq!(v2.tm_create, message.tm_create);
+    assert!(v2.change_seq > message.change_seq);
+    let v3 = edit(&alice, "v3").await.unwrap();
+    assert_eq!(v3.seq, message.seq);
+    assert_err(edit(&bob, "hijack").await, 403, "NOT_MESSAGE_OWNER");
+    assert_err(
+        edit(&alice, &"x".repeat(20_001)).await,
+        400,
+        "TEXT_TOO_LONG",
+    );
+    assert_err(edit(&alice, "").await, 400, "EMPTY_MESSAGE");
+
+    let history = api(h
+        .client
+        .clone()
+        .list_history(MessageRef {
+            caller: h.caller(&bob),
+            message_id: message.id.clone(),
+        })
+        .await)
+    .unwrap()
+    .edits;
+    let texts: Vec<_> = history.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(texts, ["v1", "v2"]);
+    assert!(history[0].tm_edit <= history[1].tm_edit);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn delete_is_soft_once_and_by_the_author() {
+    let h = Harness::start().await;
+    let (alice, bob) = (h.agent(), h.agent());
+    let talk = h.talk("group", &[&alice, &bob]);
+    let message = h
+        .post_with(
+            &alice,
+            PostMessageRequest {
+                talk_id: talk.clone(),
+                text: "secret".into(),
+                medias: vec![talk_proto::Media {
+                    r#type: "image/png".into(),
+                    url: Some("https://cdn.example.com/a.png".into()),
+                    name: Some("a.png".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let delete = |agent: &str| {
+        let request = MessageWrite {
+            caller: h.caller(agent),
+            options: None,
+            message_id: message.id.clone(),
+        };
+        let mut client = h.client.clone();
+        async move { api(client.delete_message(request).await) }
+    };
+    assert_err(delete(&bob).await, 403, "NOT_MESSAGE_OWNER");
+    let deleted = delete(&alice).await.unwrap();
+    assert_eq!(deleted.text, "");
+    assert!(deleted.medias.is_empty());
+    assert_ne!(deleted.tm_delete, 0);
+    assert_err(delete(&alice).await, 404, "MESSAGE_NOT_FOUND");
+    let edit = EditMessageRequest {
+        caller: h.caller(&alice),
+        options: None,
+        message_id: message.id.clone(),
+        text: "back".into(),
+    };
+    assert_err(
+        api(h.client.clone().edit_message(edit).await),
+        404,
+        "MESSAGE_NOT_FOUND",
+    );
+    let react = ReactionRequest {
+        caller: h.caller(&bob),
+        options: None,
+        message_id: message.id.clone(),
+        emoji: "👍".into(),
+    };
+    assert_err(
+        api(h.client.clone().add_reaction(react).await),
+        404,
+        "MESSAGE_NOT_FOUND",
+    );
+
+    // Still listed, as a placeholder.
+    let page = api(h
+        .client
+        .clone()
+        .list_messages(ListMessagesRequest {
+            caller: h.caller(&bob),
+            talk_id: talk.clone(),
+            page: None,
+        })
+        .await)
+    .unwrap();
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(page.messages[0].id, message.id);
+    assert_ne!(page.messages[0].tm_delete, 0);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn only_participants_of_active_talks_post_and_other_customers_see_nothing() {
+    let h = Harness::start().await;
+    let (alice, outsider) = (h.agent(), h.agent());
+    let talk = h.talk("group", &[&alice]);
+    let message = h.post(&alice, &talk, "members only").await.unwrap();
+
+    assert_err(
+        h.post(&outsider, &talk, "let me in").await,
+        403,
+        "PERMISSION_DENIED",
+    );
+    let read = MessageRef {
+        caller: h.caller(&outsider),
+        message_id: message.id.clone(),
+    };
+    assert_err(
+        api(h.client.clone().get_message(read).await),
+        403,
+        "PERMISSION_DENIED",
+    );
+    let list = ListMessagesRequest {
+        caller: h.caller(&outsider),
+        talk_id: talk.clone(),
+        page: None,
+    };
+    assert_err(
+        api(h.client.clone().list_messages(list).await),
+        403,
+        "PERMISSION_DENIED",
+    );
+    let react = ReactionRequest {
+        caller: h.caller(&outsider),
+        options: None,
+        message_id: message.id.clone(),
+        emoji: "👍".into(),
+    };
+    assert_err(
+        api(h.client.clone().add_reaction(react).await),
+        403,
+        "PERMISSION_DENIED",
+    );
+
+    // A public talk is readable by any agent of the customer, writable by members.
+    let public = h.talk("talk", &[&alice]);
+    let hello = h.post(&alice, &public, "hello all").await.unwrap();
+    let read = MessageRef {
+        caller: h.caller(&outsider),
+        message_id: hello.id.clone(),
+    };
+    assert_eq!(
+        api(h.client.clone().get_message(read).await).unwrap().id,
+        hello.id
+    );
+    assert_err(
+        h.post(&outsider, &public, "hi").await,
+        403,
+        "PERMISSION_DENIED",
+    );
+
+    // Another customer's agent: not found.
+    let stranger = talk_proto::Caller {
+        agent_id: h.agent(),
+        customer_id: uuid::Uuid::new_v4().to_string(),
+        permission: 16,
+    };
+    let read = MessageRef {
+        caller: Some(stranger.clone()),
+        message_id: message.id.clone(),
+    };
+    assert_err(
+        api(h.client.clone().get_message(read).await),
+        404,
+        "MESSAGE_NOT_FOUND",
+    );
+    let post = PostMessageRequest {
+        caller: Some(stranger),
+        talk_id: talk.clone(),
+        text: "hi".into(),
+        ..Default::default()
+    };
+    assert_err(
+        api(h.client.clone().post_message(post).await),
+        404,
+        "TALK_NOT_FOUND",
+    );
+
+    // A member who left can no longer post.
+    h.talks.remove_member(&talk, &alice);
+    assert_err(
+        h.post(&alice, &talk, "still here?").await,
+        403,
+        "PERMISSION_DENIED",
+    );
+
+    // A closed talk refuses posts with 409 until reopened.
+    let closed = h.talk("group", &[&alice]);
+    h.talks.set_state(&closed, "closed");
+    let err = h.post(&alice, &closed, "anyone?").await.unwrap_err();
+    assert_eq!(err.kind.http_status(), 409);
+    assert_eq!(err.reason, "TALK_CLOSED");
+    assert_eq!(err.message, "The talk is closed; reopen it to post.");
+    h.talks.set_state(&closed, "active");
+    h.post(&alice, &closed, "back").await.unwrap();
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_retried_post_makes_one_message() {
+    let h = Harness::start().await;
+    let alice = h.agent();
+    let talk = h.talk("group", &[&alice]);
+    let request = PostMessageRequest {
+        talk_id: talk.clone(),
+        text: "exactly once".into(),
+        options: key("k-1", "hash-a"),
+        ..Default::default()
+    };
+    let retries = (0..5).map(|_| h.post_with(&alice, request.clone()));
+    let results = futures_util::future::join_all(retries).await;
+    let ok: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert!(!ok.is_empty());
+    assert!(ok.iter().all(|m| m.id == ok[0].id));
+    // Concurrent duplicates may see the first still in progress (409), never a second message.
+    for r in &results {
+        if let Err(e) = r {
+            assert_eq!(e.reason, "IDEMPOTENCY_KEY_IN_PROGRESS");
+        }
+    }
+    let again = h.post_with(&alice, request.clone()).await.unwrap();
+    assert_eq!(again.id, ok[0].id);
+    let mut other = request.clone();
+    other.options = key("k-1", "hash-b");
+    assert_err(
+        h.post_with(&alice, other).await,
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+    );
+
+    let page = api(h
+        .client
+        .clone()
+        .list_messages(ListMessagesRequest {
+            caller: h.caller(&alice),
+            talk_id: talk.clone(),
+            page: None,
+        })
+        .await)
+    .unwrap();
+    assert_eq!(page.messages.len(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_embedded_sqlite_store_works_too() {
+    let h = Harness::start_sqlite().await;
+    let (alice, bob) = (h.agent(), h.agent());
+    let talk = h.talk("group", &[&alice, &bob]);
+    let root = h.post(&alice, &talk, "root").await.unwrap();
+    let child = reply(&h, &talk, &bob, &root.id, "child").await.unwrap();
+    reply(&h, &talk, &alice, &child.id, "grandchild")
+        .await
+        .unwrap();
+    let request = MessageRef {
+        caller: h.caller(&bob),
+        message_id: root.id.clone(),
+    };
+    let thread = api(h.client.clone().list_thread(request).await)
+        .unwrap()
+        .messages;
+    assert_eq!(thread.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(thread[0].reply_count, 1);
+    let react = ReactionRequest {
+        caller: h.caller(&bob),
+        options: None,
+        message_id: root.id.clone(),
+        emoji: ":tada:".into(),
+    };
+    assert_eq!(
+        api(h.client.clone().add_reaction(react).await)
+            .unwrap()
+            .reactions
+            .len(),
+        1
+    );
+    let counts = talk_proto::UnreadCountsRequest {
+        caller: h.caller(&alice),
+        talk_ids: vec![talk.clone()],
+    };
+    let states = api(h.client.clone().unread_counts(counts).await)
+        .unwrap()
+        .states;
+    assert_eq!(
+        (
+            states[0].last_seq,
+            states[0].last_read_seq,
+            states[0].unread_count
+        ),
+        (3, 3, 0)
+    );
+    let counts = talk_proto::UnreadCountsRequest {
+        caller: h.caller(&bob),
+        talk_ids: vec![talk.clone()],
+    };
+    let states = api(h.client.clone().unread_counts(counts).await)
+        .unwrap()
+        .states;
+    assert_eq!((states[0].last_read_seq, states[0].unread_count), (2, 1));
+    let posts = (0..10).map(|i| {
+        let (h, talk, alice) = (&h, talk.clone(), alice.clone());
+        async move { h.post(&alice, &talk, &format!("m{i}")).await }
+    });
+    let mut seqs: Vec<u64> = futures_util::future::join_all(posts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().seq)
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (4..=13).collect::<Vec<u64>>());
+    h.stop().await;
+}

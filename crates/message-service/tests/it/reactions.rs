@@ -1,0 +1,134 @@
+//! Reactions: validation, one per (agent, emoji), the distinct cap, removal and concurrency.
+
+use talk_proto::{Message, ReactionRequest};
+use talk_types::ApiError;
+
+use crate::harness::{Harness, api, assert_err};
+
+async fn react(h: &Harness, agent: &str, message: &str, emoji: &str) -> Result<Message, ApiError> {
+    let request = ReactionRequest {
+        caller: h.caller(agent),
+        options: None,
+        message_id: message.to_owned(),
+        emoji: emoji.to_owned(),
+    };
+    api(h.client.clone().add_reaction(request).await)
+}
+
+async fn unreact(
+    h: &Harness,
+    agent: &str,
+    message: &str,
+    emoji: &str,
+) -> Result<Message, ApiError> {
+    let request = ReactionRequest {
+        caller: h.caller(agent),
+        options: None,
+        message_id: message.to_owned(),
+        emoji: emoji.to_owned(),
+    };
+    api(h.client.clone().remove_reaction(request).await)
+}
+
+#[tokio::test]
+async fn a_quick_decision_counted_by_thumbs() {
+    let h = Harness::start().await;
+    let (alice, bob, carol) = (h.agent(), h.agent(), h.agent());
+    let talk = h.talk("group", &[&alice, &bob, &carol]);
+    let question = h.post(&alice, &talk, "Lunch at noon?").await.unwrap();
+
+    react(&h, &bob, &question.id, "👍").await.unwrap();
+    react(&h, &carol, &question.id, ":thumbsup:").await.unwrap();
+    let after = react(&h, &alice, &question.id, "👎").await.unwrap();
+    assert_eq!(after.reactions.len(), 3);
+    assert_eq!(after.reactions[0].emoji, "👍");
+    assert_eq!(after.reactions[0].owner_id, bob);
+    assert_eq!(after.reactions[0].owner_type, "agent");
+    assert!(after.reactions[0].tm_create > 0);
+    assert!(after.tm_update > question.tm_update);
+    assert!(after.change_seq > question.change_seq);
+
+    // Adding again is a no-op that returns the message.
+    let same = react(&h, &bob, &question.id, "👍").await.unwrap();
+    assert_eq!(same.reactions.len(), 3);
+    assert_eq!(same.change_seq, after.change_seq);
+
+    let removed = unreact(&h, &alice, &question.id, "👎").await.unwrap();
+    assert_eq!(removed.reactions.len(), 2);
+    assert_err(
+        unreact(&h, &alice, &question.id, "👎").await,
+        404,
+        "REACTION_NOT_FOUND",
+    );
+    assert_err(
+        unreact(&h, &alice, &question.id, "🎉").await,
+        404,
+        "REACTION_NOT_FOUND",
+    );
+
+    for bad in ["nope", ":not_an_emoji:", "", "👍 and text", "12", "<b>"] {
+        assert_err(
+            react(&h, &bob, &question.id, bad).await,
+            400,
+            "INVALID_EMOJI",
+        );
+    }
+    assert_err(react(&h, &bob, "not-a-uuid", "👍").await, 400, "INVALID_ID");
+    assert_err(
+        react(&h, &bob, &uuid::Uuid::new_v4().to_string(), "👍").await,
+        404,
+        "MESSAGE_NOT_FOUND",
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_reactions_all_land() {
+    let h = Harness::start().await;
+    let agents: Vec<String> = (0..20).map(|_| h.agent()).collect();
+    let refs: Vec<&str> = agents.iter().map(String::as_str).collect();
+    let talk = h.talk("group", &refs);
+    let message = h.post(&agents[0], &talk, "react!").await.unwrap();
+    let emoji = ["👍", "🎉", "❤️", "🚀"];
+    let adds = agents
+        .iter()
+        .enumerate()
+        .map(|(i, agent)| react(&h, agent, &message.id, emoji[i % emoji.len()]));
+    for result in futures_util::future::join_all(adds).await {
+        result.unwrap();
+    }
+    let read = talk_proto::MessageRef {
+        caller: h.caller(&agents[0]),
+        message_id: message.id.clone(),
+    };
+    let message = api(h.client.clone().get_message(read).await).unwrap();
+    assert_eq!(message.reactions.len(), 20);
+    let owners: std::collections::HashSet<_> =
+        message.reactions.iter().map(|r| &r.owner_id).collect();
+    assert_eq!(owners.len(), 20);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn at_most_fifty_distinct_emoji() {
+    let h = Harness::start().await;
+    let (alice, bob) = (h.agent(), h.agent());
+    let talk = h.talk("group", &[&alice, &bob]);
+    let message = h.post(&alice, &talk, "so many feelings").await.unwrap();
+    let faces: Vec<String> = (0x1F600u32..0x1F633)
+        .filter_map(char::from_u32)
+        .map(String::from)
+        .collect();
+    for face in &faces[..50] {
+        react(&h, &alice, &message.id, face).await.unwrap();
+    }
+    assert_err(
+        react(&h, &alice, &message.id, &faces[50]).await,
+        400,
+        "TOO_MANY_REACTIONS",
+    );
+    // An emoji already there can still be added by someone else.
+    let message = react(&h, &bob, &message.id, &faces[0]).await.unwrap();
+    assert_eq!(message.reactions.len(), 51);
+    h.stop().await;
+}

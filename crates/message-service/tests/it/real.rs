@@ -1,0 +1,228 @@
+//! The contract with the real agent-service and talk-service: access checks,
+//! closed talks and system messages with real names, end to end over gRPC.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Database};
+use talk_config::Config;
+use talk_events::memory::MemoryBus;
+use talk_proto::agent_service_client::AgentServiceClient;
+use talk_proto::message_service_client::MessageServiceClient;
+use talk_proto::talk_service_client::TalkServiceClient;
+use talk_proto::{
+    Caller, CreateAgentRequest, CreateTalkRequest, ListMessagesRequest, LoginRequest, Message,
+    ParticipantRef, PostMessageRequest, TalkWrite,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::harness::{api, assert_err};
+
+async fn bind() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+async fn wait_ready(url: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..500 {
+        if let Ok(r) = http.get(format!("{url}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{url} never became ready");
+}
+
+async fn list(
+    client: &MessageServiceClient<tonic::transport::Channel>,
+    caller: &Caller,
+    talk: &str,
+) -> Vec<Message> {
+    let request = ListMessagesRequest {
+        caller: Some(caller.clone()),
+        talk_id: talk.to_owned(),
+        page: None,
+    };
+    let mut messages = api(client.clone().list_messages(request).await)
+        .unwrap()
+        .messages;
+    messages.reverse();
+    messages
+}
+
+#[tokio::test]
+async fn with_the_real_talk_and_agent_services() {
+    let db_name = format!("t_{}", Uuid::new_v4().simple());
+    let admin_db = Database::connect("postgres://postgres@127.0.0.1:5432/test")
+        .await
+        .unwrap();
+    admin_db
+        .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
+        .await
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let bus = Arc::new(MemoryBus::new(10_000));
+    let (agent_listener, agent_url) = bind().await;
+    let (talk_listener, talk_url) = bind().await;
+    let (message_listener, message_url) = bind().await;
+    let config = Config {
+        database_url: format!("postgres://postgres@127.0.0.1:5432/{db_name}"),
+        jwt_secret: "a-test-secret-of-some-length".into(),
+        admin_password: "admin-password-1".into(),
+        agent_service_url: agent_url.clone(),
+        talk_service_url: talk_url.clone(),
+        ..Config::default()
+    };
+    tokio::spawn(agent_service::run(
+        config.clone(),
+        agent_listener,
+        shutdown.clone(),
+    ));
+    wait_ready(&agent_url).await;
+    tokio::spawn(talk_service::run(
+        config.clone(),
+        bus.clone(),
+        talk_listener,
+        shutdown.clone(),
+    ));
+    tokio::spawn(message_service::run(
+        config.clone(),
+        bus.clone(),
+        message_listener,
+        shutdown.clone(),
+    ));
+    wait_ready(&talk_url).await;
+    wait_ready(&message_url).await;
+
+    let mut agents = AgentServiceClient::new(talk_runtime::channel(&agent_url).unwrap());
+    let mut talks = TalkServiceClient::new(talk_runtime::channel(&talk_url).unwrap());
+    let messages = MessageServiceClient::new(talk_runtime::channel(&message_url).unwrap());
+
+    let login = api(agents
+        .login(LoginRequest {
+            username: "admin".into(),
+            password: "admin-password-1".into(),
+        })
+        .await)
+    .unwrap();
+    let admin = login.agent.unwrap();
+    let admin_caller = Caller {
+        agent_id: admin.id.clone(),
+        customer_id: admin.customer_id.clone(),
+        permission: admin.permission,
+    };
+    let new_agent = |username: &'static str, name: &'static str| {
+        let request = CreateAgentRequest {
+            caller: Some(admin_caller.clone()),
+            username: username.into(),
+            password: "password-123456".into(),
+            name: name.into(),
+            permission: 16,
+            ..Default::default()
+        };
+        let mut agents = agents.clone();
+        async move {
+            let agent = api(agents.create_agent(request).await).unwrap();
+            Caller {
+                agent_id: agent.id,
+                customer_id: agent.customer_id,
+                permission: agent.permission,
+            }
+        }
+    };
+    let bob = new_agent("bob", "Bob Builder").await;
+    let carol = new_agent("carol", "Carol Danvers").await;
+
+    let created = api(talks
+        .create_talk(CreateTalkRequest {
+            caller: Some(admin_caller.clone()),
+            r#type: "group".into(),
+            name: Some("release".into()),
+            participants: vec![ParticipantRef {
+                owner_type: "agent".into(),
+                owner_id: bob.agent_id.clone(),
+            }],
+            ..Default::default()
+        })
+        .await)
+    .unwrap();
+    let talk = created.talk.unwrap().id;
+
+    let post = |caller: &Caller, text: &str| {
+        let request = PostMessageRequest {
+            caller: Some(caller.clone()),
+            talk_id: talk.clone(),
+            text: text.to_owned(),
+            ..Default::default()
+        };
+        let mut messages = messages.clone();
+        async move { api(messages.post_message(request).await) }
+    };
+    let hello = post(&bob, "hello team").await.unwrap();
+    assert_eq!(hello.owner_id, bob.agent_id);
+    assert_err(post(&carol, "let me in").await, 403, "PERMISSION_DENIED");
+
+    // Carol is added: everyone sees "<name> joined the conversation." once.
+    api(talks
+        .add_participant(talk_proto::AddParticipantRequest {
+            caller: Some(admin_caller.clone()),
+            talk_id: talk.clone(),
+            participant: Some(ParticipantRef {
+                owner_type: "agent".into(),
+                owner_id: carol.agent_id.clone(),
+            }),
+            ..Default::default()
+        })
+        .await)
+    .unwrap();
+    let mut texts = Vec::new();
+    for _ in 0..250 {
+        texts = list(&messages, &bob, &talk)
+            .await
+            .into_iter()
+            .map(|m| m.text)
+            .collect::<Vec<_>>();
+        if texts
+            .iter()
+            .any(|t| t == "Carol Danvers joined the conversation.")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| *t == "Carol Danvers joined the conversation.")
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    post(&carol, "hi all").await.unwrap();
+
+    // Closed talks refuse posts with 409 until reopened.
+    let close = TalkWrite {
+        caller: Some(admin_caller.clone()),
+        options: None,
+        talk_id: talk.clone(),
+    };
+    api(talks.close_talk(close.clone()).await).unwrap();
+    let err = post(&bob, "anyone?").await.unwrap_err();
+    assert_eq!(
+        (err.kind.http_status(), err.reason.as_ref()),
+        (409, "TALK_CLOSED")
+    );
+    api(talks.reopen_talk(close).await).unwrap();
+    post(&bob, "back again").await.unwrap();
+
+    shutdown.cancel();
+    let _ = admin_db
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+        .await;
+}

@@ -1,0 +1,299 @@
+//! Who receives what: the membership table (talk → connections of its current
+//! participants), each connection's topics, and the topic matching.
+//!
+//! Everything lives behind one mutex held for a few microseconds per event:
+//! the consumer's dispatch of one event and a replay's switch to live are
+//! atomic with respect to each other, which is what makes resume gap-free.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use talk_auth::Identity;
+use talk_events::EventKind;
+use talk_types::{AgentId, CustomerId, TalkId};
+use tokio::sync::watch;
+
+use crate::queue::Queue;
+use crate::ws::protocol::Naming;
+
+mod conn;
+
+use conn::{Conn, Mode};
+
+/// A connection's id within this gateway.
+pub(crate) type ConnId = u64;
+
+/// One decoded event, ready to route.
+#[derive(Debug)]
+pub(crate) struct Event {
+    pub(crate) seq: u64,
+    pub(crate) kind: EventKind,
+    pub(crate) customer: CustomerId,
+    pub(crate) talk: TalkId,
+    /// For participant events: whose membership changed.
+    pub(crate) subject: Option<AgentId>,
+    /// The resource in its REST shape, as JSON.
+    pub(crate) data: String,
+}
+
+#[derive(Default)]
+struct Table {
+    /// Seq of the last event the consumer dispatched (None before it started).
+    live_seq: Option<u64>,
+    next_id: ConnId,
+    conns: HashMap<ConnId, Conn>,
+    talks: HashMap<TalkId, HashSet<ConnId>>,
+    agents: HashMap<AgentId, HashSet<ConnId>>,
+}
+
+/// The routing table shared by the consumer, the connections and their replays.
+pub(crate) struct Hub {
+    table: Mutex<Table>,
+    progress: watch::Sender<u64>,
+}
+
+impl Hub {
+    /// An empty table.
+    pub(crate) fn new() -> Self {
+        Self {
+            table: Mutex::new(Table::default()),
+            progress: watch::channel(0).0,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a connection whose membership is still loading.
+    pub(crate) fn register(&self, identity: Identity, naming: Naming, queue: Arc<Queue>) -> ConnId {
+        let mut table = self.lock();
+        table.next_id += 1;
+        let id = table.next_id;
+        table
+            .agents
+            .entry(identity.agent.id)
+            .or_default()
+            .insert(id);
+        table.conns.insert(
+            id,
+            Conn {
+                identity,
+                naming,
+                topics: Vec::new(),
+                talks: HashSet::new(),
+                pending: Some(Vec::new()),
+                mode: Mode::Live { last_seq: 0 },
+                queue,
+            },
+        );
+        id
+    }
+
+    /// Sets the fetched membership, then re-applies the changes seen meanwhile.
+    pub(crate) fn load_membership(&self, id: ConnId, snapshot: Vec<TalkId>) {
+        let mut table = self.lock();
+        let Some(conn) = table.conns.get_mut(&id) else {
+            return;
+        };
+        let old: Vec<TalkId> = conn.talks.drain().collect();
+        let mut talks: HashSet<TalkId> = snapshot.into_iter().collect();
+        for (talk, joined) in conn.pending.take().unwrap_or_default() {
+            if joined {
+                talks.insert(talk);
+            } else {
+                talks.remove(&talk);
+            }
+        }
+        conn.talks = talks.clone();
+        for talk in old {
+            table.unindex(talk, id);
+        }
+        for talk in talks {
+            table.talks.entry(talk).or_default().insert(id);
+        }
+    }
+
+    /// Removes a connection.
+    pub(crate) fn unregister(&self, id: ConnId) {
+        let mut table = self.lock();
+        let Some(conn) = table.conns.remove(&id) else {
+            return;
+        };
+        for talk in conn.talks {
+            table.unindex(talk, id);
+        }
+        if let Some(conns) = table.agents.get_mut(&conn.identity.agent.id) {
+            conns.remove(&id);
+            if conns.is_empty() {
+                table.agents.remove(&conn.identity.agent.id);
+            }
+        }
+    }
+
+    /// Adds topics (already checked); re-subscribing is a no-op.
+    pub(crate) fn subscribe(&self, id: ConnId, topics: Vec<String>) {
+        if let Some(conn) = self.lock().conns.get_mut(&id) {
+            for topic in topics {
+                if !conn.topics.contains(&topic) {
+                    conn.topics.push(topic);
+                }
+            }
+        }
+    }
+
+    /// Removes topics (exact strings).
+    pub(crate) fn unsubscribe(&self, id: ConnId, topics: &[String]) {
+        if let Some(conn) = self.lock().conns.get_mut(&id) {
+            conn.topics.retain(|t| !topics.contains(t));
+        }
+    }
+
+    /// Stops live delivery until the replay switches the connection back.
+    /// False when a resume is already under way.
+    pub(crate) fn begin_resume(&self, id: ConnId) -> bool {
+        let mut table = self.lock();
+        match table.conns.get_mut(&id) {
+            Some(conn) if conn.mode != Mode::Replaying => {
+                conn.mode = Mode::Replaying;
+                true
+            }
+            Some(_) | None => false,
+        }
+    }
+
+    /// Switches to live delivery if the replay (at `replayed`) has caught up
+    /// with the consumer; events up to `replayed` are not delivered twice.
+    pub(crate) fn try_go_live(&self, id: ConnId, replayed: u64) -> bool {
+        let mut table = self.lock();
+        let Some(live) = table.live_seq else {
+            return false;
+        };
+        if replayed < live {
+            return false;
+        }
+        if let Some(conn) = table.conns.get_mut(&id) {
+            conn.mode = Mode::Live { last_seq: replayed };
+        }
+        true
+    }
+
+    /// Switches to live delivery from the consumer's position (after a resync).
+    pub(crate) fn go_live_now(&self, id: ConnId) {
+        let mut table = self.lock();
+        let last_seq = table.live_seq.unwrap_or(0);
+        if let Some(conn) = table.conns.get_mut(&id) {
+            conn.mode = Mode::Live { last_seq };
+        }
+    }
+
+    /// A receiver that changes whenever the consumer dispatched an event.
+    pub(crate) fn progress(&self) -> watch::Receiver<u64> {
+        self.progress.subscribe()
+    }
+
+    /// The consumer's position, if it has one.
+    pub(crate) fn live_seq(&self) -> Option<u64> {
+        self.lock().live_seq
+    }
+
+    /// Sets the consumer's starting position (or its new one after losing events).
+    pub(crate) fn start_at(&self, seq: u64) {
+        self.lock().live_seq = Some(seq);
+        self.progress.send_replace(seq);
+    }
+
+    /// Closes every connection so that clients resume (the consumer lost its place).
+    pub(crate) fn close_all(&self, code: u16, reason: &str) {
+        for conn in self.lock().conns.values() {
+            conn.queue.close(code, reason, false);
+        }
+    }
+
+    /// The frame a replay delivers for `event`, if this connection should see it.
+    pub(crate) fn replay_frame(&self, id: ConnId, event: &Event) -> Option<String> {
+        let table = self.lock();
+        let conn = table.conns.get(&id)?;
+        conn.frame(event)
+    }
+
+    /// Live dispatch of one event to every connection that should see it.
+    /// Never waits: a full queue sheds or closes (see [`Queue::offer`]).
+    pub(crate) fn dispatch(&self, event: Option<&Event>, seq: u64) -> usize {
+        let mut delivered = 0;
+        let mut table = self.lock();
+        if let Some(event) = event {
+            delivered = table.dispatch(event);
+        }
+        table.live_seq = Some(seq);
+        drop(table);
+        self.progress.send_replace(seq);
+        delivered
+    }
+}
+
+impl Table {
+    fn unindex(&mut self, talk: TalkId, id: ConnId) {
+        if let Some(conns) = self.talks.get_mut(&talk) {
+            conns.remove(&id);
+            if conns.is_empty() {
+                self.talks.remove(&talk);
+            }
+        }
+    }
+
+    fn set_member(&mut self, agent: AgentId, talk: TalkId, joined: bool) {
+        let ids: Vec<ConnId> = self
+            .agents
+            .get(&agent)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        for id in ids {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            if let Some(pending) = &mut conn.pending {
+                pending.push((talk, joined));
+            }
+            if joined {
+                conn.talks.insert(talk);
+                self.talks.entry(talk).or_default().insert(id);
+            } else {
+                conn.talks.remove(&talk);
+                self.unindex(talk, id);
+            }
+        }
+    }
+
+    fn dispatch(&mut self, event: &Event) -> usize {
+        let subject = event.subject.filter(|_| {
+            matches!(
+                event.kind,
+                EventKind::ParticipantJoined | EventKind::ParticipantLeft
+            )
+        });
+        if let (EventKind::ParticipantJoined, Some(agent)) = (event.kind, subject) {
+            self.set_member(agent, event.talk, true);
+        }
+        let mut recipients: HashSet<ConnId> =
+            self.talks.get(&event.talk).cloned().unwrap_or_default();
+        if let (EventKind::ParticipantLeft, Some(agent)) = (event.kind, subject) {
+            // The removed agent gets its own removal, then nothing more.
+            recipients.extend(self.agents.get(&agent).into_iter().flatten());
+        }
+        let mut delivered = 0;
+        for id in recipients {
+            if let Some(conn) = self.conns.get_mut(&id)
+                && conn.offer_live(event)
+            {
+                delivered += 1;
+            }
+        }
+        if let (EventKind::ParticipantLeft, Some(agent)) = (event.kind, subject) {
+            self.set_member(agent, event.talk, false);
+        }
+        delivered
+    }
+}

@@ -1,0 +1,281 @@
+//! One socket: authentication by first frame (when the request had no token),
+//! membership, the reader loop (client frames, liveness) and the writer task
+//! (the bounded queue, pings, the close frame).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use serde_json::Value;
+use talk_auth::Identity;
+use talk_proto::ListMembershipsRequest;
+use talk_telemetry::metrics;
+use talk_types::TalkId;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+
+use super::protocol::{self, ClientFrame};
+use super::socket::{authenticate, write};
+use super::{Params, Shared};
+use crate::queue::{Queue, close};
+use crate::resume;
+use crate::routing::ConnId;
+
+/// How long a closed socket waits for the client's close frame.
+const CLOSE_LINGER: Duration = Duration::from_secs(5);
+/// How long the membership lookup may take before the socket is closed.
+const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves one upgraded socket until it closes.
+pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, params: Params) {
+    metrics::WS_CONNECTIONS.inc();
+    let identity = match params.identity.clone() {
+        Some(identity) => Some(identity),
+        None => authenticate(&mut socket, &shared).await.ok(),
+    };
+    let reason = match identity {
+        Some(identity) => run(socket, &shared, identity, &params).await,
+        None => "unauthenticated",
+    };
+    metrics::WS_CONNECTIONS.dec();
+    metrics::WS_DISCONNECTS.with_label_values(&[reason]).inc();
+}
+
+struct Connection<'a> {
+    id: ConnId,
+    identity: Identity,
+    shared: &'a Shared,
+    queue: Arc<Queue>,
+    /// Cancels the replay task when the connection ends.
+    cancel: CancellationToken,
+    subscribed: bool,
+    pending_resume: Option<u64>,
+}
+
+async fn run(
+    socket: WebSocket,
+    shared: &Shared,
+    identity: Identity,
+    params: &Params,
+) -> &'static str {
+    let queue = Arc::new(Queue::new(shared.queue_len));
+    let id = shared
+        .hub
+        .register(identity.clone(), params.naming, queue.clone());
+    let (sink, stream) = socket.split();
+    let writer = tokio::spawn(write(sink, queue.clone(), shared.ping_every));
+    let mut conn = Connection {
+        id,
+        identity,
+        shared,
+        queue,
+        cancel: CancellationToken::new(),
+        subscribed: false,
+        pending_resume: None,
+    };
+    let reason = conn.run(stream, params.cursor, writer).await;
+    shared.hub.unregister(id);
+    conn.cancel.cancel();
+    // Wakes a replay waiting for room in the queue.
+    conn.queue.close(close::NORMAL, "bye", false);
+    reason
+}
+
+impl Connection<'_> {
+    async fn run(
+        &mut self,
+        mut stream: SplitStream<WebSocket>,
+        cursor: Option<u64>,
+        mut writer: JoinHandle<()>,
+    ) -> &'static str {
+        if self.load_membership().await
+            && let Some(cursor) = cursor
+        {
+            self.resume(cursor, None);
+        }
+        let pong_timeout = self.shared.pong_timeout;
+        let mut deadline = Instant::now() + pong_timeout;
+        let reason = loop {
+            tokio::select! {
+                () = self.shared.shutdown.cancelled() => {
+                    self.queue.close(close::GOING_AWAY, "server shutting down, resume with your cursor", false);
+                    break "shutdown";
+                }
+                () = self.queue.closing() => break close_reason(&self.queue),
+                () = sleep_until(deadline) => {
+                    self.queue.close(close::PONG_TIMEOUT, "no pong received in time", false);
+                    break "pong_timeout";
+                }
+                _ = &mut writer => {
+                    return if self.queue.is_closing() { close_reason(&self.queue) } else { "write_failed" };
+                }
+                message = stream.next() => match message {
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => {
+                        writer.abort();
+                        return "client_closed";
+                    }
+                    Some(Ok(message)) => {
+                        deadline = Instant::now() + pong_timeout;
+                        self.handle(message);
+                    }
+                },
+            }
+        };
+        // Let the writer send the close frame; a client that reads nothing gets cut off.
+        if timeout(pong_timeout, &mut writer).await.is_err() {
+            writer.abort();
+            return reason;
+        }
+        // Closing handshake: keep reading until the client's close (or a short
+        // linger), so its late pongs do not reset the connection before it has
+        // read our close frame.
+        let drain = async {
+            while let Some(Ok(message)) = stream.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = timeout(CLOSE_LINGER, drain).await;
+        reason
+    }
+
+    async fn load_membership(&mut self) -> bool {
+        let request = talk_runtime::grpc::request(ListMembershipsRequest {
+            agent_id: self.identity.agent.id.to_string(),
+            customer_id: self.identity.agent.customer_id.to_string(),
+        });
+        let mut client = self.shared.talks.clone();
+        match timeout(MEMBERSHIP_TIMEOUT, client.list_memberships(request)).await {
+            Ok(Ok(response)) => {
+                let talks: Vec<TalkId> = response
+                    .into_inner()
+                    .talk_ids
+                    .iter()
+                    .filter_map(|id| id.parse().ok())
+                    .collect();
+                self.shared.hub.load_membership(self.id, talks);
+                true
+            }
+            Ok(Err(status)) => {
+                tracing::warn!(code = ?status.code(), "membership lookup failed");
+                self.unavailable();
+                false
+            }
+            Err(_) => {
+                tracing::warn!("membership lookup timed out");
+                self.unavailable();
+                false
+            }
+        }
+    }
+
+    fn unavailable(&self) {
+        self.queue.control(protocol::error(
+            "SERVICE_UNAVAILABLE",
+            "Your talks could not be loaded; retry later.",
+            None,
+        ));
+        self.queue.close(
+            close::TRY_AGAIN_LATER,
+            "membership unavailable, retry",
+            true,
+        );
+    }
+
+    fn handle(&mut self, message: Message) {
+        match message {
+            Message::Text(text) => self.handle_text(text.as_str()),
+            Message::Binary(_) => self.queue.control(protocol::error(
+                "INVALID_FRAME",
+                "Frames must be JSON text.",
+                None,
+            )),
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => {}
+        }
+    }
+
+    fn handle_text(&mut self, text: &str) {
+        let (id, frame) = protocol::parse(text);
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(refusal) => {
+                let error = protocol::error(refusal.reason, &refusal.message, id.as_ref());
+                return self.queue.control(error);
+            }
+        };
+        match frame {
+            ClientFrame::Auth(_) => {}
+            ClientFrame::Subscribe(topics) => {
+                for topic in &topics {
+                    if let Err(refusal) = protocol::check_topic(&self.identity, topic) {
+                        let error = protocol::error(refusal.reason, &refusal.message, id.as_ref());
+                        self.queue.control(error);
+                        self.queue
+                            .close(close::FORBIDDEN_TOPIC, "topic not allowed", true);
+                        return;
+                    }
+                }
+                self.shared.hub.subscribe(self.id, topics);
+                self.subscribed = true;
+                self.ack(id.as_ref());
+                if let Some(cursor) = self.pending_resume.take() {
+                    self.start_replay(cursor);
+                }
+            }
+            ClientFrame::Unsubscribe(topics) => {
+                self.shared.hub.unsubscribe(self.id, &topics);
+                self.ack(id.as_ref());
+            }
+            ClientFrame::Resume(cursor) => self.resume(cursor, id.as_ref()),
+        }
+    }
+
+    fn ack(&self, id: Option<&Value>) {
+        if let Some(id) = id {
+            self.queue.control(protocol::ack(id));
+        }
+    }
+
+    /// Resumes after `cursor`: now if the connection has topics, else at its
+    /// first subscribe (live delivery is held back until then).
+    fn resume(&mut self, cursor: u64, id: Option<&Value>) {
+        if self.pending_resume.is_some() || !self.shared.hub.begin_resume(self.id) {
+            let error = protocol::error(
+                "RESUME_IN_PROGRESS",
+                "A resume is already in progress on this connection.",
+                id,
+            );
+            return self.queue.control(error);
+        }
+        self.ack(id);
+        if self.subscribed {
+            self.start_replay(cursor);
+        } else {
+            self.pending_resume = Some(cursor);
+        }
+    }
+
+    fn start_replay(&self, cursor: u64) {
+        tokio::spawn(resume::replay(
+            self.shared.bus.clone(),
+            self.shared.hub.clone(),
+            self.id,
+            self.queue.clone(),
+            cursor,
+            self.cancel.clone(),
+        ));
+    }
+}
+
+fn close_reason(queue: &Queue) -> &'static str {
+    match queue.close_code() {
+        Some(close::SLOW_CONSUMER) => "slow_consumer",
+        Some(close::FORBIDDEN_TOPIC) => "forbidden_topic",
+        Some(close::TRY_AGAIN_LATER) => "membership_unavailable",
+        Some(_) | None => "server_closed",
+    }
+}

@@ -1,0 +1,144 @@
+//! The WebSocket endpoint: authentication before the upgrade, then one
+//! connection task per socket.
+
+mod connection;
+pub(crate) mod protocol;
+mod socket;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use serde_json::Value;
+use talk_auth::{Identity, Tokens};
+use talk_events::Bus;
+use talk_proto::talk_service_client::TalkServiceClient;
+use talk_types::ApiError;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+use crate::routing::Hub;
+use protocol::Naming;
+
+/// What every connection shares.
+pub(crate) struct Shared {
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) bus: Arc<dyn Bus>,
+    pub(crate) tokens: Tokens,
+    pub(crate) talks: TalkServiceClient<Channel>,
+    pub(crate) ping_every: Duration,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) queue_len: usize,
+    pub(crate) shutdown: CancellationToken,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WsQuery {
+    token: Option<String>,
+    cursor: Option<String>,
+    events: Option<String>,
+}
+
+/// The connection's parameters, settled before the upgrade.
+pub(crate) struct Params {
+    /// The caller, when the request carried a valid token.
+    pub(crate) identity: Option<Identity>,
+    pub(crate) naming: Naming,
+    pub(crate) cursor: Option<u64>,
+}
+
+/// A token from cookie `token`, `?token=` or `Authorization: Bearer`, in VoIPBIN's order.
+fn token(query: &WsQuery, headers: &HeaderMap) -> Option<String> {
+    let jar = CookieJar::from_headers(headers);
+    if let Some(cookie) = jar.get("token").filter(|c| !c.value().is_empty()) {
+        return Some(cookie.value().to_owned());
+    }
+    if let Some(token) = query.token.as_ref().filter(|t| !t.is_empty()) {
+        return Some(token.clone());
+    }
+    let header = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = header.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+fn reject(error: &ApiError, headers: &HeaderMap) -> Response {
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    let status =
+        StatusCode::from_u16(error.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        Json(talk_wire::ErrorResponse::new(error, &request_id)),
+    )
+        .into_response()
+}
+
+fn params(shared: &Shared, query: &WsQuery, headers: &HeaderMap) -> Result<Params, ApiError> {
+    let identity = match token(query, headers) {
+        Some(token) => Some(shared.tokens.verify(&token)?),
+        None => None,
+    };
+    let naming = match query.events.as_deref() {
+        None | Some("" | "seed") => Naming::Seed,
+        Some("voipbin") => Naming::Voipbin,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "INVALID_REQUEST_PARAMETER",
+                "The events parameter must be seed or voipbin.",
+            ));
+        }
+    };
+    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(cursor) => Some(
+            protocol::parse_cursor(&Value::from(cursor))
+                .map_err(|r| ApiError::invalid("INVALID_REQUEST_PARAMETER", r.message))?,
+        ),
+    };
+    Ok(Params {
+        identity,
+        naming,
+        cursor,
+    })
+}
+
+/// `GET /v1.0/ws` and `GET /v1.0/service_agents/ws`.
+pub(crate) async fn upgrade(
+    State(shared): State<Arc<Shared>>,
+    query: Result<Query<WsQuery>, QueryRejection>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(_) => {
+            let error = ApiError::invalid(
+                "INVALID_REQUEST_PARAMETER",
+                "The query string could not be read.",
+            );
+            return reject(&error, &headers);
+        }
+    };
+    let params = match params(&shared, &query, &headers) {
+        Ok(params) => params,
+        Err(error) => return reject(&error, &headers),
+    };
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    upgrade
+        .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
+        .on_upgrade(move |socket| connection::serve(socket, shared, params))
+}

@@ -1,0 +1,189 @@
+//! The frames of the WebSocket protocol: what clients send, what the server
+//! pushes, and which topics a caller may subscribe to.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use talk_auth::Identity;
+use uuid::Uuid;
+
+/// Which event names a connection receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Naming {
+    /// The seed's names (`message_created`, ...): the default.
+    Seed,
+    /// VoIPBIN's names (`chatmessage_created`, ...): `?events=voipbin`.
+    Voipbin,
+}
+
+/// A frame from the client.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ClientFrame {
+    /// `{"type":"auth","token":…}`.
+    Auth(String),
+    /// `{"type":"subscribe","topics":[…]}`.
+    Subscribe(Vec<String>),
+    /// `{"type":"unsubscribe","topics":[…]}`.
+    Unsubscribe(Vec<String>),
+    /// `{"type":"resume","cursor":"<n>"}`.
+    Resume(u64),
+}
+
+/// A client frame that could not be understood: the reason code and a sentence.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub(crate) reason: &'static str,
+    pub(crate) message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Wire {
+    Auth { token: String },
+    Subscribe { topics: Vec<String> },
+    Unsubscribe { topics: Vec<String> },
+    Resume { cursor: Value },
+}
+
+/// Parses a text frame; also returns the frame's `id` (for the ack) when it has one.
+pub(crate) fn parse(text: &str) -> (Option<Value>, Result<ClientFrame, Refusal>) {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => {
+            return (
+                None,
+                Err(refusal(
+                    "INVALID_JSON",
+                    format!("The frame is not valid JSON: {e}"),
+                )),
+            );
+        }
+    };
+    let id = value.get("id").filter(|id| !id.is_null()).cloned();
+    let frame = match serde_json::from_value::<Wire>(value) {
+        Ok(Wire::Auth { token }) => Ok(ClientFrame::Auth(token)),
+        Ok(Wire::Subscribe { topics }) => Ok(ClientFrame::Subscribe(topics)),
+        Ok(Wire::Unsubscribe { topics }) => Ok(ClientFrame::Unsubscribe(topics)),
+        Ok(Wire::Resume { cursor }) => parse_cursor(&cursor).map(ClientFrame::Resume),
+        Err(e) => Err(refusal(
+            "INVALID_FRAME",
+            format!("Expected a frame of type auth, subscribe, unsubscribe or resume: {e}"),
+        )),
+    };
+    (id, frame)
+}
+
+/// A cursor: the bus position as a decimal string (or a JSON number).
+pub(crate) fn parse_cursor(value: &Value) -> Result<u64, Refusal> {
+    let parsed = match value {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64(),
+        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => None,
+    };
+    parsed.ok_or_else(|| {
+        refusal(
+            "INVALID_CURSOR",
+            "The cursor must be the decimal string of a frame's cursor.".into(),
+        )
+    })
+}
+
+fn refusal(reason: &'static str, message: String) -> Refusal {
+    Refusal { reason, message }
+}
+
+/// Checks one topic (VoIPBIN: `<scope>:<uuid>[:…]`): `agent_id:<me>` for
+/// anyone, `customer_id:<my customer>` for admins.
+pub(crate) fn check_topic(identity: &Identity, topic: &str) -> Result<(), Refusal> {
+    let mut parts = topic.split(':');
+    let scope = parts.next().unwrap_or_default();
+    let id = parts.next().and_then(|id| Uuid::parse_str(id).ok());
+    let Some(id) = id.filter(|id| !id.is_nil()) else {
+        return Err(refusal(
+            "INVALID_TOPIC",
+            format!("Topic {topic:?} must look like agent_id:<uuid>:chat[:<chat_id>]."),
+        ));
+    };
+    let allowed = match scope {
+        "agent_id" => id == identity.agent.id.0,
+        "customer_id" => id == identity.agent.customer_id.0 && identity.is_admin(),
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(refusal(
+            "PERMISSION_DENIED",
+            format!("You may not subscribe to topic {topic:?}."),
+        ))
+    }
+}
+
+/// An event frame. `data` is already JSON.
+pub(crate) fn event(name: &str, data: &str, topic: &str, seq: u64) -> String {
+    // `name` and `topic` are ASCII identifiers, uuids and colons: no escaping needed,
+    // but serde_json quotes them anyway so a surprise cannot break the frame.
+    format!(
+        r#"{{"type":{},"data":{data},"topic":{},"cursor":"{seq}"}}"#,
+        Value::from(name),
+        Value::from(topic),
+    )
+}
+
+/// `{"type":"error","data":{"reason","message"}}` (with the client frame's `id`).
+pub(crate) fn error(reason: &str, message: &str, id: Option<&Value>) -> String {
+    let mut frame = json!({"type": "error", "data": {"reason": reason, "message": message}});
+    if let Some(id) = id {
+        frame["id"] = id.clone();
+    }
+    frame.to_string()
+}
+
+/// `{"type":"ack","id":…}`.
+pub(crate) fn ack(id: &Value) -> String {
+    json!({"type": "ack", "id": id}).to_string()
+}
+
+/// `{"type":"resync_required","data":{"cursor","first_available"}}`: the cursor
+/// is outside the retained history; refetch over REST.
+pub(crate) fn resync_required(cursor: u64, first_available: u64) -> String {
+    json!({
+        "type": "resync_required",
+        "data": {"cursor": cursor.to_string(), "first_available": first_available.to_string()},
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_frames_and_ids() {
+        let (id, frame) = parse(r#"{"type":"resume","cursor":"42","id":7}"#);
+        assert_eq!(id, Some(Value::from(7)));
+        assert_eq!(frame, Ok(ClientFrame::Resume(42)));
+        let (_, frame) = parse(r#"{"type":"subscribe","topics":["a"]}"#);
+        assert_eq!(frame, Ok(ClientFrame::Subscribe(vec!["a".into()])));
+        assert_eq!(parse("nope").1.unwrap_err().reason, "INVALID_JSON");
+        assert_eq!(
+            parse(r#"{"type":"dance"}"#).1.unwrap_err().reason,
+            "INVALID_FRAME"
+        );
+        assert_eq!(
+            parse(r#"{"type":"resume","cursor":"x"}"#)
+                .1
+                .unwrap_err()
+                .reason,
+            "INVALID_CURSOR"
+        );
+    }
+
+    #[test]
+    fn event_frames_are_json() {
+        let frame = event("message_created", r#"{"id":"m"}"#, "agent_id:a:chat:t", 9);
+        let value: Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(value["type"], "message_created");
+        assert_eq!(value["data"]["id"], "m");
+        assert_eq!(value["cursor"], "9");
+    }
+}

@@ -1,0 +1,121 @@
+//! Authentication: query, bearer, cookie, first frame; refusals.
+
+use serde_json::{Value, json};
+use talk_types::TalkId;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::{Client, World, posted};
+
+/// Subscribes as `agent` and checks that a posted message arrives.
+async fn receives(world: &World, client: &mut Client, agent: &crate::support::Agent, talk: TalkId) {
+    client
+        .subscribe(&[format!("agent_id:{}:chat", agent.id)])
+        .await;
+    world
+        .publish(&[posted(world.customer, talk, agent.id, "hi")])
+        .await;
+    let frame = client.frame().await;
+    assert_eq!(frame["type"], "message_created");
+    assert_eq!(frame["data"]["text"], "hi");
+    assert_eq!(frame["topic"], format!("agent_id:{}:chat:{talk}", agent.id));
+}
+
+#[tokio::test]
+async fn token_in_query_header_cookie_or_first_frame() {
+    let world = World::nats().await;
+    let gateway = world.gateway().await;
+    let talk = TalkId::new();
+    let agent = world.agent(&[talk]);
+
+    let mut by_query = Client::connect(&gateway.url(&format!("?token={}", agent.token))).await;
+    receives(&world, &mut by_query, &agent, talk).await;
+
+    let mut request = gateway.url("").into_client_request().unwrap();
+    let bearer = format!("Bearer {}", agent.token).parse().unwrap();
+    request.headers_mut().insert("authorization", bearer);
+    let mut by_header = Client::connect_request(request).await;
+    receives(&world, &mut by_header, &agent, talk).await;
+
+    let mut request = format!("ws://{}/v1.0/service_agents/ws", gateway.addr)
+        .into_client_request()
+        .unwrap();
+    let cookie = format!("token={}", agent.token).parse().unwrap();
+    request.headers_mut().insert("cookie", cookie);
+    let mut by_cookie = Client::connect_request(request).await;
+    receives(&world, &mut by_cookie, &agent, talk).await;
+
+    let mut by_frame = Client::connect(&gateway.url("")).await;
+    let before = by_frame
+        .request(json!({"type": "auth", "token": agent.token}))
+        .await;
+    assert!(before.is_empty());
+    receives(&world, &mut by_frame, &agent, talk).await;
+}
+
+#[tokio::test]
+async fn bad_token_is_a_401_before_the_upgrade() {
+    let world = World::nats().await;
+    let gateway = world.gateway().await;
+    let other = talk_auth::Tokens::new(b"another-secret-0123456789", 60);
+    let agent = world.agent(&[]);
+    let forged = {
+        let claims = talk_auth::AgentClaim {
+            id: agent.id,
+            customer_id: agent.customer,
+            username: "x".into(),
+            name: String::new(),
+            permission: 16,
+        };
+        other.issue(claims).unwrap()
+    };
+    for token in ["garbage", forged.as_str()] {
+        let error = tokio_tungstenite::connect_async(gateway.url(&format!("?token={token}")))
+            .await
+            .unwrap_err();
+        let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
+            panic!("expected an HTTP error, got {error:?}");
+        };
+        assert_eq!(response.status(), 401);
+        let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+        assert_eq!(body["error"]["status"], "UNAUTHENTICATED");
+        assert_eq!(body["error"]["reason"], "INVALID_CREDENTIALS");
+        assert!(
+            body["error"]["request_id"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty())
+        );
+    }
+    // Bad query parameters are a 400, also before the upgrade.
+    let error = tokio_tungstenite::connect_async(
+        gateway.url(&format!("?token={}&events=klingon", agent.token)),
+    )
+    .await
+    .unwrap_err();
+    let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
+        panic!()
+    };
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn first_frame_auth_refusals_close_with_4401() {
+    let world = World::nats().await;
+    let gateway = world.gateway().await;
+
+    let mut bad = Client::connect(&gateway.url("")).await;
+    bad.send(json!({"type": "auth", "token": "garbage"})).await;
+    let (code, reason) = bad.closed().await;
+    assert_eq!(code, push_gateway::close::UNAUTHENTICATED);
+    assert_eq!(reason, "invalid credentials");
+
+    let mut wrong = Client::connect(&gateway.url("")).await;
+    wrong.send(json!({"type": "subscribe", "topics": []})).await;
+    assert_eq!(wrong.closed().await.0, push_gateway::close::UNAUTHENTICATED);
+
+    let mut silent = Client::connect(&gateway.url("")).await;
+    let started = std::time::Instant::now();
+    let (code, reason) = silent.closed().await;
+    assert_eq!(code, push_gateway::close::UNAUTHENTICATED);
+    assert!(reason.contains("within 5 seconds"), "{reason}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(4));
+}

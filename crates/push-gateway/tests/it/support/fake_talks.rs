@@ -1,0 +1,96 @@
+//! A tiny TalkService that answers ListMemberships from a table the test sets;
+//! every other method is unimplemented (the gateway calls nothing else).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use talk_proto::talk_service_server::{TalkService, TalkServiceServer};
+use talk_proto::*;
+use talk_types::{AgentId, TalkId};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+/// The fake's membership table and address.
+#[derive(Clone)]
+pub struct FakeTalks {
+    pub url: String,
+    members: Arc<Mutex<HashMap<String, Vec<String>>>>,
+}
+
+impl FakeTalks {
+    /// Serves the fake on a fresh port until `shutdown`.
+    pub async fn start(shutdown: CancellationToken) -> Self {
+        let members = Arc::new(Mutex::new(HashMap::new()));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let router = tonic::service::Routes::new(TalkServiceServer::new(Fake {
+            members: members.clone(),
+        }))
+        .into_axum_router();
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await
+        });
+        Self { url, members }
+    }
+
+    /// Sets the talks `agent` is an active participant of.
+    pub fn set(&self, agent: AgentId, talks: &[TalkId]) {
+        self.members.lock().unwrap().insert(
+            agent.to_string(),
+            talks.iter().map(ToString::to_string).collect(),
+        );
+    }
+}
+
+struct Fake {
+    members: Arc<Mutex<HashMap<String, Vec<String>>>>,
+}
+
+// The whole impl comes out of the macro so `async_trait` sees expanded methods.
+macro_rules! fake_impl {
+    ($($name:ident($req:ty) -> $resp:ty;)*) => {
+        #[tonic::async_trait]
+        impl TalkService for Fake {
+            $(
+                async fn $name(&self, _: Request<$req>) -> Result<Response<$resp>, Status> {
+                    Err(Status::unimplemented(stringify!($name)))
+                }
+            )*
+
+            async fn list_memberships(
+                &self,
+                request: Request<ListMembershipsRequest>,
+            ) -> Result<Response<Memberships>, Status> {
+                let agent = request.into_inner().agent_id;
+                let talk_ids = self
+                    .members
+                    .lock()
+                    .unwrap()
+                    .get(&agent)
+                    .cloned()
+                    .unwrap_or_default();
+                Ok(Response::new(Memberships { talk_ids }))
+            }
+        }
+    };
+}
+
+fake_impl! {
+    create_talk(CreateTalkRequest) -> CreateTalkResponse;
+    get_talk(TalkRef) -> Talk;
+    list_talks(ListTalksRequest) -> TalkPage;
+    list_channels(ListTalksRequest) -> TalkPage;
+    update_talk(UpdateTalkRequest) -> Talk;
+    delete_talk(TalkWrite) -> Talk;
+    close_talk(TalkWrite) -> Talk;
+    reopen_talk(TalkWrite) -> Talk;
+    join_talk(TalkWrite) -> Participant;
+    leave_talk(TalkWrite) -> Participant;
+    add_participant(AddParticipantRequest) -> Participant;
+    remove_participant(RemoveParticipantRequest) -> Participant;
+    list_participants(TalkRef) -> ParticipantList;
+    check_access(TalkRef) -> Access;
+}

@@ -1,0 +1,208 @@
+{{/*
+Names, labels and the shared pieces of every pod. Talk is configured ONLY
+through TALK_* environment variables: the ConfigMap holds the non-secret ones,
+the Secret (or .Values.existingSecret) the secret ones, and every container
+reads both with envFrom.
+*/}}
+
+{{- define "talk.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "talk.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "talk.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels every object carries. */}}
+{{- define "talk.labels" -}}
+helm.sh/chart: {{ include "talk.chart" . }}
+{{ include "talk.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: talk
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "talk.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "talk.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The five services. Key = key under .Values.services; name = suffix of the
+Kubernetes objects and the `talk serve` argument; addrEnv = the variable that
+sets its listen address; portName = the name of its container/Service port.
+*/}}
+{{- define "talk.services" -}}
+edge:
+  name: edge
+  addrEnv: TALK_EDGE_ADDR
+  portName: http
+  protocol: http
+pushGateway:
+  name: push-gateway
+  addrEnv: TALK_PUSH_ADDR
+  portName: http
+  protocol: http
+agentService:
+  name: agent-service
+  addrEnv: TALK_AGENT_ADDR
+  portName: grpc
+  protocol: grpc
+talkService:
+  name: talk-service
+  addrEnv: TALK_TALK_ADDR
+  portName: grpc
+  protocol: grpc
+messageService:
+  name: message-service
+  addrEnv: TALK_MESSAGE_ADDR
+  portName: grpc
+  protocol: grpc
+{{- end }}
+
+{{/* Name of the Deployment/Service of one service: (dict "root" $ "name" "edge"). */}}
+{{- define "talk.componentName" -}}
+{{- printf "%s-%s" (include "talk.fullname" .root) .name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "talk.componentLabels" -}}
+{{ include "talk.labels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{- define "talk.componentSelectorLabels" -}}
+{{ include "talk.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{- define "talk.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "talk.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "talk.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Secret every pod reads. */}}
+{{- define "talk.secretName" -}}
+{{- if .Values.existingSecret }}
+{{- .Values.existingSecret }}
+{{- else }}
+{{- include "talk.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Non-secret configuration, as TALK_* variables (a YAML map of strings). Shared
+by the ConfigMap and the migration Job (a pre-install hook runs before the
+ConfigMap exists, so the Job carries these inline).
+*/}}
+{{- define "talk.config" -}}
+{{- $fullname := include "talk.fullname" . }}
+{{- $s := .Values.services }}
+TALK_BUS: "nats"
+TALK_NATS_URL: {{ required "nats.url is required (Talk uses an external NATS JetStream)" .Values.nats.url | quote }}
+TALK_NATS_STREAM: {{ .Values.nats.stream | quote }}
+TALK_SUBJECT_PREFIX: {{ .Values.nats.subjectPrefix | quote }}
+TALK_EVENT_RETENTION_SECS: {{ .Values.nats.eventRetentionSecs | int64 | quote }}
+TALK_DATABASE_MAX_CONNECTIONS: {{ .Values.database.maxConnections | int64 | quote }}
+TALK_DATA_DIR: "/tmp/talk-data"
+TALK_EDGE_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.edge.port) | quote }}
+TALK_PUSH_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.pushGateway.port) | quote }}
+TALK_AGENT_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.agentService.port) | quote }}
+TALK_TALK_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.talkService.port) | quote }}
+TALK_MESSAGE_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.messageService.port) | quote }}
+TALK_AGENT_SERVICE_URL: {{ printf "http://%s-agent-service:%d" $fullname (int64 $s.agentService.port) | quote }}
+TALK_TALK_SERVICE_URL: {{ printf "http://%s-talk-service:%d" $fullname (int64 $s.talkService.port) | quote }}
+TALK_MESSAGE_SERVICE_URL: {{ printf "http://%s-message-service:%d" $fullname (int64 $s.messageService.port) | quote }}
+TALK_TOKEN_TTL_SECS: {{ .Values.auth.tokenTtlSecs | int64 | quote }}
+TALK_MAX_BODY_BYTES: {{ .Values.config.maxBodyBytes | int64 | quote }}
+TALK_WS_PING_SECS: {{ .Values.config.wsPingSecs | int64 | quote }}
+TALK_WS_PONG_TIMEOUT_SECS: {{ .Values.config.wsPongTimeoutSecs | int64 | quote }}
+TALK_WS_QUEUE_LEN: {{ .Values.config.wsQueueLen | int64 | quote }}
+TALK_LOG_FORMAT: {{ .Values.config.logFormat | quote }}
+{{- with .Values.config.logFilter }}
+RUST_LOG: {{ . | quote }}
+{{- end }}
+{{- with .Values.otel.endpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
+{{- range $k, $v := .Values.config.extraEnv }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Secret configuration (only when the chart owns the Secret). */}}
+{{- define "talk.secretData" -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "talk.fullname" .) }}
+{{- $jwt := .Values.auth.jwtSecret }}
+{{- if and (not $jwt) $existing $existing.data }}
+{{- $jwt = index $existing.data "TALK_JWT_SECRET" | default "" | b64dec }}
+{{- end }}
+{{- if not $jwt }}
+{{- $jwt = randAlphaNum 48 }}
+{{- end }}
+TALK_JWT_SECRET: {{ $jwt | b64enc | quote }}
+TALK_DATABASE_URL: {{ required "database.url is required unless existingSecret is set" .Values.database.url | b64enc | quote }}
+{{- with .Values.database.agentUrl }}
+TALK_AGENT_DATABASE_URL: {{ . | b64enc | quote }}
+{{- end }}
+{{- with .Values.database.talkUrl }}
+TALK_TALK_DATABASE_URL: {{ . | b64enc | quote }}
+{{- end }}
+{{- with .Values.database.messageUrl }}
+TALK_MESSAGE_DATABASE_URL: {{ . | b64enc | quote }}
+{{- end }}
+{{- with .Values.auth.adminPassword }}
+TALK_ADMIN_PASSWORD: {{ . | b64enc | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Pod-level security context. */}}
+{{- define "talk.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+fsGroup: {{ .Values.securityContext.runAsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Container-level security context. */}}
+{{- define "talk.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}

@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""Renders and validates the Talk Helm chart offline.
+
+1. Renders k8s/talk with Helm's own template engine (helm-python-sdk, Helm v4
+   SDK) for the default values and for k8s/values-production.yaml, and writes
+   the manifests to build/chart/<case>.yaml.
+2. Validates every rendered document against the Kubernetes 1.31 OpenAPI
+   schemas in strict mode (kubernetes-validate: unknown fields fail).
+3. Checks what the schemas cannot: every TALK_* variable the chart sets is a
+   field of talk-config's Config (it refuses unknown TALK_* variables), pods are
+   hardened, probes hit /healthz and /readyz, the ingress routes the WebSocket
+   paths to the push-gateway with long timeouts, the migration Job is a hook.
+4. Checks that broken values (a string where a number belongs, a typo, a bad
+   enum, a missing required URL) FAIL with a clear message.
+
+Exit status 0 only when every check gives the expected result.
+Run it through scripts/chart-check.sh, which prepares the virtualenv.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import helm_python as helm
+import yaml
+from kubernetes_validate import utils as kv
+
+ROOT = Path(__file__).resolve().parent.parent
+CHART = ROOT / "k8s" / "talk"
+OUT = ROOT / "build" / "chart"
+CONFIG_RS = ROOT / "crates" / "talk-config" / "src" / "lib.rs"
+KUBE_VERSION = "1.31"
+RELEASE, NAMESPACE = "talk", "talk"
+
+# Kinds from CRDs have no schema in kubernetes-validate; they are reported, not validated.
+CRD_GROUPS = ("monitoring.coreos.com/",)
+# Environment variables the chart may set besides TALK_*.
+OTHER_ENV = {"POD_NAME", "POD_NAMESPACE", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT", "RUST_LOG"}
+SERVICES = ["edge", "push-gateway", "agent-service", "talk-service", "message-service"]
+WS_PATHS = ["/v1.0/ws", "/v1.0/service_agents/ws"]
+
+
+class Report:
+    """Counts checks; prints one line per failure."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed: list[str] = []
+
+    def check(self, ok: bool, what: str) -> bool:
+        if ok:
+            self.passed += 1
+        else:
+            self.failed.append(what)
+            print(f"  FAIL {what}")
+        return ok
+
+
+def talk_env_names() -> set[str]:
+    """TALK_* names of talk-config's Config fields (field `x` is read from `TALK_X`)."""
+    source = CONFIG_RS.read_text()
+    match = re.search(r"pub struct Config \{(.*?)\n\}", source, re.S)
+    if not match:
+        sys.exit(f"chart-check: cannot find `pub struct Config` in {CONFIG_RS}")
+    fields = re.findall(r"^\s*pub (\w+):", match.group(1), re.M)
+    return {f"TALK_{f.upper()}" for f in fields}
+
+
+def load_values(path: Path | None) -> dict[str, Any]:
+    return helm.values_from_yaml(path.read_text()) if path else {}
+
+
+def render(chart: helm.Chart, values: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Schema-validates and renders; returns (template, document) pairs."""
+    chart.validate_schema(values)
+    files = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    docs = []
+    for template, text in sorted(files.items()):
+        if not template.endswith((".yaml", ".yml")):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                docs.append((template, doc))
+    return docs
+
+
+def write(case: str, docs: list[tuple[str, dict[str, Any]]]) -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{case}.yaml"
+    parts = [f"# Source: {t}\n" + yaml.safe_dump(d, sort_keys=False) for t, d in docs]
+    path.write_text("---\n".join(parts))
+    return path
+
+
+def kname(doc: dict[str, Any]) -> str:
+    return f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+
+
+def validate_k8s(report: Report, case: str, docs: list[tuple[str, dict[str, Any]]]) -> None:
+    for template, doc in docs:
+        try:
+            kv.validate(doc, KUBE_VERSION, strict=True)
+            report.check(True, "")
+        except kv.ValidationError as e:
+            path = ".".join(str(p) for p in e.path)
+            report.check(False, f"[{case}] {kname(doc)} ({template}) invalid for Kubernetes {e.version}: {path}: {e.message}")
+        except kv.SchemaNotFoundError as e:
+            if doc.get("apiVersion", "").startswith(CRD_GROUPS):
+                print(f"  note: [{case}] {kname(doc)} is a CRD kind, not schema-validated")
+            else:
+                report.check(False, f"[{case}] {kname(doc)}: {e.message}")
+
+
+def pod_checks(report: Report, case: str, doc: dict[str, Any], known_env: set[str]) -> None:
+    name = kname(doc)
+    pod = doc["spec"]["template"]["spec"]
+    psc = pod.get("securityContext", {})
+    report.check(psc.get("runAsNonRoot") is True, f"[{case}] {name}: pod runAsNonRoot")
+    report.check(psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", f"[{case}] {name}: seccomp RuntimeDefault")
+    report.check(pod.get("enableServiceLinks") is False,
+                 f"[{case}] {name}: enableServiceLinks must be false (service links inject unknown TALK_* variables)")
+    report.check(pod.get("automountServiceAccountToken") is False, f"[{case}] {name}: no service account token")
+    for c in pod["containers"]:
+        sc = c.get("securityContext", {})
+        report.check(sc.get("readOnlyRootFilesystem") is True, f"[{case}] {name}: readOnlyRootFilesystem")
+        report.check(sc.get("allowPrivilegeEscalation") is False, f"[{case}] {name}: allowPrivilegeEscalation false")
+        report.check(sc.get("capabilities", {}).get("drop") == ["ALL"], f"[{case}] {name}: drop ALL capabilities")
+        report.check(bool(c.get("resources", {}).get("requests")), f"[{case}] {name}: resource requests")
+        for var in c.get("env", []):
+            report.check(var["name"] in known_env or var["name"] in OTHER_ENV,
+                         f"[{case}] {name}: env {var['name']} is not a talk-config field")
+
+
+def chart_checks(report: Report, case: str, docs: list[tuple[str, dict[str, Any]]], merged: dict[str, Any],
+                 known_env: set[str]) -> None:
+    """Checks on the rendered documents; `merged` is the chart's values coalesced with the case's."""
+    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    for _, doc in docs:
+        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    names = [f"{RELEASE}-{s}" for s in SERVICES]
+    autoscaled = {f"{RELEASE}-{s}": merged["services"][k]["autoscaling"]["enabled"]
+                  for s, k in zip(SERVICES, ["edge", "pushGateway", "agentService", "talkService", "messageService"])}
+
+    for kind in ("Deployment", "Service", "PodDisruptionBudget"):
+        report.check(sorted(by_kind.get(kind, {})) == sorted(names),
+                     f"[{case}] one {kind} per service, got {sorted(by_kind.get(kind, {}))}")
+    report.check(sorted(by_kind.get("HorizontalPodAutoscaler", {})) == sorted(n for n, on in autoscaled.items() if on),
+                 f"[{case}] one HorizontalPodAutoscaler per autoscaled service")
+
+    # Configuration: only TALK_* variables talk-config knows, through a ConfigMap and a Secret.
+    cm = by_kind.get("ConfigMap", {}).get(RELEASE)
+    if report.check(cm is not None, f"[{case}] ConfigMap {RELEASE}"):
+        for key in cm["data"]:
+            report.check(key in known_env or key in OTHER_ENV, f"[{case}] ConfigMap key {key} is not a talk-config field")
+        report.check(cm["data"].get("TALK_BUS") == "nats", f"[{case}] TALK_BUS=nats")
+    secrets = by_kind.get("Secret", {})
+    if merged["existingSecret"]:
+        report.check(RELEASE not in secrets, f"[{case}] existingSecret: the chart must not create Secret {RELEASE}")
+    elif report.check(RELEASE in secrets, f"[{case}] Secret {RELEASE}"):
+        for key in secrets[RELEASE]["data"]:
+            report.check(key in known_env, f"[{case}] Secret key {key} is not a talk-config field")
+        jwt = base64.b64decode(secrets[RELEASE]["data"].get("TALK_JWT_SECRET", "")).decode()
+        report.check(len(jwt) >= 16, f"[{case}] generated TALK_JWT_SECRET has at least 16 characters")
+
+    secret_name = merged["existingSecret"] or RELEASE
+    for name, dep in by_kind.get("Deployment", {}).items():
+        pod_checks(report, case, dep, known_env)
+        container = dep["spec"]["template"]["spec"]["containers"][0]
+        service = name.removeprefix(f"{RELEASE}-")
+        report.check(container.get("args") == ["serve", service], f"[{case}] {name}: runs `talk serve {service}`")
+        env_from = container.get("envFrom", [])
+        report.check({"configMapRef": {"name": RELEASE}} in env_from and {"secretRef": {"name": secret_name}} in env_from,
+                     f"[{case}] {name}: envFrom ConfigMap {RELEASE} and Secret {secret_name}")
+        report.check(container["livenessProbe"]["httpGet"]["path"] == "/healthz", f"[{case}] {name}: liveness /healthz")
+        report.check(container["readinessProbe"]["httpGet"]["path"] == "/readyz", f"[{case}] {name}: readiness /readyz")
+        if autoscaled[name]:
+            report.check("replicas" not in dep["spec"], f"[{case}] {name}: replicas left to the HPA")
+
+    # Ingress: WebSocket paths to the push-gateway with long timeouts, the rest to the edge.
+    routes: dict[str, tuple[str, dict[str, str]]] = {}
+    for ing in by_kind.get("Ingress", {}).values():
+        for rule in ing["spec"]["rules"]:
+            for p in rule["http"]["paths"]:
+                routes[p["path"]] = (p["backend"]["service"]["name"], ing["metadata"].get("annotations", {}))
+    report.check(routes.get("/", ("",))[0] == f"{RELEASE}-edge", f"[{case}] ingress / -> edge")
+    for path in WS_PATHS:
+        backend, annotations = routes.get(path, ("", {}))
+        report.check(backend == f"{RELEASE}-push-gateway", f"[{case}] ingress {path} -> push-gateway")
+        for a in ("proxy-read-timeout", "proxy-send-timeout"):
+            report.check(annotations.get(f"nginx.ingress.kubernetes.io/{a}") == "3600", f"[{case}] ingress {path}: {a} 3600")
+    if merged["ingress"]["tls"]:
+        tls = [i["spec"].get("tls") for i in by_kind.get("Ingress", {}).values()]
+        report.check(all(tls), f"[{case}] ingress TLS on every Ingress")
+
+    # Migrations: `talk migrate` as a pre-install,pre-upgrade hook.
+    job = by_kind.get("Job", {}).get(f"{RELEASE}-migrate")
+    if report.check(job is not None, f"[{case}] migration Job"):
+        hook = job["metadata"].get("annotations", {}).get("helm.sh/hook", "")
+        report.check(set(hook.split(",")) == {"pre-install", "pre-upgrade"}, f"[{case}] migration Job is a pre-install,pre-upgrade hook")
+        report.check(job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate"], f"[{case}] Job runs `talk migrate`")
+        pod_checks(report, case, job, known_env)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def expect_failure(report: Report, chart: helm.Chart, label: str, values: dict[str, Any],
+                   expected: list[str], steps: list[tuple[str, Callable[[], Any]]]) -> None:
+    """Each step must raise a Helm error whose message contains every `expected` fragment."""
+    for step, action in steps:
+        try:
+            action()
+        except helm.HelmError as e:
+            message = str(e)
+            ok = all(fragment in message for fragment in expected)
+            report.check(ok, f"broken values ({label}): {step} failed, but the message lacks {expected}: {message}")
+            if ok:
+                print(f"  ok   {label}: {step} refused it: {' '.join(message.split())[:240]}")
+        else:
+            report.check(False, f"broken values ({label}): {step} ACCEPTED values it must refuse")
+
+
+def main() -> int:
+    started = time.monotonic()
+    report = Report()
+    known_env = talk_env_names()
+    print(f"chart-check: Helm SDK {helm.helm_sdk_version()}, Kubernetes schemas {KUBE_VERSION} (strict), "
+          f"{len(known_env)} TALK_* fields in talk-config")
+
+    lint = helm.lint(CHART, strict=True)
+    problems = [m for m in lint.get("messages", []) if m.get("severity", 0) >= 2] + lint.get("errors", [])
+    report.check(not problems, f"helm lint --strict: {problems}")
+
+    with helm.Chart.load(CHART) as chart:
+        cases: list[tuple[str, dict[str, Any]]] = [
+            ("default", {}),
+            ("production", load_values(ROOT / "k8s" / "values-production.yaml")),
+            # Branches the two files above leave off.
+            ("options", {
+                "ingress": {"separateWebsocketIngress": False, "hosts": ["a.example.com", "b.example.com"]},
+                "metrics": {"serviceMonitor": {"enabled": True}},
+                "database": {"agentUrl": "postgres://agent@pg/agent", "messageUrl": "postgres://msg@pg/msg"},
+                "auth": {"jwtSecret": "a-jwt-secret-of-enough-length", "adminPassword": "pw"},
+                "config": {"extraEnv": {"TALK_MEMORY_BUS_HISTORY": "1000"}, "logFilter": "debug"},
+                "otel": {"endpoint": "http://otel:4317"},
+                "image": {"digest": "sha256:" + "a" * 64},
+                "services": {"edge": {"pdb": {"minAvailable": "50%"}, "preStopSleepSeconds": 0},
+                             "pushGateway": {"autoscaling": {"enabled": True, "targetMemoryUtilizationPercentage": 80}}},
+            }),
+        ]
+        for case, values in cases:
+            try:
+                docs = render(chart, values)
+            except helm.HelmError as e:
+                report.check(False, f"[{case}] render failed: {e}")
+                continue
+            out = write(case, docs)
+            before = len(report.failed)
+            validate_k8s(report, case, docs)
+            chart_checks(report, case, docs, chart.merge_values(values), known_env)
+            status = "ok  " if len(report.failed) == before else "FAIL"
+            print(f"  {status} {case}: {len(docs)} manifests -> {out.relative_to(ROOT)}")
+
+        # Values that must be refused, with a message that names the problem.
+        broken_file = ROOT / "k8s" / "tests" / "values-broken-replicas.yaml"
+        broken_cases: list[tuple[str, dict[str, Any], list[str]]] = [
+            (f"{broken_file.relative_to(ROOT)}: replicas \"two\"", load_values(broken_file),
+             ["/services/edge/replicas", "string", "integer"]),
+            ("port \"eighty\"", {"services": {"pushGateway": {"port": "eighty"}}},
+             ["/services/pushGateway/port", "string", "integer"]),
+            ("timeout \"3600\" as a string", {"ingress": {"websocketTimeoutSeconds": "3600"}},
+             ["/ingress/websocketTimeoutSeconds", "string", "integer"]),
+            ("HPA on with maxReplicas \"ten\"", {"services": {"edge": {"autoscaling": {"enabled": True, "maxReplicas": "ten"}}}},
+             ["/services/edge/autoscaling/maxReplicas"]),
+            ("logFormat yaml", {"config": {"logFormat": "yaml"}}, ["/config/logFormat"]),
+            ("typo replica", {"services": {"edge": {"replica": 2}}}, ["replica"]),
+            ("short jwtSecret", {"auth": {"jwtSecret": "short"}}, ["/auth/jwtSecret"]),
+            ("extraEnv not TALK_*", {"config": {"extraEnv": {"DATABASE_URL": "x"}}}, ["DATABASE_URL", "pattern"]),
+        ]
+        for label, values, expected in broken_cases:
+            expect_failure(report, chart, label, values, expected, [
+                ("schema validation", lambda v=values: chart.validate_schema(v)),
+                ("render", lambda v=values: chart.render(v, name=RELEASE, namespace=NAMESPACE, is_install=True)),
+            ])
+        # A missing database URL passes the schema (existingSecret may carry it) but not the templates.
+        no_db = {"database": {"url": ""}}
+        expect_failure(report, chart, "no database.url and no existingSecret", no_db, ["database.url is required"], [
+            ("render", lambda: chart.render(no_db, name=RELEASE, namespace=NAMESPACE, is_install=True)),
+        ])
+        # The same without database.url but with existingSecret renders.
+        try:
+            render(chart, deep_merge(no_db, {"existingSecret": "talk-secrets"}))
+            report.check(True, "")
+        except helm.HelmError as e:
+            report.check(False, f"existingSecret without database.url must render: {e}")
+
+    elapsed = time.monotonic() - started
+    print(f"chart-check: {report.passed} passed, {len(report.failed)} failed")
+    print(f"chart-check: done in {elapsed:.2f}s")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
