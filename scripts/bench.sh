@@ -21,10 +21,13 @@ for arg in "$@"; do
   esac
 done
 
-echo "== build (release)"
-cargo build --release -p talk -p talk-bench
-TALK=$ROOT/target/release/talk
-BENCH=$ROOT/target/release/talk-bench
+# BENCH_PROFILE=debug uses unoptimised binaries (only to test the script itself).
+PROFILE=${BENCH_PROFILE:-release}
+echo "== build ($PROFILE)"
+if [ "$PROFILE" = release ]; then cargo build --release -p talk -p talk-bench
+else cargo build -p talk -p talk-bench; fi
+TALK=$ROOT/target/$PROFILE/talk
+BENCH=$ROOT/target/$PROFILE/talk-bench
 
 echo "== PostgreSQL and NATS"
 bash scripts/test-deps.sh

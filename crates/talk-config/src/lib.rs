@@ -242,6 +242,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's test jail fixes the error type
     fn environment_overrides_defaults_and_is_typed() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TALK_BUS", "nats");
