@@ -2,5 +2,8 @@
 //! real PostgreSQL and NATS JetStream (and the embedded default).
 
 mod auth;
+mod messages;
 mod outbox;
+mod push;
 mod slice;
+mod talks;
