@@ -24,8 +24,11 @@ done
 # BENCH_PROFILE=debug uses unoptimised binaries (only to test the script itself).
 PROFILE=${BENCH_PROFILE:-release}
 echo "== build ($PROFILE)"
-if [ "$PROFILE" = release ]; then cargo build --release -p talk -p talk-bench
-else cargo build -p talk -p talk-bench; fi
+# BENCH_NO_BUILD_TALK=1 reuses the talk binary already built (still builds talk-bench).
+TALK_PKG=(-p talk)
+[ -n "${BENCH_NO_BUILD_TALK:-}" ] && TALK_PKG=()
+if [ "$PROFILE" = release ]; then cargo build --release "${TALK_PKG[@]}" -p talk-bench
+else cargo build "${TALK_PKG[@]}" -p talk-bench; fi
 TALK=$ROOT/target/$PROFILE/talk
 BENCH=$ROOT/target/$PROFILE/talk-bench
 

@@ -3,7 +3,9 @@
 
 mod auth;
 mod messages;
+mod operations;
 mod outbox;
 mod push;
 mod slice;
 mod talks;
+mod traces;

@@ -186,3 +186,151 @@ impl Drop for Cluster {
         self.shutdown.cancel();
     }
 }
+
+impl Cluster {
+    /// A second customer with an admin named `username` (permission 48),
+    /// logged in over REST with [`ADMIN_PASSWORD`]. No public API creates
+    /// customers, so — as agent-service's own tests do — the customer and its
+    /// admin are inserted into agent-service's PostgreSQL schema (the admin
+    /// reuses the bootstrap admin's password hash). PostgreSQL clusters only.
+    pub async fn other_customer(&self, username: &str, name: &str) -> anyhow::Result<crate::Api> {
+        use sea_orm::{ConnectionTrait, Database};
+        let store = talk_config::Store::Agent;
+        let url = self.config.database_url_for(store);
+        if !url.starts_with("postgres") {
+            bail!("other_customer needs a PostgreSQL cluster, not {url}");
+        }
+        let schema = store.name();
+        let customer = uuid::Uuid::new_v4();
+        let agent = uuid::Uuid::new_v4();
+        let db = Database::connect(url).await?;
+        let inserted = async {
+            db.execute_unprepared(&format!(
+                "INSERT INTO \"{schema}\".customers (id, name, tm_create) \
+                 VALUES ('{customer}', 'Other customer', now())"
+            ))
+            .await?;
+            db.execute_unprepared(&format!(
+                "INSERT INTO \"{schema}\".agents (id, customer_id, username, password_hash, \
+                 name, detail, ring_method, status, permission, tm_create, tm_update, tm_delete) \
+                 SELECT '{agent}', '{customer}', '{}', password_hash, '{}', '', 'ringall', \
+                 'available', 48, now(), now(), NULL FROM \"{schema}\".agents \
+                 WHERE username = 'admin' AND tm_delete IS NULL",
+                username.replace('\'', "''"),
+                name.replace('\'', "''"),
+            ))
+            .await
+        }
+        .await;
+        db.close().await?;
+        if inserted?.rows_affected() != 1 {
+            bail!("the bootstrap admin to copy the password hash from was not found");
+        }
+        crate::Api::login(&self.edge, username, ADMIN_PASSWORD).await
+    }
+}
+
+impl Cluster {
+    /// Like [`Cluster::start`] for [`Topology::Services`], with the shared
+    /// configuration changed by `adjust` before anything starts (e.g. a small
+    /// `ws_queue_len`). The embedded topology has no hook: it is refused.
+    pub async fn start_with(
+        topology: Topology,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        let Topology::Services { nats_url } = topology else {
+            bail!("start_with supports Topology::Services only");
+        };
+        let mut config = base_config();
+        config.bus = BusKind::Nats;
+        config.nats_url = nats_url.unwrap_or_else(shared_nats);
+        config.database_url = fresh_database().await?;
+        adjust(&mut config);
+        Self::start_services(config).await
+    }
+
+    /// Starts one more push-gateway of this cluster (see [`Gateway`]).
+    pub async fn gateway(&self) -> anyhow::Result<Gateway> {
+        Gateway::start(&self.config).await
+    }
+}
+
+/// A push-gateway a test starts, stops and restarts itself: `push_gateway::run`
+/// with the cluster's configuration (its services, NATS stream and prefix) on
+/// its own port and its own shutdown token.
+pub struct Gateway {
+    /// Base URL of its WebSocket (`ws://127.0.0.1:port`).
+    pub url: String,
+    addr: SocketAddr,
+    config: Config,
+    shutdown: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Gateway {
+    /// Starts a gateway on a fresh port and waits until it is ready.
+    pub async fn start(config: &Config) -> anyhow::Result<Self> {
+        let (listener, addr) = bind().await?;
+        let mut gateway = Self {
+            url: format!("ws://{addr}"),
+            addr,
+            config: config.clone(),
+            shutdown: CancellationToken::new(),
+            task: None,
+        };
+        gateway.serve(listener).await?;
+        Ok(gateway)
+    }
+
+    async fn serve(&mut self, listener: TcpListener) -> anyhow::Result<()> {
+        self.shutdown = CancellationToken::new();
+        let (c, s) = (self.config.clone(), self.shutdown.clone());
+        let task = tokio::spawn(async move {
+            let bus = talk_runtime::bus(&c).await?;
+            Ok(push_gateway::run(c, bus, listener, s).await?)
+        });
+        self.task = Some(task);
+        let http = reqwest::Client::new();
+        let ready = format!("http://{}/readyz", self.addr);
+        for _ in 0..300 {
+            if let Ok(r) = http.get(&ready).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if self.task.as_ref().is_some_and(|t| t.is_finished())
+                && let Some(task) = self.task.take()
+            {
+                let done = task.await.map(|r| r.map_err(|e| format!("{e:#}")));
+                bail!("the gateway stopped while starting: {done:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("gateway {} did not become ready", self.url)
+    }
+
+    /// Shuts the gateway down gracefully (its sockets are closed with 1001,
+    /// "going away, resume") and waits for its server to end.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+
+    /// Starts the gateway again, on the same port, after [`Gateway::stop`].
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        if self.task.is_some() {
+            bail!("restart a gateway only after stopping it");
+        }
+        let listener = TcpListener::bind(self.addr).await?;
+        self.serve(listener).await
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod cluster;
 pub mod infra;
+pub mod procs;
 pub mod ws;
 
 pub use client::Api;

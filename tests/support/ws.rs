@@ -71,3 +71,39 @@ impl Socket {
         }
     }
 }
+
+/// What a socket yields next: a JSON text frame, or the end of the connection.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A JSON text frame.
+    Frame(Value),
+    /// The server's close frame (its code and reason), or `None` when the
+    /// connection ended without one.
+    Closed(Option<(u16, String)>),
+}
+
+impl Socket {
+    /// The next JSON text frame or the close within `wait`; `None` on timeout.
+    /// Unlike [`Socket::next_within`], a close is an answer, not an error.
+    pub async fn next_or_close(&mut self, wait: Duration) -> anyhow::Result<Option<Incoming>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.inner.next()).await;
+            let message = match next {
+                Err(_) => return Ok(None),
+                Ok(None) | Ok(Some(Err(_))) => return Ok(Some(Incoming::Closed(None))),
+                Ok(Some(Ok(message))) => message,
+            };
+            match message {
+                Message::Text(text) => {
+                    return Ok(Some(Incoming::Frame(serde_json::from_str(&text)?)));
+                }
+                Message::Close(frame) => {
+                    let close = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                    return Ok(Some(Incoming::Closed(close)));
+                }
+                _ => continue,
+            }
+        }
+    }
+}

@@ -165,7 +165,13 @@ pub async fn idempotency(
         return next.run(request).await;
     }
     let key = match key.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY => key.to_owned(),
+        Ok(key)
+            if !key.is_empty()
+                && key.len() <= MAX_IDEMPOTENCY_KEY
+                && key.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            key.to_owned()
+        }
         _ => {
             return HttpError(ApiError::invalid(
                 "INVALID_IDEMPOTENCY_KEY",

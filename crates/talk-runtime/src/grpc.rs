@@ -27,3 +27,33 @@ pub fn server_span<T>(method: &'static str, request: &Request<T>) -> tracing::Sp
     }
     span
 }
+
+/// Serves one gRPC call: runs `f` in the call's server span, counts it and its
+/// latency by method and outcome, and maps the domain error to a status.
+pub async fn handle<Req, Res, F, Fut>(
+    method: &'static str,
+    request: Request<Req>,
+    f: F,
+) -> Result<tonic::Response<Res>, tonic::Status>
+where
+    F: FnOnce(Req) -> Fut,
+    Fut: std::future::Future<Output = Result<Res, talk_types::ApiError>>,
+{
+    use tracing::Instrument;
+    let span = server_span(method, &request);
+    let started = std::time::Instant::now();
+    let result = f(request.into_inner()).instrument(span).await;
+    let code = match &result {
+        Ok(_) => "OK",
+        Err(e) => e.kind.status(),
+    };
+    talk_telemetry::metrics::GRPC_REQUESTS
+        .with_label_values(&[method, code])
+        .inc();
+    talk_telemetry::metrics::GRPC_LATENCY
+        .with_label_values(&[method])
+        .observe(started.elapsed().as_secs_f64());
+    result
+        .map(tonic::Response::new)
+        .map_err(talk_types::ApiError::into_status)
+}

@@ -61,6 +61,21 @@ pub static GRPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
 });
 
+/// gRPC latency by method.
+pub static GRPC_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
+    let metric = HistogramVec::new(
+        HistogramOpts::new("talk_grpc_request_duration_seconds", "gRPC request latency").buckets(
+            vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ],
+        ),
+        &["method"],
+    )
+    .expect("valid metric");
+    let _ = REGISTRY.register(Box::new(metric.clone()));
+    metric
+});
+
 /// Messages posted.
 pub static MESSAGES_POSTED: LazyLock<IntCounterVec> =
     LazyLock::new(|| counter("talk_messages_posted_total", "Messages posted", &["type"]));

@@ -2,17 +2,13 @@
 
 mod convert;
 
-use std::future::Future;
-
 use talk_proto::agent_service_server::AgentService;
 use talk_proto::{
     Agent, AgentPage, CreateAgentRequest, DeleteAgentRequest, GetAgentRequest, ListAgentsRequest,
     LoginRequest, LoginResponse, ResolveAgentsRequest, ResolveAgentsResponse, UpdateAgentRequest,
 };
-use talk_telemetry::metrics;
-use talk_types::ApiError;
+use talk_runtime::grpc::handle;
 use tonic::{Request, Response, Status};
-use tracing::Instrument;
 
 use crate::service::{AgentUpdate, Agents, NewAgent};
 use crate::wire;
@@ -28,28 +24,6 @@ impl AgentApi {
     pub fn new(agents: Agents) -> Self {
         Self { agents }
     }
-}
-
-/// Runs a handler in its span, counts it, and maps its error to a status.
-async fn handle<Req, Res, F, Fut>(
-    method: &'static str,
-    request: Request<Req>,
-    f: F,
-) -> Result<Response<Res>, Status>
-where
-    F: FnOnce(Req) -> Fut,
-    Fut: Future<Output = Result<Res, ApiError>>,
-{
-    let span = talk_runtime::grpc::server_span(method, &request);
-    let result = f(request.into_inner()).instrument(span).await;
-    let code = match &result {
-        Ok(_) => "OK",
-        Err(e) => e.kind.status(),
-    };
-    metrics::GRPC_REQUESTS
-        .with_label_values(&[method, code])
-        .inc();
-    result.map(Response::new).map_err(ApiError::into_status)
 }
 
 #[tonic::async_trait]

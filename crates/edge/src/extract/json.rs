@@ -39,5 +39,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid_json("the body is empty"));
     }
+    // Every body is an object; serde would otherwise fill a struct from an
+    // array (`["hi"]` as `{"text": "hi"}`).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::invalid_json(
+            "invalid type: sequence, expected a JSON object",
+        ));
+    }
     serde_json::from_slice(bytes).map_err(ApiError::invalid_json)
 }

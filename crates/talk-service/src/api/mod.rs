@@ -2,18 +2,15 @@
 
 mod parse;
 
-use std::future::Future;
-
 use talk_proto::talk_service_server::TalkService;
 use talk_proto::{
     Access, AddParticipantRequest, CreateTalkRequest, CreateTalkResponse, ListMembershipsRequest,
     ListTalksRequest, Memberships, Participant, ParticipantList, RemoveParticipantRequest, Talk,
     TalkPage, TalkRef, TalkWrite, UpdateTalkRequest,
 };
-use talk_telemetry::metrics;
+use talk_runtime::grpc::handle;
 use talk_types::{AgentId, ApiError, CustomerId, ParticipantId, TalkId};
 use tonic::{Request, Response, Status};
-use tracing::Instrument;
 
 use crate::service::{NewTalk, Talks};
 
@@ -28,28 +25,6 @@ impl TalkApi {
     pub fn new(talks: Talks) -> Self {
         Self { talks }
     }
-}
-
-/// Runs one call in its server span, counts it, and maps the error.
-async fn handle<Req, Res, F, Fut>(
-    method: &'static str,
-    request: Request<Req>,
-    call: F,
-) -> Result<Response<Res>, Status>
-where
-    F: FnOnce(Req) -> Fut,
-    Fut: Future<Output = Result<Res, ApiError>>,
-{
-    let span = talk_runtime::grpc::server_span(method, &request);
-    let result = call(request.into_inner()).instrument(span).await;
-    let code = match &result {
-        Ok(_) => "OK",
-        Err(e) => e.kind.status(),
-    };
-    metrics::GRPC_REQUESTS
-        .with_label_values(&[method, code])
-        .inc();
-    result.map(Response::new).map_err(ApiError::into_status)
 }
 
 fn talk_id(value: &str) -> Result<TalkId, ApiError> {

@@ -1,0 +1,188 @@
+//! Talk as separate operating-system processes of the real `talk` binary,
+//! for tests that restart services or scrape each one's own `/metrics`.
+
+use std::collections::HashMap;
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::cluster::ADMIN_PASSWORD;
+use crate::infra::{fresh_database, shared_nats};
+
+/// The services, in the order they start.
+pub const SERVICES: [&str; 5] = [
+    "agent-service",
+    "talk-service",
+    "message-service",
+    "push-gateway",
+    "edge",
+];
+
+/// The `talk` binary next to this test binary (`cargo nextest run --workspace` builds it).
+pub fn talk_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .context("test binary has no target folder")?;
+    let binary = dir.join("talk");
+    if !binary.exists() {
+        bail!(
+            "{} is missing: run `cargo build -p talk` first",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Five `talk serve <service>` processes sharing one database and one NATS stream.
+pub struct Processes {
+    env: HashMap<String, String>,
+    ports: HashMap<&'static str, u16>,
+    children: HashMap<&'static str, Child>,
+    logs: PathBuf,
+}
+
+impl Processes {
+    /// Starts every service and waits until each is ready.
+    pub async fn start() -> anyhow::Result<Self> {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let mut ports = HashMap::new();
+        for service in SERVICES {
+            ports.insert(service, free_port()?);
+        }
+        let url = |s: &str| format!("http://127.0.0.1:{}", ports[s]);
+        let addr = |s: &str| format!("127.0.0.1:{}", ports[s]);
+        let env: HashMap<String, String> = [
+            ("TALK_BUS", "nats".to_owned()),
+            ("TALK_NATS_URL", shared_nats()),
+            ("TALK_NATS_STREAM", format!("P{unique}")),
+            ("TALK_SUBJECT_PREFIX", format!("p{unique}")),
+            ("TALK_DATABASE_URL", fresh_database().await?),
+            ("TALK_DATABASE_MAX_CONNECTIONS", "4".to_owned()),
+            (
+                "TALK_JWT_SECRET",
+                "a-process-test-secret-0123456789".to_owned(),
+            ),
+            ("TALK_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+            ("TALK_AGENT_ADDR", addr("agent-service")),
+            ("TALK_TALK_ADDR", addr("talk-service")),
+            ("TALK_MESSAGE_ADDR", addr("message-service")),
+            ("TALK_PUSH_ADDR", addr("push-gateway")),
+            ("TALK_EDGE_ADDR", addr("edge")),
+            ("TALK_AGENT_SERVICE_URL", url("agent-service")),
+            ("TALK_TALK_SERVICE_URL", url("talk-service")),
+            ("TALK_MESSAGE_SERVICE_URL", url("message-service")),
+            ("TALK_LOG_FORMAT", "json".to_owned()),
+            ("RUST_LOG", "warn".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let logs = std::env::temp_dir().join(format!("talk-procs-{unique}"));
+        std::fs::create_dir_all(&logs)?;
+        let mut processes = Self {
+            env,
+            ports,
+            children: HashMap::new(),
+            logs,
+        };
+        for service in SERVICES {
+            processes.start_one(service).await?;
+        }
+        Ok(processes)
+    }
+
+    /// `http://127.0.0.1:<port>` of a service.
+    pub fn url(&self, service: &str) -> String {
+        format!("http://127.0.0.1:{}", self.ports[service])
+    }
+
+    /// `ws://127.0.0.1:<port>` of the push-gateway.
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.ports["push-gateway"])
+    }
+
+    /// Starts (or restarts) one service and waits for its `/readyz`.
+    pub async fn start_one(&mut self, service: &'static str) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.logs.join(format!("{service}.log")))?;
+        let child = Command::new(talk_binary()?)
+            .args(["serve", service])
+            .env_clear()
+            .envs(&self.env)
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| format!("starting {service}"))?;
+        self.children.insert(service, child);
+        let http = reqwest::Client::new();
+        let ready = format!("{}/readyz", self.url(service));
+        for _ in 0..400 {
+            if let Ok(r) = http.get(&ready).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some(child) = self.children.get_mut(service)
+                && let Some(status) = child.try_wait()?
+            {
+                bail!(
+                    "{service} exited with {status}; log in {}",
+                    self.logs.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!(
+            "{service} did not become ready; log in {}",
+            self.logs.display()
+        )
+    }
+
+    /// Stops one service gracefully (SIGTERM) and waits for it to exit.
+    pub async fn stop_one(&mut self, service: &'static str) -> anyhow::Result<()> {
+        let Some(mut child) = self.children.remove(service) else {
+            return Ok(());
+        };
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("kill -TERM {service} failed");
+        }
+        for _ in 0..400 {
+            if child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let _ = child.kill();
+        bail!("{service} did not stop within 10 s of SIGTERM")
+    }
+
+    /// Restarts one service: graceful stop, then start on the same port.
+    pub async fn restart(&mut self, service: &'static str) -> anyhow::Result<()> {
+        self.stop_one(service).await?;
+        self.start_one(service).await
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in self.children.values_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.logs);
+    }
+}
