@@ -12,6 +12,7 @@ run:
 test:
 	bash scripts/test-deps.sh
 	bash scripts/chart-check.sh
+	$(CARGO) build -p talk   # tests that restart services run the real binary
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
