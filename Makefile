@@ -2,7 +2,7 @@
 CARGO ?= cargo
 export CARGO_BUILD_JOBS ?= 2
 
-.PHONY: run test lint fmt check-fmt clippy build migrate chart-check
+.PHONY: run test lint fmt check-fmt clippy build migrate chart-check bench
 
 ## Start Talk: every service in one process, SQLite and the in-process bus, on :8080.
 run:
@@ -41,3 +41,7 @@ migrate:
 ## Render the Helm chart and validate every manifest against the Kubernetes schemas (offline).
 chart-check:
 	bash scripts/chart-check.sh
+
+## Benchmark: release build, PostgreSQL + NATS + every service as its own process; writes docs/BENCHMARKS.md.
+bench:
+	bash scripts/bench.sh

@@ -8,6 +8,7 @@
 #   bash scripts/bench.sh            # full run (~5 min after the build)
 #   bash scripts/bench.sh --quick    # every scenario small: a minute or two
 #   extra arguments go to talk-bench, e.g. --scenarios AE --inflight 8
+#   BENCH_OUT=/tmp/x.md writes the report elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -140,10 +141,10 @@ status=0
 "$BENCH" --edge "http://127.0.0.1:$EDGE_PORT" --push "127.0.0.1:$PUSH_PORT" \
   --admin-password "$ADMIN_PASSWORD" "${PID_ARGS[@]}" --clk-tck "$(getconf CLK_TCK)" \
   --pgbench-tps "$PGB_TPS" --machine "$RUN_DIR/machine.txt" --command "$COMMAND" \
-  --out "$ROOT/docs/BENCHMARKS.md" $QUICK "${EXTRA[@]}" || status=$?
+  --out "${BENCH_OUT:-$ROOT/docs/BENCHMARKS.md}" $QUICK "${EXTRA[@]}" || status=$?
 
 for i in "${!PIDS[@]}"; do
   kill -0 "${PIDS[$i]}" 2>/dev/null || { echo "${NAMES[$i]} died during the run" >&2; status=1; }
 done
-[ "$status" = 0 ] && echo "== docs/BENCHMARKS.md written"
+[ "$status" = 0 ] && echo "== ${BENCH_OUT:-docs/BENCHMARKS.md} written"
 exit "$status"

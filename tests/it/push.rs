@@ -94,11 +94,44 @@ async fn frames_until(socket: &mut Socket, text: &str) -> anyhow::Result<Vec<Val
     }
 }
 
+/// `creator` opens a talk (`body`) and, once its first two frames (the
+/// recipient's participant_joined and talk_created) reached `socket`, posts
+/// `text` in it. Returns the talk's id and every frame `socket` received, the
+/// sentinel message included.
+///
+/// Waiting before posting matters: talk-service and message-service publish
+/// through separate outboxes, so a message posted right after the talk was
+/// created may reach the bus before the recipient's participant_joined — and
+/// then, in bus order, it is not a member yet.
+async fn sentinel(
+    creator: &Api,
+    body: Value,
+    socket: &mut Socket,
+    text: &str,
+) -> anyhow::Result<(String, Vec<Value>)> {
+    let talk_id = id_of(&creator.post("/v1.0/talks", body, 201).await?);
+    let mut frames = vec![next(socket).await?, next(socket).await?];
+    creator
+        .post(
+            &format!("/v1.0/talks/{talk_id}/messages"),
+            json!({"text": text}),
+            201,
+        )
+        .await?;
+    frames.extend(frames_until(socket, text).await?);
+    Ok((talk_id, frames))
+}
+
 /// `(type, talk)` of each frame, for readable assertions.
 fn summary(frames: &[Value]) -> Vec<(String, String)> {
     frames
         .iter()
-        .map(|f| (f["type"].as_str().unwrap_or_default().to_owned(), talk_of(f)))
+        .map(|f| {
+            (
+                f["type"].as_str().unwrap_or_default().to_owned(),
+                talk_of(f),
+            )
+        })
         .collect()
 }
 
@@ -157,7 +190,9 @@ async fn every_event_caused_over_rest_arrives_in_both_namings() -> anyhow::Resul
         .await?;
     let talk_id = id_of(&talk);
     let topic = format!("agent_id:{bob_id}:chat:{talk_id}");
-    let joined = both.next("participant_joined", "chatparticipant_added").await?;
+    let joined = both
+        .next("participant_joined", "chatparticipant_added")
+        .await?;
     assert_eq!(joined["topic"], topic.as_str());
     assert_eq!(joined["data"]["owner_id"], bob_id.as_str());
     assert_eq!(joined["data"]["owner_type"], "agent");
@@ -203,7 +238,9 @@ async fn every_event_caused_over_rest_arrives_in_both_namings() -> anyhow::Resul
             201,
         )
         .await?;
-    let frame = both.next("participant_joined", "chatparticipant_added").await?;
+    let frame = both
+        .next("participant_joined", "chatparticipant_added")
+        .await?;
     assert_eq!(frame["data"], added);
     assert_eq!(frame["data"]["owner_id"], carol_id.as_str());
     cursors.push(cursor(&frame));
@@ -340,7 +377,9 @@ async fn every_event_caused_over_rest_arrives_in_both_namings() -> anyhow::Resul
             200,
         )
         .await?;
-    let frame = both.next("participant_joined", "chatparticipant_added").await?;
+    let frame = both
+        .next("participant_joined", "chatparticipant_added")
+        .await?;
     assert_eq!(frame["data"]["chat_id"], direct["id"]);
     let frame = both.next("talk_created", "chat_created").await?;
     assert_eq!(frame["data"]["id"], direct["id"]);
@@ -365,9 +404,20 @@ async fn only_participants_receive_once_and_membership_is_live() -> anyhow::Resu
     let zed_customer = zed_customer.as_str().unwrap_or_default().to_owned();
     assert_ne!(zed_customer, customer);
 
-    let mut bob_ws = subscribed(&cluster.push, &bob, "", &[format!("agent_id:{bob_id}:chat")]).await?;
-    let mut carol_ws =
-        subscribed(&cluster.push, &carol, "", &[format!("agent_id:{carol_id}:chat")]).await?;
+    let mut bob_ws = subscribed(
+        &cluster.push,
+        &bob,
+        "",
+        &[format!("agent_id:{bob_id}:chat")],
+    )
+    .await?;
+    let mut carol_ws = subscribed(
+        &cluster.push,
+        &carol,
+        "",
+        &[format!("agent_id:{carol_id}:chat")],
+    )
+    .await?;
     // Admins hold both their own topic and the customer's: overlapping topics.
     let mut admin_ws = subscribed(
         &cluster.push,
@@ -436,40 +486,9 @@ async fn only_participants_receive_once_and_membership_is_live() -> anyhow::Resu
         .await?
         .expect(200)?;
 
-    // Sentinels: the first thing each may receive, published after the above.
-    let bob_direct = alice
-        .post("/v1.0/talks", json!({"type": "direct", "participant_ids": [bob_id]}), 201)
-        .await?;
-    let bob_direct_id = id_of(&bob_direct);
-    alice
-        .post(
-            &format!("/v1.0/talks/{bob_direct_id}/messages"),
-            json!({"text": "sentinel for bob"}),
-            201,
-        )
-        .await?;
-    let admin_direct = alice
-        .post("/v1.0/talks", json!({"type": "direct", "participant_ids": [admin_id]}), 201)
-        .await?;
-    let admin_direct_id = id_of(&admin_direct);
-    alice
-        .post(
-            &format!("/v1.0/talks/{admin_direct_id}/messages"),
-            json!({"text": "sentinel for admin"}),
-            201,
-        )
-        .await?;
-    let zed_talk = zed
-        .post("/v1.0/talks", json!({"type": "group", "name": "zed's"}), 201)
-        .await?;
-    let zed_talk_id = id_of(&zed_talk);
-    zed.post(
-        &format!("/v1.0/talks/{zed_talk_id}/messages"),
-        json!({"text": "sentinel for zed"}),
-        201,
-    )
-    .await?;
-
+    // Sentinels, published after all of the above: each one's first frames are
+    // those of its own new talk. (The sentinel message is posted once the talk
+    // shows on the socket: the two services publish independently, see `sentinel`.)
     let mine = |talk: &str| {
         vec![
             ("participant_joined".to_owned(), talk.to_owned()),
@@ -477,24 +496,50 @@ async fn only_participants_receive_once_and_membership_is_live() -> anyhow::Resu
             ("message_created".to_owned(), talk.to_owned()),
         ]
     };
-    let frames = frames_until(&mut bob_ws, "sentinel for bob").await?;
+    let direct_with = |id: &str| json!({"type": "direct", "participant_ids": [id]});
+    let (bob_direct_id, frames) = sentinel(
+        &alice,
+        direct_with(&bob_id),
+        &mut bob_ws,
+        "sentinel for bob",
+    )
+    .await?;
     assert_eq!(summary(&frames), mine(&bob_direct_id), "bob: {frames:?}");
     // The admin is in no talk but its direct one: the customer topic is not a
     // window on the customer's other talks, and the overlap delivers once.
-    let frames = frames_until(&mut admin_ws, "sentinel for admin").await?;
-    assert_eq!(summary(&frames), mine(&admin_direct_id), "admin: {frames:?}");
+    let (admin_direct_id, frames) = sentinel(
+        &alice,
+        direct_with(&admin_id),
+        &mut admin_ws,
+        "sentinel for admin",
+    )
+    .await?;
+    assert_eq!(
+        summary(&frames),
+        mine(&admin_direct_id),
+        "admin: {frames:?}"
+    );
     assert_eq!(
         frames[2]["topic"],
         format!("agent_id:{admin_id}:chat:{admin_direct_id}")
     );
-    let frames = frames_until(&mut zed_ws, "sentinel for zed").await?;
+    let (zed_talk_id, frames) = sentinel(
+        &zed,
+        json!({"type": "group", "name": "zed's"}),
+        &mut zed_ws,
+        "sentinel for zed",
+    )
+    .await?;
     assert_eq!(summary(&frames), mine(&zed_talk_id), "zed: {frames:?}");
 
     // Overlapping topics on one socket: each event once.
     bob_ws
         .send(json!({"type": "subscribe", "topics": [format!("agent_id:{bob_id}:chat:{bob_direct_id}")], "id": "more"}))
         .await?;
-    assert_eq!(next(&mut bob_ws).await?, json!({"type": "ack", "id": "more"}));
+    assert_eq!(
+        next(&mut bob_ws).await?,
+        json!({"type": "ack", "id": "more"})
+    );
     for text in ["one", "two", "three"] {
         alice
             .post(
@@ -535,10 +580,7 @@ async fn only_participants_receive_once_and_membership_is_live() -> anyhow::Resu
         )
         .await?;
     let frames = frames_until(&mut carol_ws, "welcome carol").await?;
-    assert!(
-        frames.iter().all(|f| talk_of(f) == lobby_id),
-        "{frames:?}"
-    );
+    assert!(frames.iter().all(|f| talk_of(f) == lobby_id), "{frames:?}");
     // Bob joins the public talk himself.
     let bob_in = bob
         .post(&format!("/v1.0/talks/{lobby_id}/join"), json!({}), 200)
@@ -582,19 +624,18 @@ async fn only_participants_receive_once_and_membership_is_live() -> anyhow::Resu
         .await?;
     let frames = frames_until(&mut bob_ws, "after carol left").await?;
     assert!(frames.iter().all(|f| talk_of(f) == lobby_id), "{frames:?}");
-    let carol_direct = alice
-        .post("/v1.0/talks", json!({"type": "direct", "participant_ids": [carol_id]}), 201)
-        .await?;
-    let carol_direct_id = id_of(&carol_direct);
-    alice
-        .post(
-            &format!("/v1.0/talks/{carol_direct_id}/messages"),
-            json!({"text": "sentinel for carol"}),
-            201,
-        )
-        .await?;
-    let frames = frames_until(&mut carol_ws, "sentinel for carol").await?;
-    assert_eq!(summary(&frames), mine(&carol_direct_id), "carol: {frames:?}");
+    let (carol_direct_id, frames) = sentinel(
+        &alice,
+        direct_with(&carol_id),
+        &mut carol_ws,
+        "sentinel for carol",
+    )
+    .await?;
+    assert_eq!(
+        summary(&frames),
+        mine(&carol_direct_id),
+        "carol: {frames:?}"
+    );
 
     // The other customer received nothing of all this: its next event is its own.
     zed.post(
@@ -604,7 +645,10 @@ async fn only_participants_receive_once_and_membership_is_live() -> anyhow::Resu
     )
     .await?;
     let frames = frames_until(&mut zed_ws, "zed again").await?;
-    assert_eq!(summary(&frames), [("message_created".to_owned(), zed_talk_id)]);
+    assert_eq!(
+        summary(&frames),
+        [("message_created".to_owned(), zed_talk_id)]
+    );
     cluster.stop().await;
     Ok(())
 }
@@ -630,6 +674,39 @@ async fn post_many(
         .buffer_unordered(concurrency)
         .try_collect()
         .await
+}
+
+/// Connects each of `members` (subscribed to all its talks), then `creator`
+/// opens a talk (`body`); returns its id and the sockets, each past its
+/// participant_joined and talk_created. (Subscribing first matters: the
+/// creation is published after the REST answer, so a socket opened just after
+/// it could still receive them.)
+async fn open_talk(
+    base: &str,
+    creator: &Api,
+    body: Value,
+    members: &[(&str, &Api)],
+) -> anyhow::Result<(String, Vec<Socket>)> {
+    let mut sockets = Vec::new();
+    for (id, api) in members {
+        sockets.push(subscribed(base, api, "", &[format!("agent_id:{id}:chat")]).await?);
+    }
+    let talk_id = id_of(&creator.post("/v1.0/talks", body, 201).await?);
+    for ((id, _), socket) in members.iter().zip(&mut sockets) {
+        // Its own participant_joined, those of the members listed after it, talk_created.
+        let joined = next(socket).await?;
+        assert_eq!(joined["type"], "participant_joined", "{joined}");
+        assert_eq!(joined["data"]["owner_id"], *id);
+        loop {
+            let frame = next(socket).await?;
+            assert_eq!(talk_of(&frame), talk_id, "{frame}");
+            if frame["type"] == "talk_created" {
+                break;
+            }
+            assert_eq!(frame["type"], "participant_joined", "{frame}");
+        }
+    }
+    Ok((talk_id, sockets))
 }
 
 /// Adds a frame to the messages a client holds; it must be a posted message.
@@ -682,16 +759,15 @@ async fn resume_ends_with_every_message(away: Away) -> anyhow::Result<()> {
     let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
     let (_, alice) = admin.create_agent("alice", "Alice").await?;
     let (bob_id, bob) = admin.create_agent("bob", "Bob").await?;
-    let talk = alice
-        .post(
-            "/v1.0/talks",
-            json!({"type": "group", "name": "stream", "participant_ids": [bob_id]}),
-            201,
-        )
-        .await?;
-    let talk_id = id_of(&talk);
-    let topic = format!("agent_id:{bob_id}:chat:{talk_id}");
-    let mut socket = subscribed(&gateway.url, &bob, "", std::slice::from_ref(&topic)).await?;
+    let (talk_id, sockets) = open_talk(
+        &gateway.url,
+        &alice,
+        json!({"type": "group", "name": "stream", "participant_ids": [bob_id]}),
+        &[(&bob_id, &bob)],
+    )
+    .await?;
+    let mut socket = sockets.into_iter().next().context("no socket")?;
+    let topic = format!("agent_id:{bob_id}:chat");
 
     let poster = tokio::spawn(post_many(
         alice.clone(),
@@ -704,7 +780,10 @@ async fn resume_ends_with_every_message(away: Away) -> anyhow::Result<()> {
     while got.len() < BEFORE_DROP {
         take_message(&mut got, next(&mut socket).await?)?;
     }
-    assert!(!poster.is_finished(), "the interruption must come mid-stream");
+    assert!(
+        !poster.is_finished(),
+        "the interruption must come mid-stream"
+    );
     if away == Away::GatewayRestarted {
         // The client keeps what was sent before the gateway's "going away".
         let (stopped, close) = tokio::join!(gateway.stop(), async {
@@ -723,9 +802,13 @@ async fn resume_ends_with_every_message(away: Away) -> anyhow::Result<()> {
     let kept = got.len();
 
     let mut posted: Vec<String> = poster.await??.into_iter().map(|(id, _)| id).collect();
-    let more = post_many(alice.clone(), talk_id.clone(), FIRST..FIRST + MORE, 8, |i| {
-        format!("m{i}")
-    })
+    let more = post_many(
+        alice.clone(),
+        talk_id.clone(),
+        FIRST..FIRST + MORE,
+        8,
+        |i| format!("m{i}"),
+    )
     .await?;
     posted.extend(more.into_iter().map(|(id, _)| id));
     assert_eq!(posted.len(), FIRST + MORE);
@@ -734,7 +817,10 @@ async fn resume_ends_with_every_message(away: Away) -> anyhow::Result<()> {
     }
 
     let url = other.as_ref().map_or(&gateway.url, |g| &g.url);
-    let last = got.last().map(|f| f["cursor"].clone()).context("no cursor")?;
+    let last = got
+        .last()
+        .map(|f| f["cursor"].clone())
+        .context("no cursor")?;
     let mut socket = Socket::connect(url, token(&bob), "").await?;
     socket
         .send(json!({"type": "resume", "cursor": last, "id": "resume"}))
@@ -791,8 +877,7 @@ async fn resume_on_another_gateway_ends_with_all_700_once_in_order() -> anyhow::
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_never_reads_holds_back_no_one_and_is_told_to_resume() -> anyhow::Result<()>
-{
+async fn a_client_that_never_reads_holds_back_no_one_and_is_told_to_resume() -> anyhow::Result<()> {
     const QUEUE: usize = 16;
     const MESSAGES: usize = 160;
     let cluster = Cluster::start_with(SERVICES, |config| config.ws_queue_len = QUEUE).await?;
@@ -800,29 +885,17 @@ async fn a_client_that_never_reads_holds_back_no_one_and_is_told_to_resume() -> 
     let (_, alice) = admin.create_agent("alice", "Alice").await?;
     let (bob_id, bob) = admin.create_agent("bob", "Bob").await?;
     let (carol_id, carol) = admin.create_agent("carol", "Carol").await?;
-    let talk = alice
-        .post(
-            "/v1.0/talks",
-            json!({"type": "group", "participant_ids": [bob_id, carol_id]}),
-            201,
-        )
-        .await?;
-    let talk_id = id_of(&talk);
-    let mut fast = subscribed(
+    // Carol reads the talk's creation and then nothing: socket buffers and her queue fill.
+    let (talk_id, sockets) = open_talk(
         &cluster.push,
-        &bob,
-        "",
-        &[format!("agent_id:{bob_id}:chat:{talk_id}")],
+        &alice,
+        json!({"type": "group", "participant_ids": [bob_id, carol_id]}),
+        &[(&bob_id, &bob), (&carol_id, &carol)],
     )
     .await?;
-    // Carol reads her ack and then nothing: socket buffers and her queue fill.
-    let mut slow = subscribed(
-        &cluster.push,
-        &carol,
-        "",
-        &[format!("agent_id:{carol_id}:chat:{talk_id}")],
-    )
-    .await?;
+    let [mut fast, mut slow]: [Socket; 2] = sockets
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("two sockets expected"))?;
 
     let reader = tokio::spawn(async move {
         let mut arrived = Vec::new();
@@ -841,13 +914,17 @@ async fn a_client_that_never_reads_holds_back_no_one_and_is_told_to_resume() -> 
 
     let answered: HashMap<&str, Instant> =
         posted.iter().map(|(id, at)| (id.as_str(), *at)).collect();
-    let mut worst = Duration::ZERO;
+    let mut delays = Vec::new();
     for (frame, at) in &arrived {
+        let id = id_of(&frame["data"]);
         let answered_at = answered
-            .get(id_of(&frame["data"]).as_str())
-            .with_context(|| format!("not a posted message: {frame:.200}"))?;
-        worst = worst.max(at.saturating_duration_since(*answered_at));
+            .get(id.as_str())
+            .with_context(|| format!("not a posted message: {id}"))?;
+        delays.push(at.saturating_duration_since(*answered_at));
     }
+    delays.sort();
+    let worst = delays.last().copied().unwrap_or_default();
+    let median = delays.get(delays.len() / 2).copied().unwrap_or_default();
     let frames: Vec<Value> = arrived.into_iter().map(|(frame, _)| frame).collect();
     let ids: Vec<String> = posted.into_iter().map(|(id, _)| id).collect();
     for frame in &frames {
@@ -855,7 +932,8 @@ async fn a_client_that_never_reads_holds_back_no_one_and_is_told_to_resume() -> 
     }
     assert_all_once_in_order(&frames, &ids);
     eprintln!(
-        "slow consumer: worst delay from a POST's answer to the fast client's frame: {worst:?}"
+        "slow consumer: delay from a POST's answer to the fast client's frame: \
+         worst {worst:?}, median {median:?}"
     );
     // Not a latency measurement: held back by the slow socket it would wait for
     // its pong timeout (60 s).
@@ -884,6 +962,30 @@ async fn a_client_that_never_reads_holds_back_no_one_and_is_told_to_resume() -> 
         "slow consumer: closed with {code} ({reason}) after {} of {MESSAGES} frames",
         received.len()
     );
+
+    // Told to resume, Carol does, and ends with every message, once, in order.
+    let last = received
+        .last()
+        .map(|f| f["cursor"].clone())
+        .context("the slow client got nothing before its close")?;
+    let mut again = Socket::connect(&cluster.push, token(&carol), "").await?;
+    again
+        .send(json!({"type": "resume", "cursor": last, "id": "resume"}))
+        .await?;
+    again
+        .send(json!({"type": "subscribe", "topics": [format!("agent_id:{carol_id}:chat")], "id": "sub"}))
+        .await?;
+    let mut acks = Vec::new();
+    while received.len() < MESSAGES {
+        let frame = next(&mut again).await?;
+        if frame["type"] == "ack" {
+            acks.push(frame["id"].clone());
+        } else {
+            take_message(&mut received, frame)?;
+        }
+    }
+    assert_eq!(acks, ["resume", "sub"]);
+    assert_all_once_in_order(&received, &ids);
     cluster.stop().await;
     Ok(())
 }

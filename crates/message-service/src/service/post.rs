@@ -180,11 +180,17 @@ impl Messages {
         validate::text(&text, !medias.is_empty())?;
         validate::medias(&medias)?;
         let scope = format!("{}:PostMessage:{talk}", caller.agent_id);
-        let txn = match self.begin::<Message>(&scope, options).await? {
+        // The access check is a call to talk-service: overlap it with opening
+        // the transaction. A retry replays its first answer whatever it says.
+        let (begun, access) = tokio::join!(
+            self.begin::<Message>(&scope, options),
+            self.write_access(caller, talk)
+        );
+        let txn = match begun? {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
         };
-        self.write_access(caller, talk).await?;
+        access?;
         if let Some(parent) = parent {
             let row = messages::find_for_update(&txn, caller.customer_id, parent)
                 .await

@@ -139,6 +139,11 @@ pub(crate) async fn upgrade(
         Err(rejection) => return rejection.into_response(),
     };
     upgrade
+        // tungstenite's default 128 KiB read buffer per socket dominates the
+        // memory of idle connections; client frames are small.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(64 * 1024)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
         .on_upgrade(move |socket| connection::serve(socket, shared, params))
 }
