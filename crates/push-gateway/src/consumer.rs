@@ -1,5 +1,6 @@
 //! The bus consumer: one subscription per gateway, every event dispatched to
-//! the connections of the talk's current participants. It never waits on a
+//! the connections of its audience (or, without one, of the talk's current
+//! participants). It never waits on a
 //! socket; when the bus drops it, it resubscribes after its last position.
 
 use std::sync::Arc;
@@ -36,12 +37,18 @@ pub(crate) fn decode(delivery: &Delivery) -> Option<Event> {
         .filter(|s| !s.is_empty())
         .or(owner.as_deref())
         .and_then(|s| s.parse::<AgentId>().ok());
+    let audience = envelope
+        .audience
+        .iter()
+        .filter_map(|a| a.parse::<AgentId>().ok())
+        .collect();
     Some(Event {
         seq: delivery.seq,
         kind,
         customer,
         talk,
         subject,
+        audience,
         data: data.ok()?,
     })
 }

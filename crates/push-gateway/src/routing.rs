@@ -1,5 +1,6 @@
-//! Who receives what: the membership table (talk → connections of its current
-//! participants), each connection's topics, and the topic matching.
+//! Who receives what: an event's audience when its publisher named one, else
+//! the membership table (talk → connections of its current participants);
+//! each connection's topics, and the topic matching.
 //!
 //! Everything lives behind one mutex held for a few microseconds per event:
 //! the consumer's dispatch of one event and a replay's switch to live are
@@ -32,6 +33,9 @@ pub(crate) struct Event {
     pub(crate) talk: TalkId,
     /// For participant events: whose membership changed.
     pub(crate) subject: Option<AgentId>,
+    /// The agents the publishing service says must receive the event (its
+    /// talk's members at publish time); empty: the membership table decides.
+    pub(crate) audience: Vec<AgentId>,
     /// The resource in its REST shape, as JSON.
     pub(crate) data: String,
 }
@@ -70,6 +74,7 @@ impl Hub {
         let mut table = self.lock();
         table.next_id += 1;
         let id = table.next_id;
+        let since = table.live_seq.unwrap_or(0);
         table
             .agents
             .entry(identity.agent.id)
@@ -82,6 +87,8 @@ impl Hub {
                 naming,
                 topics: Vec::new(),
                 talks: HashSet::new(),
+                left: HashSet::new(),
+                since,
                 pending: Some(Vec::new()),
                 mode: Mode::Live { last_seq: 0 },
                 queue,
@@ -105,6 +112,7 @@ impl Hub {
                 talks.remove(&talk);
             }
         }
+        conn.left.retain(|t| !talks.contains(t));
         conn.talks = talks.clone();
         for talk in old {
             table.unindex(talk, id);
@@ -259,9 +267,11 @@ impl Table {
             }
             if joined {
                 conn.talks.insert(talk);
+                conn.left.remove(&talk);
                 self.talks.entry(talk).or_default().insert(id);
             } else {
                 conn.talks.remove(&talk);
+                conn.left.insert(talk);
                 self.unindex(talk, id);
             }
         }
@@ -277,8 +287,21 @@ impl Table {
         if let (EventKind::ParticipantJoined, Some(agent)) = (event.kind, subject) {
             self.set_member(agent, event.talk, true);
         }
-        let mut recipients: HashSet<ConnId> =
-            self.talks.get(&event.talk).cloned().unwrap_or_default();
+        let mut recipients: HashSet<ConnId> = if event.audience.is_empty() {
+            self.talks.get(&event.talk).cloned().unwrap_or_default()
+        } else {
+            // The publisher named the recipients: its view of the talk's
+            // members may be ahead of this table (a message can overtake the
+            // `participant_joined` of its new member, published by another
+            // service). `Conn::topic` still checks customer, topics and
+            // removals seen here.
+            event
+                .audience
+                .iter()
+                .flat_map(|agent| self.agents.get(agent).into_iter().flatten())
+                .copied()
+                .collect()
+        };
         if let (EventKind::ParticipantLeft, Some(agent)) = (event.kind, subject) {
             // The removed agent gets its own removal, then nothing more.
             recipients.extend(self.agents.get(&agent).into_iter().flatten());

@@ -182,6 +182,7 @@ pub fn envelope<E: DomainEvent>(
         traceparent,
         subject_agent_id,
         at_creation: false,
+        audience: Vec::new(),
         payload: Some(payload),
     }
 }

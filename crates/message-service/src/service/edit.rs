@@ -11,19 +11,21 @@ use crate::db::entities::message;
 use crate::db::queries::{counters, edits, messages};
 
 impl Messages {
-    /// Finds, access-checks and locks a live message of the caller's for a change.
+    /// Finds, access-checks and locks a live message of the caller's for a
+    /// change; also returns the audience of the change's event (the access
+    /// check's `member_ids`).
     async fn own_message(
         &self,
         txn: &DatabaseTransaction,
         caller: &Caller,
         id: MessageId,
-    ) -> Result<message::Model, ApiError> {
+    ) -> Result<(message::Model, Vec<String>), ApiError> {
         let row = messages::find(txn, caller.customer_id, id)
             .await
             .map_err(db_error)?
             .filter(|r| r.tm_delete.is_none())
             .ok_or_else(not_found)?;
-        self.write_access(caller, row.talk_id).await?;
+        let access = self.write_access(caller, row.talk_id).await?;
         let row = messages::find_for_update(txn, caller.customer_id, id)
             .await
             .map_err(db_error)?
@@ -36,7 +38,7 @@ impl Messages {
                 "Only the author of a message can change it.",
             ));
         }
-        Ok(row)
+        Ok((row, access.member_ids))
     }
 
     /// Replaces the text of the caller's message, keeping the previous one in its history.
@@ -52,7 +54,7 @@ impl Messages {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
         };
-        let row = self.own_message(&txn, caller, id).await?;
+        let (row, audience) = self.own_message(&txn, caller, id).await?;
         validate::text(&text, row.medias != "[]")?;
         let now = time::now();
         let bump = counters::Bump {
@@ -73,17 +75,9 @@ impl Messages {
         let (customer, talk) = (row.customer_id, row.talk_id);
         let message = load(&txn, row).await?;
         let traceparent = talk_telemetry::propagation::current_traceparent();
-        self.outbox
-            .stage(
-                &txn,
-                vec![envelope(
-                    MessageUpdated(message.clone()),
-                    customer,
-                    talk,
-                    traceparent,
-                )],
-            )
-            .await?;
+        let mut event = envelope(MessageUpdated(message.clone()), customer, talk, traceparent);
+        event.audience = audience;
+        self.outbox.stage(&txn, vec![event]).await?;
         self.finish(txn, &scope, options, &message).await?;
         Ok(message)
     }
@@ -101,7 +95,7 @@ impl Messages {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
         };
-        let row = self.own_message(&txn, caller, id).await?;
+        let (row, audience) = self.own_message(&txn, caller, id).await?;
         let now = time::now();
         let bump = counters::Bump {
             message_at: None,
@@ -121,17 +115,9 @@ impl Messages {
         let (customer, talk) = (row.customer_id, row.talk_id);
         let message = load(&txn, row).await?;
         let traceparent = talk_telemetry::propagation::current_traceparent();
-        self.outbox
-            .stage(
-                &txn,
-                vec![envelope(
-                    MessageDeleted(message.clone()),
-                    customer,
-                    talk,
-                    traceparent,
-                )],
-            )
-            .await?;
+        let mut event = envelope(MessageDeleted(message.clone()), customer, talk, traceparent);
+        event.audience = audience;
+        self.outbox.stage(&txn, vec![event]).await?;
         self.finish(txn, &scope, options, &message).await?;
         Ok(message)
     }

@@ -39,6 +39,10 @@ pub(super) struct Draft {
     pub text: String,
     pub medias: Vec<Media>,
     pub traceparent: String,
+    /// Agent ids that must receive `message_created` (the envelope's `audience`):
+    /// the talk's active participants as the write's access check saw them.
+    /// Empty for system messages (see `system.rs`).
+    pub audience: Vec<String>,
 }
 
 /// Writes a new message: takes the talk's next seq and change number (its row
@@ -60,6 +64,7 @@ pub(super) async fn insert<C: ConnectionTrait>(
         text,
         medias,
         traceparent,
+        audience,
     } = draft;
     let now = time::now();
     let bump = counters::Bump {
@@ -102,17 +107,9 @@ pub(super) async fn insert<C: ConnectionTrait>(
             .map_err(db_error)?;
     }
     let message = wire::message(row, &[]);
-    outbox
-        .stage(
-            txn,
-            vec![envelope(
-                MessageCreated(message.clone()),
-                customer,
-                talk,
-                traceparent,
-            )],
-        )
-        .await?;
+    let mut event = envelope(MessageCreated(message.clone()), customer, talk, traceparent);
+    event.audience = audience;
+    outbox.stage(txn, vec![event]).await?;
     metrics::MESSAGES_POSTED.with_label_values(&[kind]).inc();
     Ok(message)
 }
@@ -190,7 +187,7 @@ impl Messages {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
         };
-        access?;
+        let access = access?;
         if let Some(parent) = parent {
             let row = messages::find_for_update(&txn, caller.customer_id, parent)
                 .await
@@ -210,6 +207,7 @@ impl Messages {
             text,
             medias,
             traceparent: talk_telemetry::propagation::current_traceparent(),
+            audience: access.member_ids,
         };
         let message = insert(&txn, &self.outbox, draft).await?;
         self.finish(txn, &scope, options, &message).await?;

@@ -16,24 +16,27 @@ use crate::db::queries::{counters, messages, reactions};
 pub const MAX_DISTINCT_EMOJI: usize = 50;
 
 impl Messages {
-    /// Finds, access-checks and locks a live message the caller may react to.
+    /// Finds, access-checks and locks a live message the caller may react to;
+    /// also returns the audience of the reaction's event (the access check's
+    /// `member_ids`).
     async fn reactable(
         &self,
         txn: &DatabaseTransaction,
         caller: &Caller,
         id: MessageId,
-    ) -> Result<message::Model, ApiError> {
+    ) -> Result<(message::Model, Vec<String>), ApiError> {
         let row = messages::find(txn, caller.customer_id, id)
             .await
             .map_err(db_error)?
             .filter(|r| r.tm_delete.is_none())
             .ok_or_else(not_found)?;
-        self.write_access(caller, row.talk_id).await?;
-        messages::find_for_update(txn, caller.customer_id, id)
+        let access = self.write_access(caller, row.talk_id).await?;
+        let row = messages::find_for_update(txn, caller.customer_id, id)
             .await
             .map_err(db_error)?
             .filter(|r| r.tm_delete.is_none())
-            .ok_or_else(not_found)
+            .ok_or_else(not_found)?;
+        Ok((row, access.member_ids))
     }
 
     /// Adds the caller's `emoji` to a message; adding it again changes nothing
@@ -51,7 +54,7 @@ impl Messages {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
         };
-        let row = self.reactable(&txn, caller, id).await?;
+        let (row, audience) = self.reactable(&txn, caller, id).await?;
         if reactions::exists(&txn, id, caller.agent_id, &emoji)
             .await
             .map_err(db_error)?
@@ -77,17 +80,9 @@ impl Messages {
         let message = self.stamp(&txn, row, now).await?;
         let customer = caller.customer_id;
         let traceparent = talk_telemetry::propagation::current_traceparent();
-        self.outbox
-            .stage(
-                &txn,
-                vec![envelope(
-                    ReactionAdded(message.clone()),
-                    customer,
-                    talk,
-                    traceparent,
-                )],
-            )
-            .await?;
+        let mut event = envelope(ReactionAdded(message.clone()), customer, talk, traceparent);
+        event.audience = audience;
+        self.outbox.stage(&txn, vec![event]).await?;
         self.finish(txn, &scope, options, &message).await?;
         Ok(message)
     }
@@ -106,7 +101,7 @@ impl Messages {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
         };
-        let row = self.reactable(&txn, caller, id).await?;
+        let (row, audience) = self.reactable(&txn, caller, id).await?;
         let removed = reactions::delete(&txn, id, caller.agent_id, &emoji)
             .await
             .map_err(db_error)?;
@@ -121,17 +116,14 @@ impl Messages {
         let message = self.stamp(&txn, row, time::now()).await?;
         let customer = caller.customer_id;
         let traceparent = talk_telemetry::propagation::current_traceparent();
-        self.outbox
-            .stage(
-                &txn,
-                vec![envelope(
-                    ReactionRemoved(message.clone()),
-                    customer,
-                    talk,
-                    traceparent,
-                )],
-            )
-            .await?;
+        let mut event = envelope(
+            ReactionRemoved(message.clone()),
+            customer,
+            talk,
+            traceparent,
+        );
+        event.audience = audience;
+        self.outbox.stage(&txn, vec![event]).await?;
         self.finish(txn, &scope, options, &message).await?;
         Ok(message)
     }

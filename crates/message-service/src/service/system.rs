@@ -245,6 +245,11 @@ impl Messages {
                 text: message.text.clone(),
                 medias: Vec::new(),
                 traceparent: delivery.envelope.traceparent.clone(),
+                // No audience: a system message is caused by a bus event (the
+                // participant or talk change it describes), so it is always
+                // published after that event and the gateway's membership
+                // table, kept by those events, already routes it right.
+                audience: Vec::new(),
             };
             insert(&txn, &self.outbox, draft).await?;
         }

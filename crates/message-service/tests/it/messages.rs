@@ -79,6 +79,14 @@ async fn post_get_and_list_newest_first_with_voipbin_paging() {
     for expected in &posted {
         let delivery = events.next().await.unwrap().unwrap();
         assert_eq!(delivery.envelope.kind, "message_created");
+        // The audience is the talk's members as the access check saw them.
+        let audience: HashSet<&str> = delivery
+            .envelope
+            .audience
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(audience, HashSet::from([alice.as_str(), bob.as_str()]));
         let Some(talk_proto::event_envelope::Payload::Message(m)) = delivery.envelope.payload
         else {
             panic!("not a message payload");

@@ -27,6 +27,12 @@ pub(super) struct Conn {
     pub(super) naming: Naming,
     pub(super) topics: Vec<String>,
     pub(super) talks: HashSet<TalkId>,
+    /// Talks this connection saw its agent leave (and not rejoin): an
+    /// audience computed before the removal does not reach it any more.
+    pub(super) left: HashSet<TalkId>,
+    /// The consumer's position when the connection registered: the
+    /// membership changes of later events are tracked in `talks` and `left`.
+    pub(super) since: u64,
     /// Membership changes seen while the initial membership is being fetched.
     pub(super) pending: Option<Vec<(TalkId, bool)>>,
     pub(super) mode: Mode,
@@ -45,7 +51,22 @@ impl Conn {
                 event.kind,
                 EventKind::ParticipantJoined | EventKind::ParticipantLeft
             );
-        if !own_membership_event && !self.talks.contains(&event.talk) {
+        let member = if event.audience.is_empty() {
+            self.talks.contains(&event.talk)
+        } else if !event.audience.contains(&me) {
+            false
+        } else if event.seq > self.since {
+            // The audience proves membership at publish time, even before this
+            // gateway saw the `participant_joined`; a removal this connection
+            // has already seen wins (the removed agent gets its own removal last).
+            !self.left.contains(&event.talk)
+        } else {
+            // Replay of an event from before the connection: its membership
+            // snapshot (loaded after the event was published) is the judge, as
+            // for events without an audience.
+            self.talks.contains(&event.talk)
+        };
+        if !own_membership_event && !member {
             return None;
         }
         let agent_topic = format!("agent_id:{me}:chat:{}", event.talk);

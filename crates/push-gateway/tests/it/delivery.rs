@@ -1,7 +1,7 @@
 //! Topics, naming modes, once-only delivery and live membership.
 
 use serde_json::json;
-use talk_types::{CustomerId, TalkId};
+use talk_types::{AgentId, CustomerId, TalkId};
 
 use crate::support::{Client, World, every_kind, joined, left, posted};
 
@@ -238,5 +238,69 @@ async fn joins_and_leaves_take_effect_live() {
     assert_eq!(
         alice_ws.texts_until("after leave").await,
         ["before join", "", "while member", "", "after leave"]
+    );
+}
+
+#[tokio::test]
+async fn an_audience_reaches_a_member_the_gateway_does_not_know_yet() {
+    let world = World::nats().await;
+    let gateway = world.gateway().await;
+    let talk = TalkId::new();
+    let elsewhere = TalkId::new();
+    let alice = world.agent(&[talk]);
+    // Bob was just added to `talk`, but his participant_joined is not on the bus.
+    let bob = world.agent(&[elsewhere]);
+    let carol = world.agent(&[elsewhere]);
+    let mut alice_ws = gateway.subscribed(&alice).await;
+    let mut bob_ws = gateway.subscribed(&bob).await;
+    let mut carol_ws = gateway.subscribed(&carol).await;
+    let c = world.customer;
+    let with_audience = |text: &str, audience: &[AgentId]| {
+        let mut e = posted(c, talk, alice.id, text);
+        e.audience = audience.iter().map(ToString::to_string).collect();
+        e
+    };
+    let last = world
+        .publish(&[
+            with_audience("overtook the join", &[alice.id, bob.id]),
+            posted(c, elsewhere, bob.id, "sentinel"),
+        ])
+        .await;
+    assert_eq!(
+        bob_ws.texts_until("sentinel").await,
+        ["overtook the join", "sentinel"]
+    );
+    assert_eq!(
+        alice_ws.texts_until("overtook the join").await,
+        ["overtook the join"]
+    );
+    // Not in the audience, not a member: nothing but its own talk's sentinel.
+    assert_eq!(carol_ws.texts_until("sentinel").await, ["sentinel"]);
+
+    // A resume on the same connection replays it the same way.
+    let acks = bob_ws
+        .request(json!({"type": "resume", "cursor": (last - 2).to_string()}))
+        .await;
+    assert!(acks.is_empty());
+    assert_eq!(
+        bob_ws.texts_until("sentinel").await,
+        ["overtook the join", "sentinel"]
+    );
+
+    // Once his removal was delivered, an audience computed before it no longer
+    // reaches him: the removal stays the last event of the talk he gets.
+    world
+        .publish(&[
+            left(c, talk, bob.id),
+            with_audience("stale audience", &[alice.id, bob.id]),
+            posted(c, elsewhere, bob.id, "after"),
+        ])
+        .await;
+    let frame = bob_ws.frame().await;
+    assert_eq!(frame["type"], "participant_left");
+    assert_eq!(bob_ws.texts_until("after").await, ["after"]);
+    assert_eq!(
+        alice_ws.texts_until("stale audience").await,
+        ["", "stale audience"]
     );
 }

@@ -90,12 +90,18 @@ impl Talks {
         Ok(rows.iter().map(convert::participant).collect())
     }
 
-    /// The talk and the caller's active record, for message-service's rules.
+    /// The talk, the caller's active record and the agent ids of the active
+    /// participants (the audience of message-service's events), for
+    /// message-service's rules.
     pub async fn check_access(&self, caller: Caller, id: TalkId) -> Result<Access, ApiError> {
         let seen = access::visible(&self.db, &caller, id, Deleted::Hidden).await?;
+        let members = participants::active_owner_ids(&self.db, caller.customer, id)
+            .await
+            .map_err(db_error)?;
         Ok(Access {
             talk: Some(convert::talk(&seen.talk)),
             participant: seen.me.as_ref().map(convert::participant),
+            member_ids: members.iter().map(ToString::to_string).collect(),
         })
     }
 

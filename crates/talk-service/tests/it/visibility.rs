@@ -82,8 +82,16 @@ async fn visibility_follows_membership_type_and_customer() {
 
     // CheckAccess: the talk plus the caller's record, if any.
     let access = check(&b, &group.id).await.expect("access");
-    assert_eq!(access.talk.expect("talk").id, group.id);
-    assert_eq!(access.participant.expect("record").owner_id, b.agent_id);
+    assert_eq!(access.talk.as_ref().expect("talk").id, group.id);
+    assert_eq!(
+        access.participant.as_ref().expect("record").owner_id,
+        b.agent_id
+    );
+    let mut members = access.member_ids.clone();
+    members.sort();
+    let mut expected = vec![a.agent_id.clone(), b.agent_id.clone()];
+    expected.sort();
+    assert_eq!(members, expected, "member_ids are the active participants");
     let access = check(&outsider, &channel.id).await.expect("public access");
     assert!(access.participant.is_none());
     assert_eq!(

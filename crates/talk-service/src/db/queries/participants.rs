@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 use talk_types::time::Timestamp;
 use talk_types::{AgentId, CustomerId, ParticipantId, TalkId};
@@ -100,6 +100,24 @@ pub async fn list_active<C: ConnectionTrait>(
         .filter(participant::Column::State.eq(ParticipantState::Active))
         .order_by_desc(participant::Column::TmJoined)
         .order_by_desc(participant::Column::Id)
+        .all(conn)
+        .await
+}
+
+/// Agent ids of the active participants of `talk`.
+pub async fn active_owner_ids<C: ConnectionTrait>(
+    conn: &C,
+    customer: CustomerId,
+    talk: TalkId,
+) -> Result<Vec<AgentId>, DbErr> {
+    participant::Entity::find()
+        .select_only()
+        .column(participant::Column::OwnerId)
+        .filter(participant::Column::CustomerId.eq(customer))
+        .filter(participant::Column::TalkId.eq(talk))
+        .filter(participant::Column::OwnerType.eq(OWNER_AGENT))
+        .filter(participant::Column::State.eq(ParticipantState::Active))
+        .into_tuple::<AgentId>()
         .all(conn)
         .await
 }
