@@ -287,21 +287,16 @@ impl Table {
         if let (EventKind::ParticipantJoined, Some(agent)) = (event.kind, subject) {
             self.set_member(agent, event.talk, true);
         }
-        let mut recipients: HashSet<ConnId> = if event.audience.is_empty() {
-            self.talks.get(&event.talk).cloned().unwrap_or_default()
-        } else {
-            // The publisher named the recipients: its view of the talk's
-            // members may be ahead of this table (a message can overtake the
-            // `participant_joined` of its new member, published by another
-            // service). `Conn::topic` still checks customer, topics and
-            // removals seen here.
+        // The talk's members as this table knows them, plus the recent joiners
+        // the publisher named (see `Conn::topic`).
+        let mut recipients: HashSet<ConnId> =
+            self.talks.get(&event.talk).cloned().unwrap_or_default();
+        recipients.extend(
             event
                 .audience
                 .iter()
-                .flat_map(|agent| self.agents.get(agent).into_iter().flatten())
-                .copied()
-                .collect()
-        };
+                .flat_map(|agent| self.agents.get(agent).into_iter().flatten()),
+        );
         if let (EventKind::ParticipantLeft, Some(agent)) = (event.kind, subject) {
             // The removed agent gets its own removal, then nothing more.
             recipients.extend(self.agents.get(&agent).into_iter().flatten());

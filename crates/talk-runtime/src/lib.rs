@@ -87,6 +87,10 @@ pub fn channel(url: &str) -> Result<Channel, talk_types::ApiError> {
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(30))
         .tcp_nodelay(true)
+        // HTTP/2's default 64 KiB windows stall concurrent large answers (a big
+        // talk's member list) on flow-control round trips.
+        .initial_stream_window_size(Some(2 * 1024 * 1024))
+        .initial_connection_window_size(Some(8 * 1024 * 1024))
         .http2_keep_alive_interval(Duration::from_secs(20));
     Ok(endpoint.connect_lazy())
 }

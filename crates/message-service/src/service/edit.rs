@@ -13,7 +13,7 @@ use crate::db::queries::{counters, edits, messages};
 impl Messages {
     /// Finds, access-checks and locks a live message of the caller's for a
     /// change; also returns the audience of the change's event (the access
-    /// check's `member_ids`).
+    /// check's `recent_member_ids`).
     async fn own_message(
         &self,
         txn: &DatabaseTransaction,
@@ -38,7 +38,7 @@ impl Messages {
                 "Only the author of a message can change it.",
             ));
         }
-        Ok((row, access.member_ids))
+        Ok((row, access.recent_member_ids))
     }
 
     /// Replaces the text of the caller's message, keeping the previous one in its history.

@@ -207,7 +207,7 @@ impl Messages {
             text,
             medias,
             traceparent: talk_telemetry::propagation::current_traceparent(),
-            audience: access.member_ids,
+            audience: access.recent_member_ids,
         };
         let message = insert(&txn, &self.outbox, draft).await?;
         self.finish(txn, &scope, options, &message).await?;

@@ -18,7 +18,7 @@ pub const MAX_DISTINCT_EMOJI: usize = 50;
 impl Messages {
     /// Finds, access-checks and locks a live message the caller may react to;
     /// also returns the audience of the reaction's event (the access check's
-    /// `member_ids`).
+    /// `recent_member_ids`).
     async fn reactable(
         &self,
         txn: &DatabaseTransaction,
@@ -36,7 +36,7 @@ impl Messages {
             .map_err(db_error)?
             .filter(|r| r.tm_delete.is_none())
             .ok_or_else(not_found)?;
-        Ok((row, access.member_ids))
+        Ok((row, access.recent_member_ids))
     }
 
     /// Adds the caller's `emoji` to a message; adding it again changes nothing

@@ -149,7 +149,7 @@ impl TalkService for FakeTalks {
         Ok(Response::new(Access {
             talk: Some(found.talk.clone()),
             participant,
-            member_ids: found.members.iter().cloned().collect(),
+            recent_member_ids: found.members.iter().cloned().collect(),
         }))
     }
 }

@@ -51,21 +51,15 @@ impl Conn {
                 event.kind,
                 EventKind::ParticipantJoined | EventKind::ParticipantLeft
             );
-        let member = if event.audience.is_empty() {
-            self.talks.contains(&event.talk)
-        } else if !event.audience.contains(&me) {
-            false
-        } else if event.seq > self.since {
-            // The audience proves membership at publish time, even before this
-            // gateway saw the `participant_joined`; a removal this connection
-            // has already seen wins (the removed agent gets its own removal last).
-            !self.left.contains(&event.talk)
-        } else {
-            // Replay of an event from before the connection: its membership
-            // snapshot (loaded after the event was published) is the judge, as
-            // for events without an audience.
-            self.talks.contains(&event.talk)
-        };
+        // The audience names recent joiners the publisher knew of: their
+        // `participant_joined` (published by another service) may not have
+        // reached this gateway yet. A removal this connection has already seen
+        // wins (the removed agent gets its own removal last), and a replay of
+        // an event from before the connection goes by its membership snapshot.
+        let member = self.talks.contains(&event.talk)
+            || (event.seq > self.since
+                && event.audience.contains(&me)
+                && !self.left.contains(&event.talk));
         if !own_membership_event && !member {
             return None;
         }

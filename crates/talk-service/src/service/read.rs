@@ -9,6 +9,11 @@ use super::access::{self, Deleted};
 use super::{Caller, Talks, convert};
 use crate::db::queries::{participants, talks};
 
+/// How long after joining a member is named in the audience of message
+/// events: far longer than an outbox needs to publish its `participant_joined`,
+/// while a big talk's audience stays small.
+pub const RECENT_JOIN_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+
 /// VoIPBIN's default and largest page.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
@@ -90,18 +95,19 @@ impl Talks {
         Ok(rows.iter().map(convert::participant).collect())
     }
 
-    /// The talk, the caller's active record and the agent ids of the active
-    /// participants (the audience of message-service's events), for
+    /// The talk, the caller's active record and the agents who joined within
+    /// [`RECENT_JOIN_WINDOW`] (the audience of message-service's events), for
     /// message-service's rules.
     pub async fn check_access(&self, caller: Caller, id: TalkId) -> Result<Access, ApiError> {
         let seen = access::visible(&self.db, &caller, id, Deleted::Hidden).await?;
-        let members = participants::active_owner_ids(&self.db, caller.customer, id)
+        let since = time::now() - RECENT_JOIN_WINDOW;
+        let members = participants::active_owner_ids_since(&self.db, caller.customer, id, since)
             .await
             .map_err(db_error)?;
         Ok(Access {
             talk: Some(convert::talk(&seen.talk)),
             participant: seen.me.as_ref().map(convert::participant),
-            member_ids: members.iter().map(ToString::to_string).collect(),
+            recent_member_ids: members.iter().map(ToString::to_string).collect(),
         })
     }
 

@@ -87,11 +87,14 @@ async fn visibility_follows_membership_type_and_customer() {
         access.participant.as_ref().expect("record").owner_id,
         b.agent_id
     );
-    let mut members = access.member_ids.clone();
+    let mut members = access.recent_member_ids.clone();
     members.sort();
     let mut expected = vec![a.agent_id.clone(), b.agent_id.clone()];
     expected.sort();
-    assert_eq!(members, expected, "member_ids are the active participants");
+    assert_eq!(
+        members, expected,
+        "recent_member_ids are the active participants"
+    );
     let access = check(&outsider, &channel.id).await.expect("public access");
     assert!(access.participant.is_none());
     assert_eq!(

@@ -104,11 +104,12 @@ pub async fn list_active<C: ConnectionTrait>(
         .await
 }
 
-/// Agent ids of the active participants of `talk`.
-pub async fn active_owner_ids<C: ConnectionTrait>(
+/// Agent ids of the active participants of `talk` who joined at or after `joined_since`.
+pub async fn active_owner_ids_since<C: ConnectionTrait>(
     conn: &C,
     customer: CustomerId,
     talk: TalkId,
+    joined_since: talk_types::time::Timestamp,
 ) -> Result<Vec<AgentId>, DbErr> {
     participant::Entity::find()
         .select_only()
@@ -117,6 +118,7 @@ pub async fn active_owner_ids<C: ConnectionTrait>(
         .filter(participant::Column::TalkId.eq(talk))
         .filter(participant::Column::OwnerType.eq(OWNER_AGENT))
         .filter(participant::Column::State.eq(ParticipantState::Active))
+        .filter(participant::Column::TmJoined.gte(joined_since))
         .into_tuple::<AgentId>()
         .all(conn)
         .await
