@@ -1,16 +1,18 @@
 //! The public JSON shapes of Talk — VoIPBIN-compatible field names, order and
 //! omissions — and their conversions from the internal protobuf types. The
 //! edge's REST responses and the push-gateway's WebSocket frames both use them,
-//! so a resource looks the same wherever a client sees it.
+//! so a resource looks the same wherever a client sees it; the edge's OpenAPI
+//! spec describes them from the same types.
 
 mod convert;
 
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// A talk ("chat"). `type`, `name`, `detail` and `member_count` are omitted when
 /// empty, as VoIPBIN does.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Talk {
     /// Talk id.
     pub id: String,
@@ -43,7 +45,7 @@ pub struct Talk {
 }
 
 /// A participant record.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Participant {
     /// Participant row id (what DELETE takes).
     pub id: String,
@@ -65,7 +67,7 @@ pub struct Participant {
 
 /// A media attachment as sent: the seed's `{type, url, name}` or VoIPBIN's
 /// `{type, file_id | link_url | agent_id | address}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Media {
     /// Mime type (seed) or `file|link|agent|address` (VoIPBIN).
     #[serde(rename = "type")]
@@ -85,13 +87,14 @@ pub struct Media {
     /// VoIPBIN `agent`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
-    /// VoIPBIN `address`.
+    /// VoIPBIN `address`: `{type?, target?, target_name?, name?, detail?}`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub address: Option<Value>,
 }
 
 /// One reaction.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Reaction {
     /// The emoji.
     pub emoji: String,
@@ -104,14 +107,14 @@ pub struct Reaction {
 }
 
 /// `metadata` of a message.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Metadata {
     /// Reactions in the order they were added.
     pub reactions: Vec<Reaction>,
 }
 
 /// A message. `parent_id` is omitted for top-level messages, as VoIPBIN does.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Message {
     /// Message id.
     pub id: String,
@@ -150,7 +153,7 @@ pub struct Message {
 }
 
 /// An agent (password never included).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Agent {
     /// Agent id.
     pub id: String,
@@ -177,7 +180,7 @@ pub struct Agent {
 }
 
 /// A previous version of an edited message.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Edit {
     /// The text before the edit.
     pub text: String,
@@ -186,7 +189,7 @@ pub struct Edit {
 }
 
 /// The caller's read position in a talk.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ReadState {
     /// Talk id.
     pub chat_id: String,
@@ -199,7 +202,7 @@ pub struct ReadState {
 }
 
 /// VoIPBIN's page envelope: `result` then `next_page_token`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Page<T> {
     /// The items, newest first.
     pub result: Vec<T>,
@@ -208,16 +211,17 @@ pub struct Page<T> {
 }
 
 /// VoIPBIN's error body.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ErrorResponse {
     /// The error.
     pub error: ErrorBody,
 }
 
 /// Inside [`ErrorResponse`].
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// `INVALID_ARGUMENT`, `NOT_FOUND`, ...
+    #[schema(value_type = String)]
     pub status: &'static str,
     /// UPPER_SNAKE reason code.
     pub reason: String,

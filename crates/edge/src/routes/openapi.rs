@@ -2,8 +2,8 @@
 //! registry (every route the router serves appears, with its body, success
 //! shape, parameters and error responses).
 //!
-//! The response shapes live in `talk-wire`, which does not depend on utoipa;
-//! [`schemas`] describes them for the spec only.
+//! The response shapes are `talk-wire`'s types (they derive their schemas);
+//! [`schemas`] only adds the list envelopes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,9 +26,12 @@ use utoipa::openapi::{
 use super::{Operation, SchemaRef, Shape};
 
 pub use schemas::{
-    Agent as AgentDoc, AgentPage as AgentPageDoc, EditList as EditListDoc, Message as MessageDoc,
-    MessageList as MessageListDoc, MessagePage as MessagePageDoc, Participant as ParticipantDoc,
-    ReadState as ReadStateDoc, Talk as TalkDoc, TalkPage as TalkPageDoc,
+    AgentPage as AgentPageDoc, EditList as EditListDoc, MessageList as MessageListDoc,
+    MessagePage as MessagePageDoc, TalkPage as TalkPageDoc,
+};
+pub use talk_wire::{
+    Agent as AgentDoc, Message as MessageDoc, Participant as ParticipantDoc,
+    ReadState as ReadStateDoc, Talk as TalkDoc,
 };
 
 /// The spec, built once.
