@@ -5,21 +5,6 @@ use serde_json::json;
 use talk_e2e::cluster::ADMIN_PASSWORD;
 use talk_e2e::{Api, Cluster, Topology};
 
-fn assert_error(body: &serde_json::Value, status: &str, reason: &str) {
-    assert_eq!(body["error"]["status"], status, "{body}");
-    assert_eq!(body["error"]["reason"], reason, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
-    assert!(
-        body["error"]["request_id"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_credentials_tokens_and_json_get_clear_4xx() -> anyhow::Result<()> {
     let cluster = Cluster::start(Topology::Services { nats_url: None }).await?;
@@ -32,20 +17,17 @@ async fn bad_credentials_tokens_and_json_get_clear_4xx() -> anyhow::Result<()> {
             Some(json!({"username": "admin", "password": "nope"})),
         )
         .await?;
-    assert_eq!(wrong.status, 401);
-    assert_error(&wrong.body, "UNAUTHENTICATED", "INVALID_CREDENTIALS");
+    wrong.assert_error(401, "INVALID_CREDENTIALS");
 
     let malformed = anon
         .raw(Method::POST, "/auth/login", "{\"username\": ")
         .await?;
-    assert_eq!(malformed.status, 400);
-    assert_error(&malformed.body, "INVALID_ARGUMENT", "INVALID_JSON_BODY");
+    malformed.assert_error(400, "INVALID_JSON_BODY");
 
     let missing = anon
         .call(Method::GET, "/v1.0/service_agents/talk_chats", None)
         .await?;
-    assert_eq!(missing.status, 401);
-    assert_error(&missing.body, "UNAUTHENTICATED", "AUTHENTICATION_REQUIRED");
+    missing.assert_error(401, "AUTHENTICATION_REQUIRED");
 
     let expired_token = talk_auth::Tokens::new(cluster.config.jwt_secret.as_bytes(), 0).issue(
         talk_auth::AgentClaim {
@@ -60,15 +42,13 @@ async fn bad_credentials_tokens_and_json_get_clear_4xx() -> anyhow::Result<()> {
         .with_token(expired_token)
         .call(Method::GET, "/v1.0/service_agents/talk_chats", None)
         .await?;
-    assert_eq!(expired.status, 401);
-    assert_error(&expired.body, "UNAUTHENTICATED", "INVALID_CREDENTIALS");
+    expired.assert_error(401, "INVALID_CREDENTIALS");
 
     let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
     let bad_json = admin
         .raw(Method::POST, "/v1.0/service_agents/talk_chats", "{not json")
         .await?;
-    assert_eq!(bad_json.status, 400);
-    assert_error(&bad_json.body, "INVALID_ARGUMENT", "INVALID_JSON_BODY");
+    bad_json.assert_error(400, "INVALID_JSON_BODY");
     let wrong_type = admin
         .call(
             Method::POST,
@@ -76,8 +56,7 @@ async fn bad_credentials_tokens_and_json_get_clear_4xx() -> anyhow::Result<()> {
             Some(json!({"type": 7})),
         )
         .await?;
-    assert_eq!(wrong_type.status, 400);
-    assert_error(&wrong_type.body, "INVALID_ARGUMENT", "INVALID_JSON_BODY");
+    wrong_type.assert_error(400, "INVALID_JSON_BODY");
     let listed = admin.get("/v1.0/service_agents/talk_chats").await?;
     assert_eq!(
         listed["result"],

@@ -12,6 +12,7 @@ use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use talk_e2e::client::Reply;
+use talk_e2e::client::assert_error;
 use talk_e2e::cluster::ADMIN_PASSWORD;
 use talk_e2e::{Api, Cluster, Socket, Topology};
 
@@ -172,42 +173,15 @@ async fn unread(api: &Api, talk: &str) -> anyhow::Result<u64> {
     Ok(seen[0])
 }
 
-/// Checks a 4xx carries VoIPBIN's error body with `reason`.
-fn assert_error(reply: &Reply, status: u16, reason: &str) {
-    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
-    let error = &reply.body["error"];
-    assert_eq!(error["reason"], reason, "{}", reply.body);
-    let expected_status = match status {
-        400 => "INVALID_ARGUMENT",
-        403 => "PERMISSION_DENIED",
-        404 => "NOT_FOUND",
-        409 => "FAILED_PRECONDITION",
-        413 => "PAYLOAD_TOO_LARGE",
-        _ => "",
-    };
-    if !expected_status.is_empty() {
-        assert_eq!(error["status"], expected_status, "{}", reply.body);
-    }
-    for field in ["status", "message", "request_id"] {
-        assert!(
-            error[field].as_str().is_some_and(|v| !v.is_empty()),
-            "error.{field} is set: {}",
-            reply.body
-        );
-    }
-}
-
 /// A socket of `agent`, subscribed to every talk it is in.
 async fn listen(cluster: &Cluster, api: &Api, agent: &str) -> anyhow::Result<Socket> {
-    let mut socket =
-        Socket::connect(&cluster.push, api.token.as_deref().unwrap_or_default(), "").await?;
-    socket
-        .send(
-            json!({"type": "subscribe", "topics": [format!("agent_id:{agent}:chat")], "id": "sub"}),
-        )
-        .await?;
-    socket.expect("ack", WAIT).await?;
-    Ok(socket)
+    Socket::listen(
+        &cluster.push,
+        api.token.as_deref().unwrap_or_default(),
+        agent,
+        "",
+    )
+    .await
 }
 
 /// The next `kind` frame about message `message` (others are skipped).

@@ -15,6 +15,7 @@ use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use talk_e2e::client::Reply;
+use talk_e2e::client::assert_error;
 use talk_e2e::cluster::ADMIN_PASSWORD;
 use talk_e2e::{Api, Cluster, Socket, Topology};
 
@@ -36,35 +37,6 @@ fn id_of(value: &Value) -> String {
 /// `member_count`, which VoIPBIN's shape omits when it is 0.
 fn members(talk: &Value) -> u64 {
     talk["member_count"].as_u64().unwrap_or(0)
-}
-
-/// VoIPBIN's error body with `status` and `reason`, and the request id echoed.
-#[track_caller]
-fn assert_error(reply: &Reply, status: u16, reason: &str) {
-    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
-    let error = &reply.body["error"];
-    let expected_status = match status {
-        400 => "INVALID_ARGUMENT",
-        403 => "PERMISSION_DENIED",
-        404 => "NOT_FOUND",
-        409 => "FAILED_PRECONDITION",
-        422 => "UNPROCESSABLE_ENTITY",
-        _ => "",
-    };
-    assert_eq!(error["status"], expected_status, "{}", reply.body);
-    assert_eq!(error["reason"], reason, "{}", reply.body);
-    assert!(
-        error["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{}",
-        reply.body
-    );
-    let request_id = reply
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    assert!(!request_id.is_empty());
-    assert_eq!(error["request_id"], request_id, "{}", reply.body);
 }
 
 fn message_of(reply: &Reply) -> String {
@@ -191,19 +163,13 @@ async fn me(api: &Api) -> anyhow::Result<Value> {
 
 /// A socket subscribed to `agent_id:<agent>:chat` (acknowledged).
 async fn listen(cluster: &Cluster, api: &Api, agent: &str, query: &str) -> anyhow::Result<Socket> {
-    let mut socket = Socket::connect(
+    Socket::listen(
         &cluster.push,
         api.token.as_deref().unwrap_or_default(),
+        agent,
         query,
     )
-    .await?;
-    socket
-        .send(
-            json!({"type": "subscribe", "topics": [format!("agent_id:{agent}:chat")], "id": "sub"}),
-        )
-        .await?;
-    socket.expect("ack", WAIT).await?;
-    Ok(socket)
+    .await
 }
 
 /// Frames about `talk` (skipping others) until one of type `last`, in order.

@@ -16,6 +16,38 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Asserts a `status` answer with VoIPBIN's error body: the status string
+    /// of that code, `reason`, a message, and the response's `X-Request-Id`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, reason: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        let error = &self.body["error"];
+        let expected_status = match status {
+            400 => "INVALID_ARGUMENT",
+            401 => "UNAUTHENTICATED",
+            403 => "PERMISSION_DENIED",
+            404 => "NOT_FOUND",
+            409 => "FAILED_PRECONDITION",
+            413 => "PAYLOAD_TOO_LARGE",
+            422 => "UNPROCESSABLE_ENTITY",
+            _ => "",
+        };
+        assert_eq!(error["status"], expected_status, "{}", self.body);
+        assert_eq!(error["reason"], reason, "{}", self.body);
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.body
+        );
+        let request_id = self
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(!request_id.is_empty(), "X-Request-Id is set");
+        assert_eq!(error["request_id"], request_id, "{}", self.body);
+    }
+
     /// The body when the status is `expected`, or an error showing both.
     pub fn expect(self, expected: u16) -> anyhow::Result<Value> {
         if self.status.as_u16() != expected {
@@ -156,4 +188,10 @@ impl Api {
         let id = agent["id"].as_str().context("agent without id")?.to_owned();
         Ok((id, Api::login(&self.base, username, &password).await?))
     }
+}
+
+/// [`Reply::assert_error`] as a function.
+#[track_caller]
+pub fn assert_error(reply: &Reply, status: u16, reason: &str) {
+    reply.assert_error(status, reason);
 }

@@ -28,6 +28,17 @@ impl Socket {
         Ok(Self { inner })
     }
 
+    /// Connects as `agent` (with `token`) and subscribes to every talk it is
+    /// in (`agent_id:<agent>:chat`), waiting for the subscription's ack.
+    pub async fn listen(base: &str, token: &str, agent: &str, query: &str) -> anyhow::Result<Self> {
+        let mut socket = Self::connect(base, token, query).await?;
+        socket
+            .send(serde_json::json!({"type": "subscribe", "topics": [format!("agent_id:{agent}:chat")], "id": "sub"}))
+            .await?;
+        socket.expect("ack", Duration::from_secs(10)).await?;
+        Ok(socket)
+    }
+
     /// Sends a JSON frame.
     pub async fn send(&mut self, frame: Value) -> anyhow::Result<()> {
         self.inner.send(Message::text(frame.to_string())).await?;
