@@ -6,7 +6,7 @@ use talk_proto::talk_service_server::TalkService;
 use talk_proto::{
     Access, AddParticipantRequest, CreateTalkRequest, CreateTalkResponse, ListMembershipsRequest,
     ListTalksRequest, Memberships, Participant, ParticipantList, RemoveParticipantRequest, Talk,
-    TalkPage, TalkRef, TalkWrite, UpdateTalkRequest,
+    TalkPage, TalkRef, TalkWrite, UpdateTalkRequest, WriteOptions,
 };
 use talk_runtime::grpc::handle;
 use talk_types::{AgentId, ApiError, CustomerId, ParticipantId, TalkId};
@@ -29,6 +29,18 @@ impl TalkApi {
 
 fn talk_id(value: &str) -> Result<TalkId, ApiError> {
     TalkId::parse("id", value)
+}
+
+/// The caller, write options and talk of the writes that name only a talk.
+fn talk_write(
+    request: TalkWrite,
+) -> Result<(crate::service::Caller, Option<WriteOptions>, TalkId), ApiError> {
+    let TalkWrite {
+        caller,
+        options,
+        talk_id: id,
+    } = request;
+    Ok((parse::caller(caller)?, options, talk_id(&id)?))
 }
 
 #[tonic::async_trait]
@@ -115,39 +127,24 @@ impl TalkService for TalkApi {
 
     async fn delete_talk(&self, request: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
         handle("DeleteTalk", request, |r| async move {
-            let TalkWrite {
-                caller,
-                options,
-                talk_id: id,
-            } = r;
-            let caller = parse::caller(caller)?;
-            self.talks.delete(caller, options, talk_id(&id)?).await
+            let (caller, options, id) = talk_write(r)?;
+            self.talks.delete(caller, options, id).await
         })
         .await
     }
 
     async fn close_talk(&self, request: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
         handle("CloseTalk", request, |r| async move {
-            let TalkWrite {
-                caller,
-                options,
-                talk_id: id,
-            } = r;
-            let caller = parse::caller(caller)?;
-            self.talks.close(caller, options, talk_id(&id)?).await
+            let (caller, options, id) = talk_write(r)?;
+            self.talks.close(caller, options, id).await
         })
         .await
     }
 
     async fn reopen_talk(&self, request: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
         handle("ReopenTalk", request, |r| async move {
-            let TalkWrite {
-                caller,
-                options,
-                talk_id: id,
-            } = r;
-            let caller = parse::caller(caller)?;
-            self.talks.reopen(caller, options, talk_id(&id)?).await
+            let (caller, options, id) = talk_write(r)?;
+            self.talks.reopen(caller, options, id).await
         })
         .await
     }
@@ -157,13 +154,8 @@ impl TalkService for TalkApi {
         request: Request<TalkWrite>,
     ) -> Result<Response<Participant>, Status> {
         handle("JoinTalk", request, |r| async move {
-            let TalkWrite {
-                caller,
-                options,
-                talk_id: id,
-            } = r;
-            let caller = parse::caller(caller)?;
-            self.talks.join(caller, options, talk_id(&id)?).await
+            let (caller, options, id) = talk_write(r)?;
+            self.talks.join(caller, options, id).await
         })
         .await
     }
@@ -173,13 +165,8 @@ impl TalkService for TalkApi {
         request: Request<TalkWrite>,
     ) -> Result<Response<Participant>, Status> {
         handle("LeaveTalk", request, |r| async move {
-            let TalkWrite {
-                caller,
-                options,
-                talk_id: id,
-            } = r;
-            let caller = parse::caller(caller)?;
-            self.talks.leave(caller, options, talk_id(&id)?).await
+            let (caller, options, id) = talk_write(r)?;
+            self.talks.leave(caller, options, id).await
         })
         .await
     }
