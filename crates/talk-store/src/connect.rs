@@ -14,7 +14,11 @@ pub async fn connect(
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(10))
+        // The pool's default pings every connection it hands out: one more round
+        // trip per query outside a transaction. Only a connection idle long enough
+        // for the server or a proxy to have dropped it is worth checking.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30));
     if url.starts_with("postgres") {
         let admin = Database::connect(url).await?;
         let created = admin
