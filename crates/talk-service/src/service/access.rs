@@ -39,6 +39,15 @@ pub(super) async fn visible<C: ConnectionTrait>(
     let me = participants::active_of(conn, caller.customer, id, caller.agent)
         .await
         .map_err(db_error)?;
+    judge(talk, me, deleted)
+}
+
+/// The rule of [`visible`] on a talk and the caller's active record, read already.
+pub(super) fn judge(
+    talk: talk::Model,
+    me: Option<participant::Model>,
+    deleted: Deleted,
+) -> Result<Seen, ApiError> {
     if talk.tm_delete.is_some() && (deleted == Deleted::Hidden || me.is_none()) {
         return Err(talk_not_found());
     }

@@ -7,7 +7,7 @@ use talk_types::{AgentId, ApiError, CustomerId, TalkId};
 
 use super::access::{self, Deleted};
 use super::{Caller, Talks, convert};
-use crate::db::queries::{participants, talks};
+use crate::db::queries::{self, participants, talks};
 
 /// How long after joining a member is named in the audience of message
 /// events: far longer than an outbox needs to publish its `participant_joined`,
@@ -99,15 +99,16 @@ impl Talks {
     /// [`RECENT_JOIN_WINDOW`] (the audience of message-service's events), for
     /// message-service's rules.
     pub async fn check_access(&self, caller: Caller, id: TalkId) -> Result<Access, ApiError> {
-        let seen = access::visible(&self.db, &caller, id, Deleted::Hidden).await?;
         let since = time::now() - RECENT_JOIN_WINDOW;
-        let members = participants::active_owner_ids_since(&self.db, caller.customer, id, since)
+        let found = queries::access::find(&self.db, caller.customer, id, caller.agent, since)
             .await
-            .map_err(db_error)?;
+            .map_err(db_error)?
+            .ok_or_else(access::talk_not_found)?;
+        let seen = access::judge(found.talk, found.me, Deleted::Hidden)?;
         Ok(Access {
             talk: Some(convert::talk(&seen.talk)),
             participant: seen.me.as_ref().map(convert::participant),
-            recent_member_ids: members.iter().map(ToString::to_string).collect(),
+            recent_member_ids: found.recent.iter().map(ToString::to_string).collect(),
         })
     }
 

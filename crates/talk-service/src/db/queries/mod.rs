@@ -1,5 +1,6 @@
 //! Every query of talk-service, scoped by customer where a caller is involved.
 
+pub mod access;
 pub mod direct_pairs;
 pub mod participants;
 pub mod talks;
