@@ -1,6 +1,6 @@
 //! Posting messages, and the insert every new message (system ones included) goes through.
 
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::ConnectionTrait;
 use talk_events::kinds::{MessageCreated, envelope};
 use talk_proto::{Media, Message, WriteOptions};
 use talk_store::{Outbox, db_error};
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Caller, Messages, validate};
 use crate::db::entities::message;
-use crate::db::queries::{counters, messages, read_states};
+use crate::db::queries::{append, messages};
 use crate::wire;
 
 /// A message as an agent posts it.
@@ -67,20 +67,7 @@ pub(super) async fn insert<C: ConnectionTrait>(
         audience,
     } = draft;
     let now = time::now();
-    let bump = counters::Bump {
-        message_at: Some(time::to_micros(&now)),
-        changes: if parent.is_some() { 2 } else { 1 },
-    };
-    let counters = counters::bump(txn, customer, talk, bump)
-        .await
-        .map_err(db_error)?;
-    let tm_create = time::from_micros(counters.last_tm_create).unwrap_or(now);
-    let change_seq = counters.last_change - bump.changes + 1;
-    if let Some(parent) = parent {
-        messages::add_reply(txn, customer, parent, counters.last_change)
-            .await
-            .map_err(db_error)?;
-    }
+    let changes = if parent.is_some() { 2 } else { 1 };
     let row = message::Model {
         id: MessageId::new(),
         customer_id: customer,
@@ -91,18 +78,19 @@ pub(super) async fn insert<C: ConnectionTrait>(
         kind: kind.to_owned(),
         text,
         medias: wire::medias_json(medias),
-        seq: counters.last_seq,
-        change_seq,
+        seq: 0,
+        change_seq: 0,
         reply_count: 0,
-        tm_create,
-        tm_update: tm_create,
+        tm_create: now,
+        tm_update: now,
         tm_delete: None,
     };
-    messages::insert(txn, active(row.clone()))
+    let reader = (owner_type == "agent").then_some(AgentId(owner_id));
+    let (row, counters) = append::append(txn, row, changes, reader)
         .await
         .map_err(db_error)?;
-    if owner_type == "agent" {
-        read_states::advance(txn, customer, talk, AgentId(owner_id), counters.last_seq)
+    if let Some(parent) = parent {
+        messages::add_reply(txn, customer, parent, counters.last_change)
             .await
             .map_err(db_error)?;
     }
@@ -112,43 +100,6 @@ pub(super) async fn insert<C: ConnectionTrait>(
     outbox.stage(txn, vec![event]).await?;
     metrics::MESSAGES_POSTED.with_label_values(&[kind]).inc();
     Ok(message)
-}
-
-fn active(row: message::Model) -> message::ActiveModel {
-    let message::Model {
-        id,
-        customer_id,
-        talk_id,
-        parent_id,
-        owner_type,
-        owner_id,
-        kind,
-        text,
-        medias,
-        seq,
-        change_seq,
-        reply_count,
-        tm_create,
-        tm_update,
-        tm_delete,
-    } = row;
-    message::ActiveModel {
-        id: Set(id),
-        customer_id: Set(customer_id),
-        talk_id: Set(talk_id),
-        parent_id: Set(parent_id),
-        owner_type: Set(owner_type),
-        owner_id: Set(owner_id),
-        kind: Set(kind),
-        text: Set(text),
-        medias: Set(medias),
-        seq: Set(seq),
-        change_seq: Set(change_seq),
-        reply_count: Set(reply_count),
-        tm_create: Set(tm_create),
-        tm_update: Set(tm_update),
-        tm_delete: Set(tm_delete),
-    }
 }
 
 fn invalid_parent() -> ApiError {

@@ -1,6 +1,7 @@
 //! Every query message-service runs, one file per area, scoped by customer
 //! wherever a customer's data is read.
 
+pub mod append;
 pub mod consumer;
 pub mod counters;
 pub mod edits;
