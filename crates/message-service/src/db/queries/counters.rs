@@ -1,31 +1,11 @@
 //! Queries on `talk_counters`. Bumping a talk's counter takes its row lock, which
 //! serialises the writes of one talk and so orders seqs and outbox events.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 use talk_types::{CustomerId, TalkId};
 
 use crate::db::entities::talk_counter::{ActiveModel, Column, Entity, Model};
-
-/// Creates the talk's counters if it has none yet.
-pub async fn ensure<C: ConnectionTrait>(
-    db: &C,
-    customer: CustomerId,
-    talk: TalkId,
-) -> Result<(), DbErr> {
-    let row = ActiveModel {
-        talk_id: Set(talk),
-        customer_id: Set(customer),
-        last_seq: Set(0),
-        last_change: Set(0),
-        last_tm_create: Set(0),
-    };
-    Entity::insert(row)
-        .on_conflict_do_nothing()
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
-}
 
 /// What one bump asks for.
 #[derive(Clone, Copy, Debug)]
@@ -38,40 +18,49 @@ pub struct Bump {
 }
 
 /// Bumps the talk's counters (creating them first), locking its row until the
-/// transaction ends; returns the new values.
+/// transaction ends; returns the new values. One upsert: a talk's first bump
+/// inserts what a bump of zeroed counters would give.
 pub async fn bump<C: ConnectionTrait>(
     db: &C,
     customer: CustomerId,
     talk: TalkId,
     bump: Bump,
 ) -> Result<Model, DbErr> {
-    ensure(db, customer, talk).await?;
-    let mut update = Entity::update_many()
-        .col_expr(
-            Column::LastChange,
-            Expr::col(Column::LastChange).add(bump.changes),
-        )
-        .filter(Column::TalkId.eq(talk))
-        .filter(Column::CustomerId.eq(customer));
+    let current = |column: Column| Expr::col((Entity, column));
+    let first = ActiveModel {
+        talk_id: Set(talk),
+        customer_id: Set(customer),
+        last_seq: Set(i64::from(bump.message_at.is_some())),
+        last_change: Set(bump.changes),
+        last_tm_create: Set(bump.message_at.unwrap_or(0)),
+    };
+    let mut next = OnConflict::column(Column::TalkId);
+    next.value(
+        Column::LastChange,
+        current(Column::LastChange).add(bump.changes),
+    )
+    .action_and_where(current(Column::CustomerId).eq(customer));
     if let Some(now) = bump.message_at {
-        update = update
-            .col_expr(Column::LastSeq, Expr::col(Column::LastSeq).add(1))
-            .col_expr(
+        next.value(Column::LastSeq, current(Column::LastSeq).add(1))
+            .value(
                 Column::LastTmCreate,
                 Expr::case(
-                    Expr::col(Column::LastTmCreate).gte(now),
-                    Expr::col(Column::LastTmCreate).add(1),
+                    current(Column::LastTmCreate).gte(now),
+                    current(Column::LastTmCreate).add(1),
                 )
-                .finally(now)
-                .into(),
+                .finally(now),
             );
     }
-    update
+    Entity::insert(first)
+        .on_conflict(next.to_owned())
         .exec_with_returning(db)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| DbErr::RecordNotFound("talk counters of another customer".into()))
+        .await
+        .map_err(|e| match e {
+            DbErr::RecordNotInserted => {
+                DbErr::RecordNotFound("talk counters of another customer".into())
+            }
+            other => other,
+        })
 }
 
 /// The counters of `talks` of `customer` (talks never written to are absent).
