@@ -1,14 +1,14 @@
-//! The bus consumer: one subscription per gateway, every event dispatched to
-//! the connections of its audience (or, without one, of the talk's current
-//! participants). It never waits on a
-//! socket; when the bus drops it, it resubscribes after its last position.
+//! The bus consumer: one watch per gateway (the events of the talks its
+//! connected agents are in, plus every participant event), every event
+//! dispatched to the connections of the talk's members and of its audience.
+//! It never waits on a socket; when the bus drops it, it watches again after
+//! its last position.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use talk_events::kinds::{self, Payload};
-use talk_events::{Bus, BusError, Delivery, Start};
+use talk_events::{Bus, BusError, Delivery, Watch};
 use talk_types::{AgentId, CustomerId, TalkId};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -67,8 +67,9 @@ pub(crate) fn span(delivery: &Delivery, stage: &'static str) -> tracing::Span {
     span
 }
 
-/// Runs until `shutdown`: subscribe after the hub's position, dispatch, and
-/// resubscribe (with back-off) when the bus fails.
+/// Runs until `shutdown`: watch the bus after the hub's position for the
+/// hub's talks, dispatch, follow the hub's interest, and start a new watch
+/// (with back-off) when the bus fails.
 pub(crate) async fn run(bus: Arc<dyn Bus>, hub: Arc<Hub>, shutdown: CancellationToken) {
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -81,35 +82,29 @@ pub(crate) async fn run(bus: Arc<dyn Bus>, hub: Arc<Hub>, shutdown: Cancellation
                     seq
                 }
             };
-            bus.subscribe(Start::After(start)).await
+            let mut watch = bus.watch(start).await?;
+            // A new watch follows no talk yet: every talk of the table.
+            let talks = hub.rewatch();
+            let ready = watch.add(talks.clone(), start).await?;
+            hub.watching(&talks, ready);
+            Ok::<_, BusError>(watch)
         };
-        let subscribed = tokio::select! {
+        let started = tokio::select! {
             () = shutdown.cancelled() => return,
-            subscribed = attempt => subscribed,
+            started = attempt => started,
         };
-        match subscribed {
-            Ok(stream) => {
+        match started {
+            Ok(watch) => {
                 backoff = Duration::from_millis(100);
-                if consume(stream, &hub, &shutdown).await {
+                if consume(watch, &hub, &shutdown).await {
                     return;
                 }
             }
-            Err(BusError::CursorExpired { cursor, first }) => {
-                // Events this gateway had not dispatched are gone: every client resumes
-                // with its own cursor (and learns whether it must resync).
-                tracing::warn!(
-                    cursor,
-                    first,
-                    "push consumer fell out of the retained history"
-                );
-                hub.start_at(first.saturating_sub(1));
-                hub.close_all(
-                    close::SLOW_CONSUMER,
-                    "events were missed, resume with your cursor",
-                );
+            Err(e @ (BusError::CursorExpired { .. } | BusError::Gap(_))) => {
+                lost_place(&hub, &e);
                 continue;
             }
-            Err(e) => tracing::warn!(error = %e, "push consumer cannot subscribe; retrying"),
+            Err(e) => tracing::warn!(error = %e, "push consumer cannot watch the bus; retrying"),
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -119,17 +114,49 @@ pub(crate) async fn run(bus: Arc<dyn Bus>, hub: Arc<Hub>, shutdown: Cancellation
     }
 }
 
-/// Dispatches until the stream ends or fails (false) or shutdown (true).
-async fn consume(
-    mut stream: talk_events::EventStream,
-    hub: &Hub,
-    shutdown: &CancellationToken,
-) -> bool {
+/// Events this gateway had not dispatched are gone (or out of order): every
+/// client resumes with its own cursor (and learns whether it must resync), and
+/// the consumer starts again from the bus's end.
+fn lost_place(hub: &Hub, error: &BusError) {
+    tracing::warn!(error = %error, "push consumer lost its place; closing every socket");
+    hub.reset();
+    hub.close_all(
+        close::SLOW_CONSUMER,
+        "events were missed, resume with your cursor",
+    );
+}
+
+/// Dispatches until the watch ends or fails (false) or shutdown (true).
+async fn consume(mut watch: Box<dyn Watch>, hub: &Hub, shutdown: &CancellationToken) -> bool {
     loop {
         let next = tokio::select! {
+            biased;
             () = shutdown.cancelled() => return true,
-            next = stream.next() => next,
+            () = hub.interest_changed() => {
+                let (add, from, remove) = hub.interest_delta();
+                if !remove.is_empty() {
+                    if let Err(e) = watch.remove(&remove).await {
+                        tracing::warn!(error = %e, "push consumer cannot drop talks; watching afresh");
+                        return false;
+                    }
+                    hub.unwatched(&remove);
+                }
+                if !add.is_empty() {
+                    // Talks only new connections want are followed from here on.
+                    let from = from.unwrap_or_else(|| watch.position());
+                    match watch.add(add.clone(), from).await {
+                        Ok(ready) => hub.watching(&add, ready),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "push consumer cannot follow new talks; watching afresh");
+                            return false;
+                        }
+                    }
+                }
+                continue;
+            }
+            next = watch.next() => next,
         };
+        hub.set_received(watch.received());
         match next {
             Some(Ok(delivery)) => {
                 let span = span(&delivery, "live");
@@ -147,12 +174,16 @@ async fn consume(
             Some(Err(BusError::Decode(e))) => {
                 tracing::warn!(error = %e, "undecodable event skipped");
             }
+            Some(Err(e @ BusError::Gap(_))) => {
+                lost_place(hub, &e);
+                return false;
+            }
             Some(Err(e)) => {
-                tracing::warn!(error = %e, "push consumer lost the bus; resubscribing");
+                tracing::warn!(error = %e, "push consumer lost the bus; watching afresh");
                 return false;
             }
             None => {
-                tracing::warn!("push consumer stream ended; resubscribing");
+                tracing::warn!("push consumer watch ended; watching afresh");
                 return false;
             }
         }

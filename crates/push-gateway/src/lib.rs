@@ -14,6 +14,7 @@
 //! - `4403` a subscription to a topic the caller may not have (after an `error` frame);
 //! - `4000` no pong within `ws_pong_timeout_secs`; `1013` memberships unavailable, retry.
 
+mod api;
 mod consumer;
 mod queue;
 mod resume;
@@ -27,6 +28,7 @@ use axum::Router;
 use axum::routing::get;
 use talk_config::Config;
 use talk_events::Bus;
+use talk_proto::push_service_server::PushServiceServer;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_types::ApiError;
 use tokio::net::TcpListener;
@@ -49,13 +51,22 @@ pub enum Error {
 }
 
 /// The WebSocket routes (`/v1.0/ws`, `/v1.0/service_agents/ws`; no health
-/// routes). Spawns the bus consumer, which stops on `shutdown`; on shutdown
+/// routes, no gRPC: this is what the embedded default serves publicly). Spawns the bus consumer, which stops on `shutdown`; on shutdown
 /// every socket is closed with 1001 ("going away, resume").
 pub async fn router(
     config: &Config,
     bus: Arc<dyn Bus>,
     shutdown: CancellationToken,
 ) -> Result<Router, Error> {
+    Ok(routes(config, bus, shutdown).await?.0)
+}
+
+/// The WebSocket routes and the routing table behind them.
+async fn routes(
+    config: &Config,
+    bus: Arc<dyn Bus>,
+    shutdown: CancellationToken,
+) -> Result<(Router, Arc<routing::Hub>), Error> {
     if config.jwt_secret.is_empty() {
         return Err(Error::Config("jwt_secret must be set".into()));
     }
@@ -68,7 +79,7 @@ pub async fn router(
     }
     tokio::spawn(consumer::run(bus.clone(), hub.clone(), shutdown.clone()));
     let shared = Arc::new(ws::Shared {
-        hub,
+        hub: hub.clone(),
         bus,
         tokens: talk_auth::Tokens::new(config.jwt_secret.as_bytes(), config.token_ttl_secs),
         talks: TalkServiceClient::new(talk_runtime::channel(&config.talk_service_url)?),
@@ -77,21 +88,25 @@ pub async fn router(
         queue_len: config.ws_queue_len,
         shutdown,
     });
-    Ok(Router::new()
+    let router = Router::new()
         .route("/v1.0/ws", get(ws::upgrade))
         .route("/v1.0/service_agents/ws", get(ws::upgrade))
-        .with_state(shared))
+        .with_state(shared);
+    Ok((router, hub))
 }
 
-/// Serves the gateway (plus `/healthz`, `/readyz`, `/metrics`) on `listener`
-/// until `shutdown`.
+/// Serves the gateway, its gRPC `PushService` (operational, on the service
+/// port only) and `/healthz`, `/readyz`, `/metrics` on `listener` until
+/// `shutdown`.
 pub async fn run(
     config: Config,
     bus: Arc<dyn Bus>,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
-    let router = router(&config, bus.clone(), shutdown.clone()).await?;
+    let (router, hub) = routes(&config, bus.clone(), shutdown.clone()).await?;
+    let service = PushServiceServer::new(api::PushApi { hub });
+    let router = router.merge(tonic::service::Routes::new(service).into_axum_router());
     let ready: talk_runtime::ReadyCheck = Arc::new(move || {
         let bus = bus.clone();
         Box::pin(async move { bus.ready().await })

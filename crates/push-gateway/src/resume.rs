@@ -95,7 +95,7 @@ pub(crate) async fn replay(
                 hub.go_live_now(id);
                 return;
             }
-            Some(Err(BusError::Unavailable(e))) => {
+            Some(Err(BusError::Unavailable(e) | BusError::Gap(e))) => {
                 tracing::warn!(error = %e, replayed, "resume interrupted");
                 queue.close(
                     close::SLOW_CONSUMER,

@@ -5,14 +5,20 @@
 //! Everything lives behind one mutex held for a few microseconds per event:
 //! the consumer's dispatch of one event and a replay's switch to live are
 //! atomic with respect to each other, which is what makes resume gap-free.
+//!
+//! The table also says which talks the gateway's bus watch must follow: the
+//! talks its connected agents are in (`interest_delta`). A connection whose
+//! talks are not all watched yet waits (gets nothing) until the consumer has
+//! added them, so that it starts at one position for every talk.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use talk_auth::Identity;
 use talk_events::EventKind;
 use talk_types::{AgentId, CustomerId, TalkId};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::queue::Queue;
 use crate::ws::protocol::Naming;
@@ -40,6 +46,14 @@ pub(crate) struct Event {
     pub(crate) data: String,
 }
 
+/// What `PushService/Stats` reports of the table.
+pub(crate) struct Stats {
+    pub(crate) connections: usize,
+    pub(crate) watched_talks: usize,
+    pub(crate) position: u64,
+    pub(crate) received: u64,
+}
+
 #[derive(Default)]
 struct Table {
     /// Seq of the last event the consumer dispatched (None before it started).
@@ -48,12 +62,25 @@ struct Table {
     conns: HashMap<ConnId, Conn>,
     talks: HashMap<TalkId, HashSet<ConnId>>,
     agents: HashMap<AgentId, HashSet<ConnId>>,
+    /// Talks the bus watch follows.
+    watched: HashSet<TalkId>,
+    /// Talks that gained their first connection, or lost their last one,
+    /// since the consumer last asked.
+    changed: HashSet<TalkId>,
+    /// Connections waiting for the watch to follow all their talks.
+    waiting: HashSet<ConnId>,
+    /// The earliest `participant_joined` that made a connection want a talk
+    /// the watch does not follow: the watch must follow it from there.
+    follow_from: Option<u64>,
 }
 
 /// The routing table shared by the consumer, the connections and their replays.
 pub(crate) struct Hub {
     table: Mutex<Table>,
     progress: watch::Sender<u64>,
+    interest: Notify,
+    /// What the bus watch has received (for `PushService/Stats`).
+    received: AtomicU64,
 }
 
 impl Hub {
@@ -62,6 +89,8 @@ impl Hub {
         Self {
             table: Mutex::new(Table::default()),
             progress: watch::channel(0).0,
+            interest: Notify::new(),
+            received: AtomicU64::new(0),
         }
     }
 
@@ -117,8 +146,24 @@ impl Hub {
         for talk in old {
             table.unindex(talk, id);
         }
+        let waits = talks.iter().any(|t| !table.watched.contains(t));
         for talk in talks {
-            table.talks.entry(talk).or_default().insert(id);
+            table.index(talk, id);
+        }
+        if waits {
+            table.waiting.insert(id);
+        }
+        drop(table);
+        self.interest.notify_one();
+    }
+
+    /// Resolves once the bus watch follows every talk of the connection.
+    pub(crate) async fn watched(&self, id: ConnId) {
+        let mut progress = self.progress();
+        while self.lock().waiting.contains(&id) {
+            if progress.changed().await.is_err() {
+                return;
+            }
         }
     }
 
@@ -128,6 +173,7 @@ impl Hub {
         let Some(conn) = table.conns.remove(&id) else {
             return;
         };
+        table.waiting.remove(&id);
         for talk in conn.talks {
             table.unindex(talk, id);
         }
@@ -137,6 +183,8 @@ impl Hub {
                 table.agents.remove(&conn.identity.agent.id);
             }
         }
+        drop(table);
+        self.interest.notify_one();
     }
 
     /// Adds topics (already checked); re-subscribing is a no-op.
@@ -177,7 +225,7 @@ impl Hub {
         let Some(live) = table.live_seq else {
             return false;
         };
-        if replayed < live {
+        if replayed < live || table.waiting.contains(&id) {
             return false;
         }
         if let Some(conn) = table.conns.get_mut(&id) {
@@ -218,6 +266,104 @@ impl Hub {
         }
     }
 
+    /// Forgets the consumer's position (it is taken afresh from the bus).
+    pub(crate) fn reset(&self) {
+        self.lock().live_seq = None;
+    }
+
+    /// Resolves when the talks the watch must follow may have changed.
+    pub(crate) async fn interest_changed(&self) {
+        self.interest.notified().await;
+    }
+
+    /// Talks the watch must start following (from the position given, if
+    /// live connections need their events from there), and talks it may stop
+    /// following.
+    pub(crate) fn interest_delta(&self) -> (Vec<TalkId>, Option<u64>, Vec<TalkId>) {
+        let mut table = self.lock();
+        let changed = std::mem::take(&mut table.changed);
+        let from = table.follow_from.take();
+        let (mut add, mut remove) = (Vec::new(), Vec::new());
+        for talk in changed {
+            let wanted = table.talks.contains_key(&talk);
+            if wanted && !table.watched.contains(&talk) {
+                add.push(talk);
+            } else if !wanted && table.watched.contains(&talk) {
+                remove.push(talk);
+            }
+        }
+        (add, from, remove)
+    }
+
+    /// The watch no longer follows `talks`.
+    pub(crate) fn unwatched(&self, talks: &[TalkId]) {
+        let mut table = self.lock();
+        for talk in talks {
+            table.watched.remove(talk);
+        }
+    }
+
+    /// Every talk of the table, for a new watch (which follows none).
+    pub(crate) fn rewatch(&self) -> Vec<TalkId> {
+        let mut table = self.lock();
+        table.watched.clear();
+        table.changed.clear();
+        table.follow_from = None;
+        table.talks.keys().copied().collect()
+    }
+
+    /// The watch follows `talks`; a connection that was waiting for them
+    /// starts after `ready` (where the watch had read the bus to), whatever
+    /// the talk.
+    pub(crate) fn watching(&self, talks: &[TalkId], ready: u64) {
+        let seq = {
+            let mut guard = self.lock();
+            let table = &mut *guard;
+            table.watched.extend(talks.iter().copied());
+            let (conns, watched) = (&mut table.conns, &table.watched);
+            table.waiting.retain(|id| {
+                let Some(conn) = conns.get_mut(id) else {
+                    return false;
+                };
+                if conn.talks.iter().any(|t| !watched.contains(t)) {
+                    return true;
+                }
+                if let Mode::Live { last_seq } = &mut conn.mode {
+                    *last_seq = (*last_seq).max(ready);
+                }
+                false
+            });
+            table.live_seq.unwrap_or(0)
+        };
+        // A replay waiting to go live re-checks.
+        self.progress.send_replace(seq);
+    }
+
+    /// The table's size and the consumer's position.
+    pub(crate) fn stats(&self) -> Stats {
+        let table = self.lock();
+        Stats {
+            connections: table.conns.len(),
+            watched_talks: table.watched.len(),
+            position: table.live_seq.unwrap_or(0),
+            received: self.received.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Notes how many messages the bus watch has received.
+    pub(crate) fn set_received(&self, received: u64) {
+        self.received.store(received, Ordering::Relaxed);
+    }
+
+    /// Closes every connection of `agent`; answers how many.
+    pub(crate) fn close_agent(&self, agent: AgentId, code: u16, reason: &str) -> usize {
+        let table = self.lock();
+        let ids = table.agents.get(&agent).into_iter().flatten();
+        ids.filter_map(|id| table.conns.get(id))
+            .map(|conn| conn.queue.close(code, reason, false))
+            .count()
+    }
+
     /// The frame a replay delivers for `event`, if this connection should see it.
     pub(crate) fn replay_frame(&self, id: ConnId, event: &Event) -> Option<String> {
         let table = self.lock();
@@ -234,18 +380,31 @@ impl Hub {
             delivered = table.dispatch(event);
         }
         table.live_seq = Some(seq);
+        let interest = !table.changed.is_empty();
         drop(table);
         self.progress.send_replace(seq);
+        if interest {
+            self.interest.notify_one();
+        }
         delivered
     }
 }
 
 impl Table {
+    fn index(&mut self, talk: TalkId, id: ConnId) {
+        let conns = self.talks.entry(talk).or_default();
+        if conns.is_empty() {
+            self.changed.insert(talk);
+        }
+        conns.insert(id);
+    }
+
     fn unindex(&mut self, talk: TalkId, id: ConnId) {
         if let Some(conns) = self.talks.get_mut(&talk) {
             conns.remove(&id);
             if conns.is_empty() {
                 self.talks.remove(&talk);
+                self.changed.insert(talk);
             }
         }
     }
@@ -268,7 +427,7 @@ impl Table {
             if joined {
                 conn.talks.insert(talk);
                 conn.left.remove(&talk);
-                self.talks.entry(talk).or_default().insert(id);
+                self.index(talk, id);
             } else {
                 conn.talks.remove(&talk);
                 conn.left.insert(talk);
@@ -285,7 +444,11 @@ impl Table {
             )
         });
         if let (EventKind::ParticipantJoined, Some(agent)) = (event.kind, subject) {
+            let before = self.changed.len();
             self.set_member(agent, event.talk, true);
+            if self.changed.len() > before {
+                self.follow_from.get_or_insert(event.seq);
+            }
         }
         // The talk's members as this table knows them, plus the recent joiners
         // the publisher named (see `Conn::topic`).
@@ -303,6 +466,9 @@ impl Table {
         }
         let mut delivered = 0;
         for id in recipients {
+            if self.waiting.contains(&id) {
+                continue;
+            }
             if let Some(conn) = self.conns.get_mut(&id)
                 && conn.offer_live(event)
             {

@@ -8,6 +8,8 @@ use futures_util::Stream;
 use prost::Message as _;
 use talk_proto::EventEnvelope;
 
+use crate::watch::{Filtered, Watch};
+
 /// An event as delivered, with its position in the bus's total order.
 #[derive(Clone, Debug)]
 pub struct Delivery {
@@ -68,6 +70,9 @@ pub enum BusError {
     /// An event could not be decoded.
     #[error("undecodable event: {0}")]
     Decode(String),
+    /// A watch may have skipped an event it can no longer return in order.
+    #[error("events may have been missed: {0}")]
+    Gap(String),
 }
 
 /// A bus of domain events with a total order and a retained history.
@@ -101,6 +106,14 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Every event from `start` on, in order, then live events.
     async fn subscribe(&self, start: Start) -> Result<EventStream, BusError>;
+
+    /// The events of the talks added to the watch plus every participant
+    /// event, after `after` (see [`crate::watch`]). The default filters a
+    /// subscription to the whole bus.
+    async fn watch(&self, after: u64) -> Result<Box<dyn Watch>, BusError> {
+        let stream = self.subscribe(Start::After(after)).await?;
+        Ok(Box::new(Filtered::new(stream, after)))
+    }
 
     /// The position of the newest stored event (0 when empty).
     async fn last_seq(&self) -> Result<u64, BusError>;

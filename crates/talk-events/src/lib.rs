@@ -10,7 +10,9 @@ pub mod bus;
 pub mod kinds;
 pub mod memory;
 pub mod nats;
+pub mod watch;
 
 pub use bus::{Bus, BusError, Delivery, EventStream, Outgoing, Start};
 pub use kinds::{DomainEvent, EventKind, Payload};
 pub use talk_proto::EventEnvelope;
+pub use watch::Watch;

@@ -158,6 +158,15 @@ impl Connection<'_> {
                     .filter_map(|id| id.parse().ok())
                     .collect();
                 self.shared.hub.load_membership(self.id, talks);
+                // The connection starts once the gateway follows all its talks.
+                if timeout(MEMBERSHIP_TIMEOUT, self.shared.hub.watched(self.id))
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("the gateway could not follow this agent's talks in time");
+                    self.unavailable();
+                    return false;
+                }
                 true
             }
             Ok(Err(status)) => {

@@ -5,4 +5,5 @@ mod auth;
 mod backpressure;
 mod delivery;
 mod resume;
+mod scale;
 mod support;

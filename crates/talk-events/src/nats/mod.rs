@@ -1,6 +1,10 @@
 //! The production bus: NATS JetStream. One stream keeps every event of a
 //! deployment for the retention period; a subscription is an ordered push
-//! consumer starting at a cursor (the stream sequence).
+//! consumer starting at a cursor (the stream sequence). The stream republishes
+//! every event it stores on `<prefix>-live.<customer>.<talk>.<kind>` with its
+//! sequence, which is what a push-gateway's [`Watch`] subscribes to, talk by talk.
+
+mod watch;
 
 use std::time::Duration;
 
@@ -13,6 +17,7 @@ use tokio::sync::OnceCell;
 
 use crate::bus::{Bus, BusError, Delivery, EventStream, Outgoing, Start};
 use crate::memory::async_stream;
+use crate::watch::Watch;
 
 /// Settings of the JetStream bus.
 #[derive(Clone, Debug)]
@@ -72,21 +77,39 @@ impl NatsBus {
         &self.client
     }
 
+    /// Where the stream republishes its events for push-gateways.
+    fn live_prefix(&self) -> String {
+        format!("{}-live", self.settings.prefix)
+    }
+
     async fn stream(&self) -> Result<&stream::Stream, BusError> {
         self.stream
             .get_or_try_init(|| async {
-                self.js
-                    .get_or_create_stream(stream::Config {
-                        name: self.settings.stream.clone(),
-                        subjects: vec![format!("{}.>", self.settings.prefix)],
-                        max_age: self.settings.retention,
-                        duplicate_window: Duration::from_secs(120),
-                        storage: stream::StorageType::File,
-                        num_replicas: self.settings.replicas.max(1),
-                        ..Default::default()
-                    })
+                let config = stream::Config {
+                    name: self.settings.stream.clone(),
+                    subjects: vec![format!("{}.>", self.settings.prefix)],
+                    max_age: self.settings.retention,
+                    duplicate_window: Duration::from_secs(120),
+                    storage: stream::StorageType::File,
+                    num_replicas: self.settings.replicas.max(1),
+                    republish: Some(stream::Republish {
+                        source: format!("{}.>", self.settings.prefix),
+                        destination: format!("{}.>", self.live_prefix()),
+                        headers_only: false,
+                    }),
+                    ..Default::default()
+                };
+                let mut stream = self
+                    .js
+                    .get_or_create_stream(config.clone())
                     .await
-                    .map_err(unavailable)
+                    .map_err(unavailable)?;
+                // A stream created by an earlier version lacks the republish.
+                let info = stream.info().await.map_err(unavailable)?;
+                if info.config.republish != config.republish {
+                    self.js.update_stream(config).await.map_err(unavailable)?;
+                }
+                Ok(stream)
             })
             .await
     }
@@ -206,6 +229,13 @@ impl Bus for NatsBus {
 
     async fn last_seq(&self) -> Result<u64, BusError> {
         Ok(self.bounds().await?.1)
+    }
+
+    async fn watch(&self, after: u64) -> Result<Box<dyn Watch>, BusError> {
+        self.stream().await?;
+        Ok(Box::new(
+            watch::NatsWatch::start(self.clone(), after).await?,
+        ))
     }
 
     async fn ready(&self) -> bool {

@@ -1,0 +1,107 @@
+//! A push-gateway's view of the bus: the events of the talks it watches (the
+//! talks its connected agents are in) plus every participant event (so it
+//! learns when one of its agents joins a talk it does not watch yet), in bus
+//! order, with no gap.
+//!
+//! The contract: after [`Watch::add`] returns, every event of the added talks
+//! positioned after the last event [`Watch::next`] returned will be returned,
+//! in bus order; an event is returned at most once. `Err(BusError::Gap)` from
+//! `next` means the watch may have skipped an event it cannot return in order
+//! any more: the caller treats its position as lost (the gateway asks every
+//! client to resume). The JetStream implementation subscribes to the
+//! per-talk subjects the stream republishes (`nats::NatsBus::watch`); the
+//! in-process bus filters its one stream ([`Filtered`]).
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use talk_types::TalkId;
+
+use crate::bus::{BusError, Delivery, EventStream};
+use crate::kinds::EventKind;
+
+/// See the module documentation.
+#[async_trait]
+pub trait Watch: Send {
+    /// The next event in bus order (`None`: the bus closed the watch).
+    /// Cancel-safe: dropping the future loses no event.
+    async fn next(&mut self) -> Option<Result<Delivery, BusError>>;
+
+    /// Watches more talks: their events after `from` (or after the last event
+    /// `next` returned, if later) will come. Answers a position the watch has
+    /// read the bus to: a connection that starts now may start there.
+    async fn add(&mut self, talks: Vec<TalkId>, from: u64) -> Result<u64, BusError>;
+
+    /// Stops watching talks (their participant events still come); when it
+    /// returns, the bus no longer sends their events to the watch.
+    async fn remove(&mut self, talks: &[TalkId]) -> Result<(), BusError>;
+
+    /// Every event of the watch up to this position has been returned by
+    /// `next` (it may be ahead of the last one returned).
+    fn position(&self) -> u64;
+
+    /// Messages the watch's own subscriptions received from the bus (0 for a
+    /// watch that reads a shared stream).
+    fn received(&self) -> u64 {
+        0
+    }
+}
+
+/// Whether an event belongs to every watch whatever its talk.
+pub(crate) fn is_membership(kind: &str) -> bool {
+    kind == EventKind::ParticipantJoined.name() || kind == EventKind::ParticipantLeft.name()
+}
+
+/// A watch that reads the whole stream and drops what it does not watch: the
+/// in-process bus's (its stream is the process's own memory).
+pub struct Filtered {
+    stream: EventStream,
+    talks: HashSet<String>,
+    position: u64,
+}
+
+impl Filtered {
+    /// Filters `stream`, which starts after `after`.
+    pub fn new(stream: EventStream, after: u64) -> Self {
+        Self {
+            stream,
+            talks: HashSet::new(),
+            position: after,
+        }
+    }
+}
+
+#[async_trait]
+impl Watch for Filtered {
+    async fn next(&mut self) -> Option<Result<Delivery, BusError>> {
+        loop {
+            let item = self.stream.next().await?;
+            if let Ok(delivery) = &item {
+                self.position = delivery.seq;
+                let envelope = &delivery.envelope;
+                if !is_membership(&envelope.kind) && !self.talks.contains(&envelope.talk_id) {
+                    continue;
+                }
+            }
+            return Some(item);
+        }
+    }
+
+    async fn add(&mut self, talks: Vec<TalkId>, _from: u64) -> Result<u64, BusError> {
+        // What the stream still holds is after the position: returned from now on.
+        self.talks.extend(talks.iter().map(ToString::to_string));
+        Ok(self.position)
+    }
+
+    async fn remove(&mut self, talks: &[TalkId]) -> Result<(), BusError> {
+        for talk in talks {
+            self.talks.remove(&talk.to_string());
+        }
+        Ok(())
+    }
+
+    fn position(&self) -> u64 {
+        self.position
+    }
+}
