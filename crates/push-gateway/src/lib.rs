@@ -1,8 +1,9 @@
 //! push-gateway: WebSocket push of domain events to the agents of each talk
 //! (`/v1.0/ws`, VoIPBIN's protocol plus resume).
 //!
-//! One bus consumer per gateway dispatches every event to the sockets of the
-//! talk's current participants (`routing`); each socket has a
+//! One bus watch per gateway (the events of the talks its connected agents
+//! are in, plus every participant event) feeds a consumer that dispatches
+//! each event to the sockets of the talk's current participants (`routing`); each socket has a
 //! bounded queue with a lag policy ([`close`] lists the close codes); a client
 //! that reconnects with its cursor gets what it missed, then live events, with
 //! no gap and no duplicate (`resume`). The protocol and its decisions: README.md.
