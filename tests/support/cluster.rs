@@ -319,6 +319,16 @@ impl Gateway {
         Ok(())
     }
 
+    /// Its `PushService/Stats` (gRPC on the gateway's port).
+    pub async fn stats(&self) -> anyhow::Result<talk_proto::StatsResponse> {
+        let url = format!("http://{}", self.addr);
+        let mut client = talk_proto::push_service_client::PushServiceClient::connect(url).await?;
+        Ok(client
+            .stats(talk_proto::StatsRequest {})
+            .await?
+            .into_inner())
+    }
+
     /// Starts the gateway again, on the same port, after [`Gateway::stop`].
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         if self.task.is_some() {
