@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sea_orm::entity::prelude::*;
-use sea_orm::{
-    ConnectionTrait, DatabaseBackend, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
-};
+use sea_orm::sea_query::{Expr, Order, Query};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, Set, TransactionTrait};
 use talk_events::{Bus, EventEnvelope, Outgoing};
 use talk_telemetry::metrics;
 use talk_types::{ApiError, time};
@@ -140,58 +139,36 @@ impl Outbox {
     pub async fn drain(&self) -> Result<(), String> {
         loop {
             let txn = self.db.begin().await.map_err(|e| e.to_string())?;
-            if txn.get_database_backend() == DatabaseBackend::Postgres {
-                // One relay per service schema at a time keeps publication in id order.
-                let row = txn
-                    .query_one_raw(Statement::from_string(
-                        DatabaseBackend::Postgres,
-                        "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) AS locked",
-                    ))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let locked = row
-                    .and_then(|r| r.try_get::<bool>("", "locked").ok())
-                    .unwrap_or(false);
-                if !locked {
-                    return Ok(());
-                }
-            }
-            let rows = entity::Entity::find()
-                .order_by_asc(entity::Column::Id)
-                .limit(BATCH)
-                .all(&txn)
-                .await
-                .map_err(|e| e.to_string())?;
+            let mut rows = self.take(&txn).await.map_err(|e| e.to_string())?;
+            rows.sort_unstable_by_key(|r| r.id);
             self.observe(&rows);
             if rows.is_empty() {
                 return Ok(());
             }
             let full = rows.len() as u64 == BATCH;
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let kinds: Vec<String> = rows
-                .iter()
-                .map(|r| r.subject.rsplit('.').next().unwrap_or_default().to_owned())
-                .collect();
             let batch = rows
-                .into_iter()
+                .iter()
                 .map(|r| Outgoing {
-                    subject: r.subject,
-                    event_id: r.event_id,
-                    traceparent: r.traceparent,
-                    payload: Bytes::from(r.payload),
+                    subject: r.subject.clone(),
+                    event_id: r.event_id.clone(),
+                    traceparent: r.traceparent.clone(),
+                    payload: Bytes::copy_from_slice(&r.payload),
                 })
                 .collect();
             let (published, failure) = match self.bus.publish_batch(batch).await {
-                Ok(()) => (ids.len(), None),
+                Ok(()) => (rows.len(), None),
                 Err((done, e)) => (done, Some(e)),
             };
-            for kind in &kinds[..published] {
+            for row in &rows[..published] {
+                let kind = row.subject.rsplit('.').next().unwrap_or_default();
                 metrics::EVENTS_PUBLISHED.with_label_values(&[kind]).inc();
             }
-            if published > 0 {
-                entity::Entity::delete_many()
-                    .filter(entity::Column::Id.is_in(ids[..published].iter().copied()))
-                    .exec(&txn)
+            if failure.is_some() {
+                // Put back what the bus did not take, under the same ids: the
+                // transaction then deletes exactly the published rows.
+                let unpublished = rows.split_off(published).into_iter().map(restore);
+                entity::Entity::insert_many(unpublished)
+                    .exec_without_returning(&txn)
                     .await
                     .map_err(|e| e.to_string())?;
             }
@@ -205,6 +182,30 @@ impl Outbox {
         }
     }
 
+    /// Deletes and returns the oldest staged rows (at most [`BATCH`]) in `txn`,
+    /// which commits only what the bus acknowledged. On PostgreSQL nothing is
+    /// taken unless `txn` gets the schema's relay lock: one relay per service
+    /// schema at a time keeps publication in id order.
+    async fn take(&self, txn: &DatabaseTransaction) -> Result<Vec<entity::Model>, DbErr> {
+        let oldest = Query::select()
+            .column(entity::Column::Id)
+            .from(entity::Entity)
+            .order_by(entity::Column::Id, Order::Asc)
+            .limit(BATCH)
+            .to_owned();
+        let mut take = entity::Entity::delete_many().filter(entity::Column::Id.in_subquery(oldest));
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            // An uncorrelated subquery runs once, before any row is deleted, so
+            // the statement takes all or nothing. Its snapshot may predate the
+            // lock: rows that the previous holder deleted meanwhile are skipped
+            // (a read-committed DELETE passes over rows deleted concurrently).
+            take = take.filter(Expr::cust(
+                "(SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')))",
+            ));
+        }
+        take.exec_with_returning(txn).await
+    }
+
     fn observe(&self, rows: &[entity::Model]) {
         metrics::OUTBOX_BACKLOG
             .with_label_values(&[self.service])
@@ -215,5 +216,25 @@ impl Outbox {
         metrics::OUTBOX_AGE_MS
             .with_label_values(&[self.service])
             .set(age);
+    }
+}
+
+/// A taken row as it was staged, to put back under its id.
+fn restore(row: entity::Model) -> entity::ActiveModel {
+    let entity::Model {
+        id,
+        event_id,
+        subject,
+        traceparent,
+        payload,
+        created_at,
+    } = row;
+    entity::ActiveModel {
+        id: Set(id),
+        event_id: Set(event_id),
+        subject: Set(subject),
+        traceparent: Set(traceparent),
+        payload: Set(payload),
+        created_at: Set(created_at),
     }
 }
