@@ -163,7 +163,7 @@ impl Outbox {
                 let kind = row.subject.rsplit('.').next().unwrap_or_default();
                 metrics::EVENTS_PUBLISHED.with_label_values(&[kind]).inc();
             }
-            if failure.is_some() {
+            if failure.is_some() && published < rows.len() {
                 // Put back what the bus did not take, under the same ids: the
                 // transaction then deletes exactly the published rows.
                 let unpublished = rows.split_off(published).into_iter().map(restore);
