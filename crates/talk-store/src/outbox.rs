@@ -163,19 +163,24 @@ impl Outbox {
                 let kind = row.subject.rsplit('.').next().unwrap_or_default();
                 metrics::EVENTS_PUBLISHED.with_label_values(&[kind]).inc();
             }
-            if failure.is_some() && published < rows.len() {
-                // Put back what the bus did not take, under the same ids: the
-                // transaction then deletes exactly the published rows.
-                let unpublished = rows.split_off(published).into_iter().map(restore);
-                entity::Entity::insert_many(unpublished)
-                    .exec_without_returning(&txn)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            txn.commit().await.map_err(|e| e.to_string())?;
             if let Some(e) = failure {
+                // Undo the take: the rows are back as they were (not
+                // re-inserted, which a relay whose statement snapshot predates
+                // this commit would not see, and so overtake). Then forget the
+                // published prefix; a relay that takes it first publishes it
+                // again, which the bus de-duplicates by event id.
+                txn.rollback().await.map_err(|e| e.to_string())?;
+                if published > 0 {
+                    let ids = rows[..published].iter().map(|r| r.id);
+                    entity::Entity::delete_many()
+                        .filter(entity::Column::Id.is_in(ids))
+                        .exec(&self.db)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
                 return Err(e.to_string());
             }
+            txn.commit().await.map_err(|e| e.to_string())?;
             if !full {
                 return Ok(());
             }
@@ -216,25 +221,5 @@ impl Outbox {
         metrics::OUTBOX_AGE_MS
             .with_label_values(&[self.service])
             .set(age);
-    }
-}
-
-/// A taken row as it was staged, to put back under its id.
-fn restore(row: entity::Model) -> entity::ActiveModel {
-    let entity::Model {
-        id,
-        event_id,
-        subject,
-        traceparent,
-        payload,
-        created_at,
-    } = row;
-    entity::ActiveModel {
-        id: Set(id),
-        event_id: Set(event_id),
-        subject: Set(subject),
-        traceparent: Set(traceparent),
-        payload: Set(payload),
-        created_at: Set(created_at),
     }
 }
