@@ -86,8 +86,11 @@ pub async fn run(
 ) -> Result<(), Error> {
     let db = connect(&config).await?;
     db::migration::run(&db).await?;
+    let relay_db =
+        talk_store::connect::relay(&config.database_url_for(Store::Message), "message", &db)
+            .await?;
     let outbox = Outbox::new(
-        db.clone(),
+        relay_db,
         bus.clone(),
         config.subject_prefix.clone(),
         "message-service",

@@ -64,8 +64,10 @@ pub async fn run(
 ) -> Result<(), Error> {
     let db = connect(&config).await?;
     Migrator::up(&db, None).await?;
+    let relay_db =
+        talk_store::connect::relay(&config.database_url_for(Store::Talk), "talk", &db).await?;
     let outbox = Outbox::new(
-        db.clone(),
+        relay_db,
         bus.clone(),
         config.subject_prefix.clone(),
         "talk-service",

@@ -4,12 +4,8 @@ use std::time::Duration;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
-/// Connects to `url`, creating `schema` on PostgreSQL (or the SQLite file's folder).
-pub async fn connect(
-    url: &str,
-    schema: &str,
-    max_connections: u32,
-) -> Result<DatabaseConnection, DbErr> {
+/// The pool settings every connection shares.
+fn pool_options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
@@ -19,6 +15,16 @@ pub async fn connect(
         // trip per query outside a transaction. Only a connection idle long enough
         // for the server or a proxy to have dropped it is worth checking.
         .test_before_acquire_if_idle_for(Duration::from_secs(30));
+    options
+}
+
+/// Connects to `url`, creating `schema` on PostgreSQL (or the SQLite file's folder).
+pub async fn connect(
+    url: &str,
+    schema: &str,
+    max_connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut options = pool_options(url);
     if url.starts_with("postgres") {
         let admin = Database::connect(url).await?;
         let created = admin
@@ -54,4 +60,55 @@ pub async fn connect(
             .await?;
     }
     Ok(db)
+}
+
+/// The outbox relay's connection: on PostgreSQL one connection of its own
+/// whose commits do not wait for the WAL flush (`synchronous_commit=off`):
+/// a relay commit only deletes rows the bus has acknowledged, and if a crash
+/// loses it (at most a few hundred ms of them) the rows are published again
+/// and the bus de-duplicates them by event id — what a crash between publish
+/// and commit already does. That saves a WAL flush per relay cycle, about one
+/// per write at light load. On SQLite, `db` itself (one connection serves the file).
+pub async fn relay(
+    url: &str,
+    schema: &str,
+    db: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    if !url.starts_with("postgres") {
+        return Ok(db.clone());
+    }
+    let mut options = pool_options(url);
+    options
+        .set_schema_search_path(schema.to_owned())
+        .max_connections(1)
+        .min_connections(1)
+        .map_sqlx_postgres_opts(|pg| pg.options([("synchronous_commit", "off")]));
+    Database::connect(options).await
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+    const URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+    async fn synchronous_commit(db: &sea_orm::DatabaseConnection) -> String {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SELECT current_setting('synchronous_commit') AS s",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<String>("", "s").unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_the_relay_commits_without_waiting_for_the_flush() {
+        let db = super::connect(URL, "talk_store_test", 2).await.unwrap();
+        let relay = super::relay(URL, "talk_store_test", &db).await.unwrap();
+        assert_eq!(synchronous_commit(&relay).await, "off");
+        assert_eq!(synchronous_commit(&db).await, "on");
+    }
 }
