@@ -444,9 +444,8 @@ impl Table {
             )
         });
         if let (EventKind::ParticipantJoined, Some(agent)) = (event.kind, subject) {
-            let before = self.changed.len();
             self.set_member(agent, event.talk, true);
-            if self.changed.len() > before {
+            if self.talks.contains_key(&event.talk) && !self.watched.contains(&event.talk) {
                 self.follow_from.get_or_insert(event.seq);
             }
         }
