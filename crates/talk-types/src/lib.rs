@@ -1,7 +1,8 @@
-//! Ids, the error vocabulary and time formatting shared by every Talk crate.
+//! Ids, the error vocabulary, paging and time formatting shared by every Talk crate.
 
 pub mod error;
 pub mod ids;
+pub mod page;
 pub mod time;
 
 pub use error::{ApiError, ErrorKind};

@@ -8,7 +8,6 @@ use crate::db::entities::agent;
 use crate::db::queries::agents;
 
 /// Largest (and default) page size, as in VoIPBIN.
-const PAGE_MAX: u32 = 100;
 /// Most ids one resolution may ask for.
 const RESOLVE_MAX: usize = 1000;
 
@@ -39,22 +38,8 @@ impl Agents {
         page_size: u32,
         page_token: &str,
     ) -> Result<Page, ApiError> {
-        let size = if page_size == 0 || page_size > PAGE_MAX {
-            PAGE_MAX
-        } else {
-            page_size
-        };
-        let before = if page_token.is_empty() {
-            None
-        } else {
-            Some(time::parse(page_token).ok_or_else(|| {
-                ApiError::invalid(
-                    "INVALID_REQUEST_PARAMETER",
-                    "The page_token is not a valid timestamp.",
-                )
-            })?)
-        };
-        let rows = agents::list(&self.db, caller.customer_id, before, u64::from(size))
+        let (size, before) = talk_types::page::parse(page_size, page_token)?;
+        let rows = agents::list(&self.db, caller.customer_id, before, size)
             .await
             .map_err(db_error)?;
         let next_page_token = rows

@@ -9,10 +9,9 @@ use talk_proto::PageRequest;
 use talk_types::{ApiError, TalkId, time};
 use uuid::Uuid;
 
-use crate::error::HttpError;
+use talk_types::page::MAX_PAGE_SIZE;
 
-/// The default and largest page size.
-pub const MAX_PAGE_SIZE: u32 = 100;
+use crate::error::HttpError;
 
 async fn query(parts: &mut Parts) -> Result<HashMap<String, String>, HttpError> {
     Query::<HashMap<String, String>>::from_request_parts(parts, &())

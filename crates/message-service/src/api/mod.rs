@@ -6,9 +6,10 @@ use talk_proto::message_service_server::MessageService;
 use talk_proto::{
     EditList, EditMessageRequest, ListChangesRequest, ListMessagesRequest, MarkReadRequest,
     Message, MessageList, MessagePage, MessageRef, MessageWrite, PostMessageRequest,
-    ReactionRequest, ReadState, UnreadCountsRequest, UnreadCountsResponse,
+    ReactionRequest, ReadState, UnreadCountsRequest, UnreadCountsResponse, WriteOptions,
 };
 use talk_runtime::grpc::handle;
+use talk_types::{ApiError, MessageId};
 use tonic::{Request, Response, Status};
 
 use crate::service::{Caller, Messages, NewMessage};
@@ -152,14 +153,7 @@ impl MessageService for MessageApi {
         request: Request<ReactionRequest>,
     ) -> Result<Response<Message>, Status> {
         handle("AddReaction", request, |req| async move {
-            let ReactionRequest {
-                caller,
-                options,
-                message_id,
-                emoji,
-            } = req;
-            let caller = Caller::from_wire(caller)?;
-            let id = parse::message_id("message_id", &message_id)?;
+            let (caller, options, id, emoji) = reaction(req)?;
             self.messages
                 .add_reaction(&caller, options.as_ref(), id, emoji)
                 .await
@@ -172,14 +166,7 @@ impl MessageService for MessageApi {
         request: Request<ReactionRequest>,
     ) -> Result<Response<Message>, Status> {
         handle("RemoveReaction", request, |req| async move {
-            let ReactionRequest {
-                caller,
-                options,
-                message_id,
-                emoji,
-            } = req;
-            let caller = Caller::from_wire(caller)?;
-            let id = parse::message_id("message_id", &message_id)?;
+            let (caller, options, id, emoji) = reaction(req)?;
             self.messages
                 .remove_reaction(&caller, options.as_ref(), id, emoji)
                 .await
@@ -242,4 +229,19 @@ impl MessageService for MessageApi {
         })
         .await
     }
+}
+
+/// The caller, write options, message and emoji of a reaction request.
+fn reaction(
+    request: ReactionRequest,
+) -> Result<(Caller, Option<WriteOptions>, MessageId, String), ApiError> {
+    let ReactionRequest {
+        caller,
+        options,
+        message_id,
+        emoji,
+    } = request;
+    let caller = Caller::from_wire(caller)?;
+    let id = parse::message_id("message_id", &message_id)?;
+    Ok((caller, options, id, emoji))
 }

@@ -1,36 +1,24 @@
 //! Editing and deleting one's own messages.
 
 use sea_orm::{DatabaseTransaction, IntoActiveModel, Set};
-use talk_events::kinds::{MessageDeleted, MessageUpdated, envelope};
+use talk_events::kinds::{MessageDeleted, MessageUpdated};
 use talk_proto::{Message, WriteOptions};
 use talk_store::db_error;
 use talk_types::{ApiError, MessageId, time};
 
-use super::{Caller, Messages, load, not_found, validate};
+use super::{Caller, Messages, load, next_change, validate};
 use crate::db::entities::message;
-use crate::db::queries::{counters, edits, messages};
+use crate::db::queries::{edits, messages};
 
 impl Messages {
-    /// Finds, access-checks and locks a live message of the caller's for a
-    /// change; also returns the audience of the change's event (the access
-    /// check's `recent_member_ids`).
+    /// [`Messages::live_message`], and the caller must be its author.
     async fn own_message(
         &self,
         txn: &DatabaseTransaction,
         caller: &Caller,
         id: MessageId,
     ) -> Result<(message::Model, Vec<String>), ApiError> {
-        let row = messages::find(txn, caller.customer_id, id)
-            .await
-            .map_err(db_error)?
-            .filter(|r| r.tm_delete.is_none())
-            .ok_or_else(not_found)?;
-        let access = self.write_access(caller, row.talk_id).await?;
-        let row = messages::find_for_update(txn, caller.customer_id, id)
-            .await
-            .map_err(db_error)?
-            .filter(|r| r.tm_delete.is_none())
-            .ok_or_else(not_found)?;
+        let (row, audience) = self.live_message(txn, caller, id).await?;
         if row.owner_type != "agent" || row.owner_id != caller.agent_id.0 {
             return Err(ApiError::new(
                 talk_types::ErrorKind::PermissionDenied,
@@ -38,7 +26,7 @@ impl Messages {
                 "Only the author of a message can change it.",
             ));
         }
-        Ok((row, access.recent_member_ids))
+        Ok((row, audience))
     }
 
     /// Replaces the text of the caller's message, keeping the previous one in its history.
@@ -57,27 +45,25 @@ impl Messages {
         let (row, audience) = self.own_message(&txn, caller, id).await?;
         validate::text(&text, row.medias != "[]")?;
         let now = time::now();
-        let bump = counters::Bump {
-            message_at: None,
-            changes: 1,
-        };
-        let counters = counters::bump(&txn, row.customer_id, row.talk_id, bump)
-            .await
-            .map_err(db_error)?;
+        let change_seq = next_change(&txn, &row).await?;
         edits::insert(&txn, row.id, row.text.clone(), now)
             .await
             .map_err(db_error)?;
         let mut change = row.into_active_model();
         change.text = Set(text);
         change.tm_update = Set(now);
-        change.change_seq = Set(counters.last_change);
+        change.change_seq = Set(change_seq);
         let row = messages::update(&txn, change).await.map_err(db_error)?;
         let (customer, talk) = (row.customer_id, row.talk_id);
         let message = load(&txn, row).await?;
-        let traceparent = talk_telemetry::propagation::current_traceparent();
-        let mut event = envelope(MessageUpdated(message.clone()), customer, talk, traceparent);
-        event.audience = audience;
-        self.outbox.stage(&txn, vec![event]).await?;
+        self.announce(
+            &txn,
+            MessageUpdated(message.clone()),
+            customer,
+            talk,
+            audience,
+        )
+        .await?;
         self.finish(txn, &scope, options, &message).await?;
         Ok(message)
     }
@@ -97,27 +83,25 @@ impl Messages {
         };
         let (row, audience) = self.own_message(&txn, caller, id).await?;
         let now = time::now();
-        let bump = counters::Bump {
-            message_at: None,
-            changes: 1,
-        };
-        let counters = counters::bump(&txn, row.customer_id, row.talk_id, bump)
-            .await
-            .map_err(db_error)?;
+        let change_seq = next_change(&txn, &row).await?;
         edits::delete_all(&txn, row.id).await.map_err(db_error)?;
         let mut change = row.into_active_model();
         change.text = Set(String::new());
         change.medias = Set("[]".to_owned());
         change.tm_update = Set(now);
         change.tm_delete = Set(Some(now));
-        change.change_seq = Set(counters.last_change);
+        change.change_seq = Set(change_seq);
         let row = messages::update(&txn, change).await.map_err(db_error)?;
         let (customer, talk) = (row.customer_id, row.talk_id);
         let message = load(&txn, row).await?;
-        let traceparent = talk_telemetry::propagation::current_traceparent();
-        let mut event = envelope(MessageDeleted(message.clone()), customer, talk, traceparent);
-        event.audience = audience;
-        self.outbox.stage(&txn, vec![event]).await?;
+        self.announce(
+            &txn,
+            MessageDeleted(message.clone()),
+            customer,
+            talk,
+            audience,
+        )
+        .await?;
         self.finish(txn, &scope, options, &message).await?;
         Ok(message)
     }

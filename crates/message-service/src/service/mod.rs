@@ -13,12 +13,14 @@ pub mod system;
 pub mod validate;
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use talk_events::DomainEvent;
+use talk_events::kinds::envelope;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_proto::{Message, WriteOptions};
 use talk_store::idempotency::{self, Claim};
 use talk_store::{Outbox, db_error};
-use talk_types::ApiError;
+use talk_types::{ApiError, CustomerId, MessageId, TalkId};
 use tonic::transport::Channel;
 
 pub use caller::Caller;
@@ -74,6 +76,47 @@ impl Messages {
         }
     }
 
+    /// Finds, access-checks and locks a live message for a change; also
+    /// returns the audience of the change's event (the access check's
+    /// `recent_member_ids`).
+    async fn live_message(
+        &self,
+        txn: &DatabaseTransaction,
+        caller: &Caller,
+        id: MessageId,
+    ) -> Result<(message::Model, Vec<String>), ApiError> {
+        let live = |row: Option<message::Model>| {
+            row.filter(|r| r.tm_delete.is_none()).ok_or_else(not_found)
+        };
+        let row = live(
+            queries::messages::find(txn, caller.customer_id, id)
+                .await
+                .map_err(db_error)?,
+        )?;
+        let access = self.write_access(caller, row.talk_id).await?;
+        let row = live(
+            queries::messages::find_for_update(txn, caller.customer_id, id)
+                .await
+                .map_err(db_error)?,
+        )?;
+        Ok((row, access.recent_member_ids))
+    }
+
+    /// Stages `event` of `talk`, for its members and `audience`.
+    async fn announce<E: DomainEvent>(
+        &self,
+        txn: &DatabaseTransaction,
+        event: E,
+        customer: CustomerId,
+        talk: TalkId,
+        audience: Vec<String>,
+    ) -> Result<(), ApiError> {
+        let traceparent = talk_telemetry::propagation::current_traceparent();
+        let mut envelope = envelope(event, customer, talk, traceparent);
+        envelope.audience = audience;
+        self.outbox.stage(txn, vec![envelope]).await
+    }
+
     /// Records the response, commits and wakes the outbox relay.
     async fn finish<T: prost::Message>(
         &self,
@@ -87,6 +130,19 @@ impl Messages {
         self.outbox.notify();
         Ok(())
     }
+}
+
+/// The talk's next change number, for a change of `row` (takes the talk's
+/// counter lock).
+async fn next_change(txn: &DatabaseTransaction, row: &message::Model) -> Result<i64, ApiError> {
+    let bump = queries::counters::Bump {
+        message_at: None,
+        changes: 1,
+    };
+    let counters = queries::counters::bump(txn, row.customer_id, row.talk_id, bump)
+        .await
+        .map_err(db_error)?;
+    Ok(counters.last_change)
 }
 
 /// A stored message with its reactions, as the wire shows it.

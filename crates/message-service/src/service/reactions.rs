@@ -3,42 +3,19 @@
 //! lose one another and the distinct-emoji cap holds.
 
 use sea_orm::{DatabaseTransaction, IntoActiveModel, Set};
-use talk_events::kinds::{ReactionAdded, ReactionRemoved, envelope};
+use talk_events::kinds::{ReactionAdded, ReactionRemoved};
 use talk_proto::{Message, WriteOptions};
 use talk_store::db_error;
 use talk_types::{ApiError, ErrorKind, MessageId, time};
 
-use super::{Caller, Messages, emoji, load, not_found};
+use super::{Caller, Messages, emoji, load, next_change};
 use crate::db::entities::message;
-use crate::db::queries::{counters, messages, reactions};
+use crate::db::queries::{messages, reactions};
 
 /// Most distinct emoji on one message.
 pub const MAX_DISTINCT_EMOJI: usize = 50;
 
 impl Messages {
-    /// Finds, access-checks and locks a live message the caller may react to;
-    /// also returns the audience of the reaction's event (the access check's
-    /// `recent_member_ids`).
-    async fn reactable(
-        &self,
-        txn: &DatabaseTransaction,
-        caller: &Caller,
-        id: MessageId,
-    ) -> Result<(message::Model, Vec<String>), ApiError> {
-        let row = messages::find(txn, caller.customer_id, id)
-            .await
-            .map_err(db_error)?
-            .filter(|r| r.tm_delete.is_none())
-            .ok_or_else(not_found)?;
-        let access = self.write_access(caller, row.talk_id).await?;
-        let row = messages::find_for_update(txn, caller.customer_id, id)
-            .await
-            .map_err(db_error)?
-            .filter(|r| r.tm_delete.is_none())
-            .ok_or_else(not_found)?;
-        Ok((row, access.recent_member_ids))
-    }
-
     /// Adds the caller's `emoji` to a message; adding it again changes nothing
     /// (and announces nothing) but still returns the message.
     pub async fn add_reaction(
@@ -54,7 +31,7 @@ impl Messages {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
         };
-        let (row, audience) = self.reactable(&txn, caller, id).await?;
+        let (row, audience) = self.live_message(&txn, caller, id).await?;
         if reactions::exists(&txn, id, caller.agent_id, &emoji)
             .await
             .map_err(db_error)?
@@ -79,10 +56,14 @@ impl Messages {
         let talk = row.talk_id;
         let message = self.stamp(&txn, row, now).await?;
         let customer = caller.customer_id;
-        let traceparent = talk_telemetry::propagation::current_traceparent();
-        let mut event = envelope(ReactionAdded(message.clone()), customer, talk, traceparent);
-        event.audience = audience;
-        self.outbox.stage(&txn, vec![event]).await?;
+        self.announce(
+            &txn,
+            ReactionAdded(message.clone()),
+            customer,
+            talk,
+            audience,
+        )
+        .await?;
         self.finish(txn, &scope, options, &message).await?;
         Ok(message)
     }
@@ -101,7 +82,7 @@ impl Messages {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
         };
-        let (row, audience) = self.reactable(&txn, caller, id).await?;
+        let (row, audience) = self.live_message(&txn, caller, id).await?;
         let removed = reactions::delete(&txn, id, caller.agent_id, &emoji)
             .await
             .map_err(db_error)?;
@@ -115,15 +96,14 @@ impl Messages {
         let talk = row.talk_id;
         let message = self.stamp(&txn, row, time::now()).await?;
         let customer = caller.customer_id;
-        let traceparent = talk_telemetry::propagation::current_traceparent();
-        let mut event = envelope(
+        self.announce(
+            &txn,
             ReactionRemoved(message.clone()),
             customer,
             talk,
-            traceparent,
-        );
-        event.audience = audience;
-        self.outbox.stage(&txn, vec![event]).await?;
+            audience,
+        )
+        .await?;
         self.finish(txn, &scope, options, &message).await?;
         Ok(message)
     }
@@ -135,16 +115,10 @@ impl Messages {
         row: message::Model,
         now: time::Timestamp,
     ) -> Result<Message, ApiError> {
-        let bump = counters::Bump {
-            message_at: None,
-            changes: 1,
-        };
-        let counters = counters::bump(txn, row.customer_id, row.talk_id, bump)
-            .await
-            .map_err(db_error)?;
+        let change_seq = next_change(txn, &row).await?;
         let mut change = row.into_active_model();
         change.tm_update = Set(now);
-        change.change_seq = Set(counters.last_change);
+        change.change_seq = Set(change_seq);
         let row = messages::update(txn, change).await.map_err(db_error)?;
         load(txn, row).await
     }

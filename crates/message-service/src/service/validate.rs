@@ -13,8 +13,6 @@ pub const MAX_NAME_CHARS: usize = 255;
 const MAX_URL_BYTES: usize = 2048;
 /// Longest address field, in characters.
 const MAX_ADDRESS_CHARS: usize = 1024;
-/// Largest page.
-pub const MAX_PAGE_SIZE: u64 = 100;
 
 /// The type of a posted message: `normal` (the default); agents may not post `system`.
 pub fn post_type(kind: &str) -> Result<&'static str, ApiError> {
@@ -187,25 +185,10 @@ fn http_url(field: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A page request: size 1..=100 (anything else means 100) and the optional
-/// `tm_create` bound of the previous page.
+/// A page request's size and `tm_create` bound ([`talk_types::page`]).
 pub fn page(page: Option<&PageRequest>) -> Result<(u64, Option<time::Timestamp>), ApiError> {
-    let (size, token) = page.map_or((0, ""), |p| (u64::from(p.page_size), p.page_token.as_str()));
-    let size = if size == 0 || size > MAX_PAGE_SIZE {
-        MAX_PAGE_SIZE
-    } else {
-        size
-    };
-    if token.is_empty() {
-        return Ok((size, None));
-    }
-    let before = time::parse(token).ok_or_else(|| {
-        ApiError::invalid(
-            "INVALID_REQUEST_PARAMETER",
-            "page_token must be a timestamp like 2026-01-15T09:30:00.123456Z.",
-        )
-    })?;
-    Ok((size, Some(before)))
+    let (size, token) = page.map_or((0, ""), |p| (p.page_size, p.page_token.as_str()));
+    talk_types::page::parse(size, token)
 }
 
 #[cfg(test)]

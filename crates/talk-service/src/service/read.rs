@@ -14,27 +14,10 @@ use crate::db::queries::{self, participants, talks};
 /// while a big talk's audience stays small.
 pub const RECENT_JOIN_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 
-/// VoIPBIN's default and largest page.
-pub const MAX_PAGE_SIZE: u32 = 100;
-
 /// The page size and cursor of a list request.
 fn page_of(page: Option<&PageRequest>) -> Result<(u64, Option<Timestamp>), ApiError> {
-    let size = page.map_or(0, |p| p.page_size);
-    let size = if size == 0 || size > MAX_PAGE_SIZE {
-        MAX_PAGE_SIZE
-    } else {
-        size
-    };
-    let before = match page.map(|p| p.page_token.as_str()).unwrap_or_default() {
-        "" => None,
-        token => Some(time::parse(token).ok_or_else(|| {
-            ApiError::invalid(
-                "INVALID_REQUEST_PARAMETER",
-                "The parameter \"page_token\" has an invalid format.",
-            )
-        })?),
-    };
-    Ok((u64::from(size), before))
+    let (size, token) = page.map_or((0, ""), |p| (p.page_size, p.page_token.as_str()));
+    talk_types::page::parse(size, token)
 }
 
 /// A page and its cursor: the last item's `tm_create`, or "" when empty.

@@ -2,8 +2,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 use talk_types::{AgentId, CustomerId, MessageId, TalkId, time::Timestamp};
 
@@ -34,47 +34,11 @@ pub async fn find_for_update<C: ConnectionTrait>(
 
 /// Inserts a new message.
 pub async fn insert<C: ConnectionTrait>(db: &C, row: Model) -> Result<(), DbErr> {
-    Entity::insert(active(row))
+    // Every column set, as `insert` needs.
+    Entity::insert(row.into_active_model().reset_all())
         .exec_without_returning(db)
         .await?;
     Ok(())
-}
-
-fn active(row: Model) -> ActiveModel {
-    let Model {
-        id,
-        customer_id,
-        talk_id,
-        parent_id,
-        owner_type,
-        owner_id,
-        kind,
-        text,
-        medias,
-        seq,
-        change_seq,
-        reply_count,
-        tm_create,
-        tm_update,
-        tm_delete,
-    } = row;
-    ActiveModel {
-        id: Set(id),
-        customer_id: Set(customer_id),
-        talk_id: Set(talk_id),
-        parent_id: Set(parent_id),
-        owner_type: Set(owner_type),
-        owner_id: Set(owner_id),
-        kind: Set(kind),
-        text: Set(text),
-        medias: Set(medias),
-        seq: Set(seq),
-        change_seq: Set(change_seq),
-        reply_count: Set(reply_count),
-        tm_create: Set(tm_create),
-        tm_update: Set(tm_update),
-        tm_delete: Set(tm_delete),
-    }
 }
 
 /// Saves the changed columns of `row`.
