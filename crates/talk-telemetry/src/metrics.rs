@@ -3,8 +3,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The process-wide registry.
@@ -72,6 +72,18 @@ pub static GRPC_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
         &["method"],
     )
     .expect("valid metric");
+    let _ = REGISTRY.register(Box::new(metric.clone()));
+    metric
+});
+
+/// Posts written per transaction by message-service's group commit.
+pub static POST_BATCH_SIZE: LazyLock<Histogram> = LazyLock::new(|| {
+    let opts = HistogramOpts::new(
+        "talk_post_batch_size",
+        "Posts written together in one transaction (group commit)",
+    )
+    .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]);
+    let metric = Histogram::with_opts(opts).expect("valid metric");
     let _ = REGISTRY.register(Box::new(metric.clone()));
     metric
 });

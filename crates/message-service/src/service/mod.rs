@@ -2,6 +2,7 @@
 //! read state and the system messages written from bus events.
 
 mod access;
+mod batch;
 pub mod caller;
 mod edit;
 pub mod emoji;
@@ -35,6 +36,7 @@ use crate::wire;
 pub struct Messages {
     db: DatabaseConnection,
     outbox: Outbox,
+    batches: std::sync::Arc<batch::Batches>,
     talks: TalkServiceClient<Channel>,
     agents: AgentServiceClient<Channel>,
 }
@@ -57,6 +59,7 @@ impl Messages {
         Ok(Self {
             db,
             outbox,
+            batches: Default::default(),
             talks: TalkServiceClient::new(talk_runtime::channel(talk_url)?),
             agents: AgentServiceClient::new(talk_runtime::channel(agent_url)?),
         })

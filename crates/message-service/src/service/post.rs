@@ -1,6 +1,7 @@
 //! Posting messages, and the insert every new message (system ones included) goes through.
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use talk_events::EventEnvelope;
 use talk_events::kinds::{MessageCreated, envelope};
 use talk_proto::{Media, Message, WriteOptions};
 use talk_store::{Outbox, db_error};
@@ -29,6 +30,7 @@ pub struct NewMessage {
 }
 
 /// A message about to be written by [`insert`].
+#[derive(Clone)]
 pub(super) struct Draft {
     pub customer: CustomerId,
     pub talk: TalkId,
@@ -54,6 +56,16 @@ pub(super) async fn insert<C: ConnectionTrait>(
     outbox: &Outbox,
     draft: Draft,
 ) -> Result<Message, ApiError> {
+    let (message, event) = append_message(txn, draft).await?;
+    outbox.stage(txn, vec![event]).await?;
+    Ok(message)
+}
+
+/// [`insert`] without staging: the message and its `message_created`.
+async fn append_message<C: ConnectionTrait>(
+    txn: &C,
+    draft: Draft,
+) -> Result<(Message, EventEnvelope), ApiError> {
     let Draft {
         customer,
         talk,
@@ -97,12 +109,50 @@ pub(super) async fn insert<C: ConnectionTrait>(
     let message = wire::message(row, &[]);
     let mut event = envelope(MessageCreated(message.clone()), customer, talk, traceparent);
     event.audience = audience;
-    outbox.stage(txn, vec![event]).await?;
     metrics::MESSAGES_POSTED.with_label_values(&[kind]).inc();
-    Ok(message)
+    Ok((message, event))
 }
 
-fn invalid_parent() -> ApiError {
+/// Writes posts in `txn`, in order, with one outbox insert for all of them;
+/// a post whose parent is not a message of its talk is refused alone. The
+/// parents are locked first, in id order, before the talk's counter row (the
+/// order edits take them in).
+pub(super) async fn append_posts(
+    txn: &DatabaseTransaction,
+    outbox: &Outbox,
+    drafts: &[Draft],
+) -> Result<Vec<Result<Message, ApiError>>, ApiError> {
+    let mut parents: Vec<_> = drafts.iter().filter_map(|d| d.parent).collect();
+    parents.sort_unstable();
+    parents.dedup();
+    let mut talk_of = std::collections::HashMap::new();
+    for parent in parents {
+        if let Some(row) = messages::find_for_update(txn, drafts[0].customer, parent)
+            .await
+            .map_err(db_error)?
+        {
+            talk_of.insert(parent, row.talk_id);
+        }
+    }
+    let mut posted = Vec::with_capacity(drafts.len());
+    let mut events = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        if draft
+            .parent
+            .is_some_and(|parent| talk_of.get(&parent) != Some(&draft.talk))
+        {
+            posted.push(Err(invalid_parent()));
+            continue;
+        }
+        let (message, event) = append_message(txn, draft.clone()).await?;
+        posted.push(Ok(message));
+        events.push(event);
+    }
+    outbox.stage(txn, events).await?;
+    Ok(posted)
+}
+
+pub(super) fn invalid_parent() -> ApiError {
     ApiError::invalid(
         "INVALID_PARENT",
         "parent_id must be a message of the same talk.",
@@ -128,6 +178,22 @@ impl Messages {
         validate::text(&text, !medias.is_empty())?;
         validate::medias(&medias)?;
         let scope = format!("{}:PostMessage:{talk}", caller.agent_id);
+        let mut draft = Draft {
+            customer: caller.customer_id,
+            talk,
+            parent,
+            owner_type: "agent",
+            owner_id: caller.agent_id.0,
+            kind,
+            text,
+            medias,
+            traceparent: talk_telemetry::propagation::current_traceparent(),
+            audience: Vec::new(),
+        };
+        if options.is_none_or(|o| o.idempotency_key.is_empty()) {
+            draft.audience = self.write_access(caller, talk).await?.recent_member_ids;
+            return self.batches.post(self, draft).await;
+        }
         // The access check is a call to talk-service: overlap it with opening
         // the transaction. A retry replays its first answer whatever it says.
         let (begun, access) = tokio::join!(
@@ -138,29 +204,9 @@ impl Messages {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
         };
-        let access = access?;
-        if let Some(parent) = parent {
-            let row = messages::find_for_update(&txn, caller.customer_id, parent)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(invalid_parent)?;
-            if row.talk_id != talk {
-                return Err(invalid_parent());
-            }
-        }
-        let draft = Draft {
-            customer: caller.customer_id,
-            talk,
-            parent,
-            owner_type: "agent",
-            owner_id: caller.agent_id.0,
-            kind,
-            text,
-            medias,
-            traceparent: talk_telemetry::propagation::current_traceparent(),
-            audience: access.recent_member_ids,
-        };
-        let message = insert(&txn, &self.outbox, draft).await?;
+        draft.audience = access?.recent_member_ids;
+        let mut posted = append_posts(&txn, &self.outbox, &[draft]).await?;
+        let message = posted.pop().unwrap_or_else(|| Err(ApiError::internal()))?;
         self.finish(txn, &scope, options, &message).await?;
         Ok(message)
     }

@@ -2,6 +2,7 @@
 //! (GetAgent only), with state the tests change directly.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use talk_proto::agent_service_server::AgentService;
@@ -21,6 +22,8 @@ pub struct FakeTalk {
 #[derive(Clone, Default)]
 pub struct FakeTalks {
     pub talks: Arc<Mutex<HashMap<String, FakeTalk>>>,
+    /// Misbehave: let callers of any customer into any talk.
+    pub any_customer: Arc<AtomicBool>,
 }
 
 impl FakeTalks {
@@ -125,10 +128,9 @@ impl TalkService for FakeTalks {
         let TalkRef { caller, talk_id } = request.into_inner();
         let caller = caller.ok_or_else(|| ApiError::unauthenticated().into_status())?;
         let talks = self.lock();
-        let Some(found) = talks
-            .get(&talk_id)
-            .filter(|t| t.talk.customer_id == caller.customer_id)
-        else {
+        let Some(found) = talks.get(&talk_id).filter(|t| {
+            t.talk.customer_id == caller.customer_id || self.any_customer.load(Ordering::Relaxed)
+        }) else {
             return Err(ApiError::not_found("talk").into_status());
         };
         let participant = found

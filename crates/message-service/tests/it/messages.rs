@@ -1,13 +1,16 @@
 //! Posting, reading, paging, threads, edits, deletes, access and idempotency.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 
 use futures_util::StreamExt;
 use talk_events::{Bus, Start};
 use talk_proto::{
-    EditMessageRequest, ListMessagesRequest, MessageRef, MessageWrite, PageRequest,
+    Caller, EditMessageRequest, ListMessagesRequest, MessageRef, MessageWrite, PageRequest,
     PostMessageRequest, ReactionRequest,
 };
+
+use uuid::Uuid;
 
 use crate::harness::{Harness, api, assert_err, key};
 
@@ -116,6 +119,68 @@ async fn fifty_concurrent_posts_get_seqs_one_to_fifty() {
     assert!(messages.windows(2).all(|w| w[0].tm_create < w[1].tm_create));
     let ids: HashSet<_> = messages.iter().map(|m| m.id.clone()).collect();
     assert_eq!(ids.len(), 50);
+    h.stop().await;
+}
+
+/// Posts to one talk that arrive together are written together (group
+/// commit), and still fail alone: a reply to another talk's message is
+/// refused, and a post whose statement fails (into a talk whose counters are
+/// another customer's, which only a misbehaving talk-service lets through)
+/// takes none of the posts batched with it down; theirs stay gapless.
+#[tokio::test]
+async fn a_post_that_fails_in_a_batch_fails_alone() {
+    let h = Harness::start().await;
+    let agents: Vec<String> = (0..4).map(|_| h.agent()).collect();
+    let refs: Vec<&str> = agents.iter().map(String::as_str).collect();
+    let talk = h.talk("group", &refs);
+    let elsewhere = h.talk("group", &refs);
+    let foreign = h.post(&agents[0], &elsewhere, "other talk").await.unwrap();
+    h.post(&agents[0], &talk, "first").await.unwrap();
+    h.talks.any_customer.store(true, Ordering::Relaxed);
+    let stranger = Caller {
+        agent_id: agents[1].clone(),
+        customer_id: Uuid::new_v4().to_string(),
+        permission: 16,
+    };
+    let posts = (0..40).map(|i| {
+        let (h, talk, stranger) = (&h, talk.clone(), stranger.clone());
+        let agent = agents[i % agents.len()].clone();
+        let foreign = foreign.id.clone();
+        async move {
+            let mut request = PostMessageRequest {
+                talk_id: talk,
+                text: format!("message {i}"),
+                ..Default::default()
+            };
+            match i % 10 {
+                3 => {
+                    request.caller = Some(stranger);
+                    api(h.client.clone().post_message(request).await)
+                }
+                7 => {
+                    request.parent_id = Some(foreign);
+                    h.post_with(&agent, request).await
+                }
+                _ => h.post_with(&agent, request).await,
+            }
+        }
+    });
+    let results = futures_util::future::join_all(posts).await;
+    let mut seqs = Vec::new();
+    for (i, result) in results.into_iter().enumerate() {
+        match i % 10 {
+            3 => assert!(result.is_err(), "the stranger's post {i} was written"),
+            7 => assert_err(result, 400, "INVALID_PARENT"),
+            _ => seqs.push(result.unwrap().seq),
+        }
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (2..=33).collect::<Vec<u64>>());
+    let batches = &talk_telemetry::metrics::POST_BATCH_SIZE;
+    assert!(
+        batches.get_sample_sum() > batches.get_sample_count() as f64,
+        "no two posts were written together"
+    );
     h.stop().await;
 }
 
