@@ -17,7 +17,7 @@ use sea_orm::TransactionTrait;
 use talk_proto::Message;
 use talk_store::db_error;
 use talk_telemetry::metrics;
-use talk_types::{ApiError, TalkId};
+use talk_types::{ApiError, CustomerId, TalkId};
 use tokio::sync::oneshot;
 
 use super::Messages;
@@ -32,10 +32,13 @@ struct Job {
     answer: oneshot::Sender<Result<Message, ApiError>>,
 }
 
+/// What batches are made of: posts to one talk (of one customer).
+type Key = (CustomerId, TalkId);
+
 /// The posts waiting, by talk. A talk has an entry while its writer runs.
 #[derive(Default)]
 pub(super) struct Batches {
-    waiting: Mutex<HashMap<TalkId, VecDeque<Job>>>,
+    waiting: Mutex<HashMap<Key, VecDeque<Job>>>,
 }
 
 impl Batches {
@@ -46,10 +49,10 @@ impl Batches {
         messages: &Messages,
         draft: Draft,
     ) -> Result<Message, ApiError> {
-        let talk = draft.talk;
+        let key = (draft.customer, draft.talk);
         let (answer, answered) = oneshot::channel();
         let job = Job { draft, answer };
-        let first = match self.lock().entry(talk) {
+        let first = match self.lock().entry(key) {
             Entry::Occupied(mut waiting) => {
                 waiting.get_mut().push_back(job);
                 None
@@ -64,14 +67,14 @@ impl Batches {
             // not take the others' batch with it.
             let writer = Writer {
                 batches: self.clone(),
-                talk,
+                key,
             };
             tokio::spawn(writer.run(messages.clone(), vec![job]));
         }
         answered.await.unwrap_or_else(|_| Err(ApiError::internal()))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TalkId, VecDeque<Job>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, VecDeque<Job>>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -79,7 +82,7 @@ impl Batches {
 /// Writes one talk's batches until nobody waits.
 struct Writer {
     batches: Arc<Batches>,
-    talk: TalkId,
+    key: Key,
 }
 
 impl Writer {
@@ -87,8 +90,8 @@ impl Writer {
         loop {
             write(&messages, batch).await;
             let mut waiting = self.batches.lock();
-            let Some(queue) = waiting.get_mut(&self.talk).filter(|q| !q.is_empty()) else {
-                waiting.remove(&self.talk);
+            let Some(queue) = waiting.get_mut(&self.key).filter(|q| !q.is_empty()) else {
+                waiting.remove(&self.key);
                 return;
             };
             let n = queue.len().min(MAX_BATCH);
@@ -102,7 +105,7 @@ impl Drop for Writer {
     /// waiting are answered with an internal error, later ones start afresh.
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.batches.lock().remove(&self.talk);
+            self.batches.lock().remove(&self.key);
         }
     }
 }

@@ -56,67 +56,83 @@ pub(super) async fn insert<C: ConnectionTrait>(
     outbox: &Outbox,
     draft: Draft,
 ) -> Result<Message, ApiError> {
-    let (message, event) = append_message(txn, draft).await?;
-    outbox.stage(txn, vec![event]).await?;
-    Ok(message)
+    let (mut messages, events) = append_drafts(txn, vec![draft]).await?;
+    outbox.stage(txn, events).await?;
+    messages.pop().ok_or_else(ApiError::internal)
 }
 
-/// [`insert`] without staging: the message and its `message_created`.
-async fn append_message<C: ConnectionTrait>(
+/// [`insert`] for messages of one talk, in order, without staging: the
+/// messages and their `message_created` events.
+async fn append_drafts<C: ConnectionTrait>(
     txn: &C,
-    draft: Draft,
-) -> Result<(Message, EventEnvelope), ApiError> {
-    let Draft {
-        customer,
-        talk,
-        parent,
-        owner_type,
-        owner_id,
-        kind,
-        text,
-        medias,
-        traceparent,
-        audience,
-    } = draft;
+    drafts: Vec<Draft>,
+) -> Result<(Vec<Message>, Vec<EventEnvelope>), ApiError> {
     let now = time::now();
-    let changes = if parent.is_some() { 2 } else { 1 };
-    let row = message::Model {
-        id: MessageId::new(),
-        customer_id: customer,
-        talk_id: talk,
-        parent_id: parent,
-        owner_type: owner_type.to_owned(),
-        owner_id,
-        kind: kind.to_owned(),
-        text,
-        medias: wire::medias_json(medias),
-        seq: 0,
-        change_seq: 0,
-        reply_count: 0,
-        tm_create: now,
-        tm_update: now,
-        tm_delete: None,
-    };
-    let reader = (owner_type == "agent").then_some(AgentId(owner_id));
-    let (row, counters) = append::append(txn, row, changes, reader)
-        .await
-        .map_err(db_error)?;
-    if let Some(parent) = parent {
-        messages::add_reply(txn, customer, parent, counters.last_change)
-            .await
-            .map_err(db_error)?;
+    let mut items = Vec::with_capacity(drafts.len());
+    let mut announced = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        let Draft {
+            customer,
+            talk,
+            parent,
+            owner_type,
+            owner_id,
+            kind,
+            text,
+            medias,
+            traceparent,
+            audience,
+        } = draft;
+        items.push(append::Append {
+            row: message::Model {
+                id: MessageId::new(),
+                customer_id: customer,
+                talk_id: talk,
+                parent_id: parent,
+                owner_type: owner_type.to_owned(),
+                owner_id,
+                kind: kind.to_owned(),
+                text,
+                medias: wire::medias_json(medias),
+                seq: 0,
+                change_seq: 0,
+                reply_count: 0,
+                tm_create: now,
+                tm_update: now,
+                tm_delete: None,
+            },
+            changes: if parent.is_some() { 2 } else { 1 },
+            reader: (owner_type == "agent").then_some(AgentId(owner_id)),
+        });
+        announced.push((traceparent, audience));
     }
-    let message = wire::message(row, &[]);
-    let mut event = envelope(MessageCreated(message.clone()), customer, talk, traceparent);
-    event.audience = audience;
-    metrics::MESSAGES_POSTED.with_label_values(&[kind]).inc();
-    Ok((message, event))
+    let (rows, _) = append::append(txn, items).await.map_err(db_error)?;
+    let mut posted = Vec::with_capacity(rows.len());
+    let mut events = Vec::with_capacity(rows.len());
+    for (row, (traceparent, audience)) in rows.into_iter().zip(announced) {
+        if let Some(parent) = row.parent_id {
+            // The reply's second change number is the parent's.
+            messages::add_reply(txn, row.customer_id, parent, row.change_seq + 1)
+                .await
+                .map_err(db_error)?;
+        }
+        let (customer, talk) = (row.customer_id, row.talk_id);
+        metrics::MESSAGES_POSTED
+            .with_label_values(&[row.kind.as_str()])
+            .inc();
+        let message = wire::message(row, &[]);
+        let mut event = envelope(MessageCreated(message.clone()), customer, talk, traceparent);
+        event.audience = audience;
+        posted.push(message);
+        events.push(event);
+    }
+    Ok((posted, events))
 }
 
-/// Writes posts in `txn`, in order, with one outbox insert for all of them;
-/// a post whose parent is not a message of its talk is refused alone. The
-/// parents are locked first, in id order, before the talk's counter row (the
-/// order edits take them in).
+/// Writes posts in `txn`, in order, with one statement for all of them and
+/// one outbox insert; a post whose parent is not a message of its talk is
+/// refused alone. The parents are locked first, in id order, before the
+/// talk's counter row (the order edits take them in).
 pub(super) async fn append_posts(
     txn: &DatabaseTransaction,
     outbox: &Outbox,
@@ -134,22 +150,28 @@ pub(super) async fn append_posts(
             talk_of.insert(parent, row.talk_id);
         }
     }
-    let mut posted = Vec::with_capacity(drafts.len());
-    let mut events = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        if draft
+    let valid = |draft: &Draft| {
+        draft
             .parent
-            .is_some_and(|parent| talk_of.get(&parent) != Some(&draft.talk))
-        {
-            posted.push(Err(invalid_parent()));
-            continue;
-        }
-        let (message, event) = append_message(txn, draft.clone()).await?;
-        posted.push(Ok(message));
-        events.push(event);
+            .is_none_or(|parent| talk_of.get(&parent) == Some(&draft.talk))
+    };
+    let writable: Vec<Draft> = drafts.iter().filter(|d| valid(d)).cloned().collect();
+    let mut posted = Vec::new().into_iter();
+    if !writable.is_empty() {
+        let (messages, events) = append_drafts(txn, writable).await?;
+        outbox.stage(txn, events).await?;
+        posted = messages.into_iter();
     }
-    outbox.stage(txn, events).await?;
-    Ok(posted)
+    Ok(drafts
+        .iter()
+        .map(|draft| {
+            if valid(draft) {
+                posted.next().ok_or_else(ApiError::internal)
+            } else {
+                Err(invalid_parent())
+            }
+        })
+        .collect())
 }
 
 pub(super) fn invalid_parent() -> ApiError {

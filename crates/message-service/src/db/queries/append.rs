@@ -1,95 +1,140 @@
-//! Appending a message to its talk: bump the talk's counters (taking its row
-//! lock), insert the message numbered by them, and move the author's read
-//! position. One statement on PostgreSQL, where this is every post's hot path.
+//! Appending messages to their talk: bump the talk's counters (taking its row
+//! lock), insert the messages numbered by them, and move the authors' read
+//! positions. One statement on PostgreSQL for any number of messages, where
+//! this is every post's hot path (a batch of posts is one statement).
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, Statement};
+use serde_json::json;
 use talk_types::{AgentId, time};
 
 use super::{counters, messages, read_states};
 use crate::db::entities::{message, talk_counter};
 
-/// Writes `row` as the talk's next message and returns it numbered: `seq`,
-/// `change_seq`, `tm_create` and `tm_update` come from the talk's counters
-/// bumped by `changes` change numbers (the first is the message's). When
-/// `reader` is set, that agent's read position moves up to the new seq.
+/// A message to append.
+pub struct Append {
+    /// The message; its numbers (`seq`, `change_seq`, times) are filled in.
+    pub row: message::Model,
+    /// Change numbers it takes (the first is the message's).
+    pub changes: i64,
+    /// An agent whose read position moves up to the message.
+    pub reader: Option<AgentId>,
+}
+
+/// Writes `items`, all of one talk and customer, as the talk's next messages
+/// in order, and returns them numbered with the counters after the last:
+/// `seq`, `change_seq`, `tm_create` and `tm_update` come from the talk's
+/// counters (each message takes the next seq and its `changes` change numbers,
+/// and a `tm_create` one microsecond past the previous message at least).
 pub async fn append<C: ConnectionTrait>(
     db: &C,
-    row: message::Model,
-    changes: i64,
-    reader: Option<AgentId>,
-) -> Result<(message::Model, talk_counter::Model), DbErr> {
-    let now = time::to_micros(&row.tm_create);
-    if db.get_database_backend() != DatabaseBackend::Postgres {
-        let bump = counters::Bump {
-            message_at: Some(now),
-            changes,
-        };
-        let counters = counters::bump(db, row.customer_id, row.talk_id, bump).await?;
-        let row = numbered(row, &counters, changes);
-        messages::insert(db, row.clone()).await?;
-        if let Some(reader) = reader {
-            read_states::advance(db, row.customer_id, row.talk_id, reader, row.seq).await?;
-        }
-        return Ok((row, counters));
-    }
-    let read_state = if reader.is_some() {
-        ", r AS ( \
-           INSERT INTO read_states (talk_id, agent_id, customer_id, last_read_seq) \
-           SELECT $1, $12, $2, c.last_seq FROM c \
-           ON CONFLICT (talk_id, agent_id) DO UPDATE \
-           SET last_read_seq = GREATEST(read_states.last_read_seq, excluded.last_read_seq) \
-         )"
-    } else {
-        ""
+    items: Vec<Append>,
+) -> Result<(Vec<message::Model>, talk_counter::Model), DbErr> {
+    let Some(first) = items.first() else {
+        return Err(DbErr::Custom("nothing to append".into()));
     };
-    // Same bump as `counters::bump`: a new talk starts at seq 1, and
-    // `last_tm_create` moves to now or one microsecond past the previous message.
-    let sql = format!(
-        "WITH c AS ( \
+    let (customer, talk) = (first.row.customer_id, first.row.talk_id);
+    if items
+        .iter()
+        .any(|i| i.row.customer_id != customer || i.row.talk_id != talk)
+    {
+        return Err(DbErr::Custom(
+            "messages of several talks in one append".into(),
+        ));
+    }
+    let now = time::to_micros(&first.row.tm_create);
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        let mut rows = Vec::with_capacity(items.len());
+        let mut last = None;
+        for Append {
+            row,
+            changes,
+            reader,
+        } in items
+        {
+            let bump = counters::Bump {
+                message_at: Some(now),
+                changes,
+            };
+            let counters = counters::bump(db, customer, talk, bump).await?;
+            let row = numbered(row, &counters, 0, changes - 1);
+            messages::insert(db, row.clone()).await?;
+            if let Some(reader) = reader {
+                read_states::advance(db, customer, talk, reader, row.seq).await?;
+            }
+            rows.push(row);
+            last = Some(counters);
+        }
+        return last
+            .map(|counters| (rows, counters))
+            .ok_or_else(|| DbErr::Custom("nothing appended".into()));
+    }
+    let count = items.len() as i64;
+    let total: i64 = items.iter().map(|i| i.changes).sum();
+    let input: Vec<_> = items
+        .iter()
+        .map(
+            |Append {
+                 row,
+                 changes,
+                 reader,
+             }| {
+                json!({
+                    "id": row.id,
+                    "parent_id": row.parent_id,
+                    "owner_type": row.owner_type,
+                    "owner_id": row.owner_id,
+                    "type": row.kind,
+                    "text": row.text,
+                    "medias": row.medias,
+                    "changes": changes,
+                    "reader": reader,
+                })
+            },
+        )
+        .collect();
+    // Like `counters::bump` taken `count` times at once: a new talk starts at
+    // seq 1, and the first message's `tm_create` is now or one microsecond
+    // past the previous message. Message n (1-based) of the batch gets
+    // seq = last_seq - count + n and tm = last_tm_create - count + n.
+    let sql = "WITH c AS ( \
            INSERT INTO talk_counters AS k (talk_id, customer_id, last_seq, last_change, last_tm_create) \
-           VALUES ($1, $2, 1, $3, $4) \
+           VALUES ($1, $2, $3, $4, $5 + $3 - 1) \
            ON CONFLICT (talk_id) DO UPDATE SET \
-             last_seq = k.last_seq + 1, \
-             last_change = k.last_change + $3, \
-             last_tm_create = CASE WHEN k.last_tm_create >= $4 THEN k.last_tm_create + 1 ELSE $4 END \
+             last_seq = k.last_seq + $3, \
+             last_change = k.last_change + $4, \
+             last_tm_create = CASE WHEN k.last_tm_create >= $5 THEN k.last_tm_create + $3 \
+               ELSE $5 + $3 - 1 END \
            WHERE k.customer_id = $2 \
            RETURNING k.* \
+         ), i AS ( \
+           SELECT t.*, e.n, sum(t.changes) OVER (ORDER BY e.n) - t.changes AS before \
+           FROM jsonb_array_elements($6::jsonb) WITH ORDINALITY AS e(v, n), \
+             jsonb_to_record(e.v) AS t(id uuid, parent_id uuid, owner_type text, owner_id uuid, \
+               \"type\" text, text text, medias text, changes bigint, reader uuid) \
          ), m AS ( \
            INSERT INTO messages (id, customer_id, talk_id, parent_id, owner_type, owner_id, \"type\", \
              text, medias, seq, change_seq, reply_count, tm_create, tm_update) \
-           SELECT $5, $2, $1, $6, $7, $8, $9, $10, $11, c.last_seq, c.last_change - $3 + 1, 0, \
-             timestamptz 'epoch' + c.last_tm_create * interval '1 microsecond', \
-             timestamptz 'epoch' + c.last_tm_create * interval '1 microsecond' \
-           FROM c \
-         ){read_state} \
-         SELECT * FROM c"
-    );
-    let message::Model {
-        id,
-        customer_id,
-        talk_id,
-        parent_id,
-        ref owner_type,
-        owner_id,
-        ref kind,
-        ref text,
-        ref medias,
-        ..
-    } = row;
-    let mut values: Vec<Value> = vec![
-        talk_id.into(),
-        customer_id.into(),
-        changes.into(),
+           SELECT i.id, $2, $1, i.parent_id, i.owner_type, i.owner_id, i.\"type\", i.text, i.medias, \
+             c.last_seq - $3 + i.n, c.last_change - $4 + i.before + 1, 0, \
+             timestamptz 'epoch' + (c.last_tm_create - $3 + i.n) * interval '1 microsecond', \
+             timestamptz 'epoch' + (c.last_tm_create - $3 + i.n) * interval '1 microsecond' \
+           FROM c, i \
+         ), r AS ( \
+           INSERT INTO read_states (talk_id, agent_id, customer_id, last_read_seq) \
+           SELECT $1, i.reader, $2, max(c.last_seq - $3 + i.n) FROM c, i \
+           WHERE i.reader IS NOT NULL GROUP BY i.reader \
+           ON CONFLICT (talk_id, agent_id) DO UPDATE \
+           SET last_read_seq = GREATEST(read_states.last_read_seq, excluded.last_read_seq) \
+         ) \
+         SELECT * FROM c";
+    let values = vec![
+        talk.into(),
+        customer.into(),
+        count.into(),
+        total.into(),
         now.into(),
-        id.into(),
-        parent_id.into(),
-        owner_type.as_str().into(),
-        owner_id.into(),
-        kind.as_str().into(),
-        text.as_str().into(),
-        medias.as_str().into(),
+        serde_json::Value::Array(input).into(),
     ];
-    values.extend(reader.map(Value::from));
     let counters = talk_counter::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
@@ -99,15 +144,31 @@ pub async fn append<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("talk counters of another customer".into()))?;
-    Ok((numbered(row, &counters, changes), counters))
+    let mut through = 0;
+    let rows = items
+        .into_iter()
+        .zip(1..)
+        .map(|(Append { row, changes, .. }, n)| {
+            let later_changes = total - through - 1;
+            through += changes;
+            numbered(row, &counters, count - n, later_changes)
+        })
+        .collect();
+    Ok((rows, counters))
 }
 
-/// `row` with the numbers the bump gave it.
-fn numbered(row: message::Model, counters: &talk_counter::Model, changes: i64) -> message::Model {
-    let tm_create = time::from_micros(counters.last_tm_create).unwrap_or(row.tm_create);
+/// `row` with the numbers the bump gave it, `later` messages and
+/// `later_changes` change numbers of the bump coming after its first.
+fn numbered(
+    row: message::Model,
+    counters: &talk_counter::Model,
+    later: i64,
+    later_changes: i64,
+) -> message::Model {
+    let tm_create = time::from_micros(counters.last_tm_create - later).unwrap_or(row.tm_create);
     message::Model {
-        seq: counters.last_seq,
-        change_seq: counters.last_change - changes + 1,
+        seq: counters.last_seq - later,
+        change_seq: counters.last_change - later_changes,
         tm_create,
         tm_update: tm_create,
         ..row
