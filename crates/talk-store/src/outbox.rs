@@ -89,7 +89,7 @@ impl Outbox {
         let now = time::now();
         let rows = envelopes.iter().map(|envelope| entity::ActiveModel {
             event_id: Set(envelope.id.clone()),
-            subject: Set(talk_events::kinds::subject(&self.prefix, envelope)),
+            subject: Set(self.subject(envelope)),
             traceparent: Set(envelope.traceparent.clone()),
             payload: Set(talk_events::kinds::encode(envelope)),
             created_at: Set(now),
@@ -100,6 +100,13 @@ impl Outbox {
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+
+    /// The subject `envelope` is published on; for a service that writes
+    /// outbox rows in statements of its own (they go in commit order like
+    /// [`Outbox::stage`]'s, after the talk's row lock).
+    pub fn subject(&self, envelope: &EventEnvelope) -> String {
+        talk_events::kinds::subject(&self.prefix, envelope)
     }
 
     /// Wakes the relay; call after commit.

@@ -6,6 +6,15 @@
 //! busy talk's rate is batches per second times the batch size instead of one
 //! post per lock hold. An idle talk's post is written at once, alone.
 //!
+//! On PostgreSQL the batch writer remembers each talk's counters after its
+//! last batch. A batch without replies then numbers its posts itself and
+//! writes them, the talk's new counters and the outbox rows in one statement
+//! that commits on its own, on condition that the counters are still the
+//! remembered ones (one round trip instead of begin, insert, outbox, commit).
+//! When another write of the talk came between (an edit, a reaction, a system
+//! message, another replica), the statement writes nothing and the batch is
+//! written the usual way, which learns the counters again.
+//!
 //! Posts that carry an `Idempotency-Key` are written on their own, with their
 //! key claimed in the same transaction (`post.rs`).
 
@@ -13,7 +22,10 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sea_orm::TransactionTrait;
+use sea_orm::error::RuntimeErr;
+use sea_orm::{DatabaseBackend, DbErr, TransactionTrait};
+use serde_json::json;
+use talk_events::kinds;
 use talk_proto::Message;
 use talk_store::db_error;
 use talk_telemetry::metrics;
@@ -21,10 +33,14 @@ use talk_types::{ApiError, CustomerId, TalkId};
 use tokio::sync::oneshot;
 
 use super::Messages;
-use super::post::{Draft, append_posts};
+use super::post::{self, Draft, append_posts};
+use crate::db::entities::talk_counter;
+use crate::db::queries::append;
 
 /// The most posts one transaction writes.
 const MAX_BATCH: usize = 64;
+/// The most talks whose counters are remembered (then they are all forgotten).
+const MAX_KNOWN: usize = 10_000;
 
 /// A post waiting for its batch, and where its answer goes.
 struct Job {
@@ -39,6 +55,8 @@ type Key = (CustomerId, TalkId);
 #[derive(Default)]
 pub(super) struct Batches {
     waiting: Mutex<HashMap<Key, VecDeque<Job>>>,
+    /// Each talk's counters after its last batch, as far as this process knows.
+    known: Mutex<HashMap<Key, talk_counter::Model>>,
 }
 
 impl Batches {
@@ -77,6 +95,25 @@ impl Batches {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, VecDeque<Job>>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<Key, talk_counter::Model>> {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn remember(&self, key: Key, counters: Option<talk_counter::Model>) {
+        let mut known = self.known();
+        match counters {
+            Some(counters) => {
+                if known.len() >= MAX_KNOWN && !known.contains_key(&key) {
+                    known.clear();
+                }
+                known.insert(key, counters);
+            }
+            None => {
+                known.remove(&key);
+            }
+        }
+    }
 }
 
 /// Writes one talk's batches until nobody waits.
@@ -88,7 +125,7 @@ struct Writer {
 impl Writer {
     async fn run(self, messages: Messages, mut batch: Vec<Job>) {
         loop {
-            write(&messages, batch).await;
+            write(&messages, &self.batches, self.key, batch).await;
             let mut waiting = self.batches.lock();
             let Some(queue) = waiting.get_mut(&self.key).filter(|q| !q.is_empty()) else {
                 waiting.remove(&self.key);
@@ -110,29 +147,115 @@ impl Drop for Writer {
     }
 }
 
-/// Writes `batch` in one transaction and answers every post. When a statement
-/// fails before the commit, nothing was written and each post is written again
-/// on its own, so that one bad post fails alone with its own error.
-async fn write(messages: &Messages, batch: Vec<Job>) {
+/// Writes `batch` and answers every post: in one statement when the talk's
+/// counters are known, else in one transaction. When a statement fails before
+/// the commit, nothing was written and each post is written again on its own,
+/// so that one bad post fails alone with its own error.
+async fn write(messages: &Messages, batches: &Batches, key: Key, batch: Vec<Job>) {
     metrics::POST_BATCH_SIZE.observe(batch.len() as f64);
     let drafts: Vec<Draft> = batch.iter().map(|job| job.draft.clone()).collect();
-    let answers = match commit(messages, &drafts).await {
-        Ok(posted) => posted,
-        Err(Failed::BeforeCommit(_)) if batch.len() > 1 => {
-            let mut answers = Vec::with_capacity(batch.len());
-            for draft in drafts {
-                answers.push(match commit(messages, std::slice::from_ref(&draft)).await {
-                    Ok(mut posted) => posted.pop().unwrap_or_else(|| Err(ApiError::internal())),
-                    Err(Failed::BeforeCommit(e) | Failed::AtCommit(e)) => Err(e),
-                });
+    let known = batches.known().get(&key).cloned().filter(|_| {
+        messages.db.get_database_backend() == DatabaseBackend::Postgres
+            && drafts.iter().all(|d| d.parent.is_none())
+    });
+    let mut answers = None;
+    if let Some(before) = known {
+        match write_known(messages, &drafts, &before).await {
+            Ok(Some((posted, after))) => {
+                batches.remember(key, Some(after));
+                answers = Some(posted.into_iter().map(Ok).collect());
             }
-            answers
+            Ok(None) => batches.remember(key, None),
+            Err(e) => {
+                batches.remember(key, None);
+                answers = Some(vec![Err(e); batch.len()]);
+            }
         }
-        Err(Failed::BeforeCommit(e) | Failed::AtCommit(e)) => vec![Err(e); batch.len()],
+    }
+    let answers = match answers {
+        Some(answers) => answers,
+        None => match commit(messages, &drafts).await {
+            Ok((posted, counters)) => {
+                batches.remember(key, counters);
+                posted
+            }
+            Err(Failed::BeforeCommit(_)) if batch.len() > 1 => {
+                let mut answers = Vec::with_capacity(batch.len());
+                for draft in drafts {
+                    answers.push(match commit(messages, std::slice::from_ref(&draft)).await {
+                        Ok((mut posted, _)) => {
+                            posted.pop().unwrap_or_else(|| Err(ApiError::internal()))
+                        }
+                        Err(Failed::BeforeCommit(e) | Failed::AtCommit(e)) => Err(e),
+                    });
+                }
+                answers
+            }
+            Err(Failed::BeforeCommit(e) | Failed::AtCommit(e)) => vec![Err(e); batch.len()],
+        },
     };
     for (job, answer) in batch.into_iter().zip(answers) {
         // The caller may have gone; its post stands.
         let _ = job.answer.send(answer);
+    }
+}
+
+/// Writes posts without replies in one statement numbered from the talk's
+/// counters `before`: the messages and the counters after them; Ok(None)
+/// when nothing was written because the counters moved (or the statement
+/// was refused). Err only when whether it was written is unknown.
+async fn write_known(
+    messages: &Messages,
+    drafts: &[Draft],
+    before: &talk_counter::Model,
+) -> Result<Option<(Vec<Message>, talk_counter::Model)>, ApiError> {
+    let (mut items, announced) = post::appends(drafts.to_vec());
+    let after = append::number(&mut items, before);
+    let rows = items.iter().map(|item| item.row.clone()).collect();
+    let (posted, events) = post::created(rows, announced);
+    let outbox = events
+        .iter()
+        .map(|event| {
+            json!({
+                "event_id": event.id,
+                "subject": messages.outbox.subject(event),
+                "traceparent": event.traceparent,
+                "payload": hex::encode(kinds::encode(event)),
+            })
+        })
+        .collect();
+    let written = append::append_known(
+        &messages.db,
+        &items,
+        before,
+        &after,
+        serde_json::Value::Array(outbox),
+    )
+    .await;
+    match written {
+        Ok(true) => {
+            messages.outbox.notify();
+            post::count(&posted);
+            Ok(Some((posted, after)))
+        }
+        Ok(false) => Ok(None),
+        Err(e) if refused(&e) => {
+            tracing::warn!(error = %e, "one-statement post batch refused; writing it in a transaction");
+            Ok(None)
+        }
+        Err(e) => Err(db_error(e)),
+    }
+}
+
+/// Whether the database answered `e` (so the statement did not commit), or
+/// it never reached the database.
+fn refused(e: &DbErr) -> bool {
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) => {
+            matches!(**e, sea_orm::sqlx::Error::Database(_))
+        }
+        _ => false,
     }
 }
 
@@ -144,10 +267,12 @@ enum Failed {
     AtCommit(ApiError),
 }
 
+/// Writes `drafts` in one transaction: the answers, and the talk's counters
+/// after them if any was written.
 async fn commit(
     messages: &Messages,
     drafts: &[Draft],
-) -> Result<Vec<Result<Message, ApiError>>, Failed> {
+) -> Result<(Vec<Result<Message, ApiError>>, Option<talk_counter::Model>), Failed> {
     let txn = messages
         .db
         .begin()

@@ -10,7 +10,7 @@ use talk_types::{AgentId, ApiError, CustomerId, MessageId, TalkId, time};
 use uuid::Uuid;
 
 use super::{Caller, Messages, validate};
-use crate::db::entities::message;
+use crate::db::entities::{message, talk_counter};
 use crate::db::queries::{append, messages};
 use crate::wire;
 
@@ -56,88 +56,116 @@ pub(super) async fn insert<C: ConnectionTrait>(
     outbox: &Outbox,
     draft: Draft,
 ) -> Result<Message, ApiError> {
-    let (mut messages, events) = append_drafts(txn, vec![draft]).await?;
+    let (mut messages, events, _) = append_drafts(txn, vec![draft]).await?;
     outbox.stage(txn, events).await?;
+    count(&messages);
     messages.pop().ok_or_else(ApiError::internal)
 }
 
+/// What a new message's `message_created` needs besides the message: its
+/// traceparent and audience.
+pub(super) type Announce = (String, Vec<String>);
+
+/// The rows of new messages, not yet numbered, and what their events need.
+pub(super) fn appends(drafts: Vec<Draft>) -> (Vec<append::Append>, Vec<Announce>) {
+    let now = time::now();
+    drafts
+        .into_iter()
+        .map(|draft| {
+            let Draft {
+                customer,
+                talk,
+                parent,
+                owner_type,
+                owner_id,
+                kind,
+                text,
+                medias,
+                traceparent,
+                audience,
+            } = draft;
+            let item = append::Append {
+                row: message::Model {
+                    id: MessageId::new(),
+                    customer_id: customer,
+                    talk_id: talk,
+                    parent_id: parent,
+                    owner_type: owner_type.to_owned(),
+                    owner_id,
+                    kind: kind.to_owned(),
+                    text,
+                    medias: wire::medias_json(medias),
+                    seq: 0,
+                    change_seq: 0,
+                    reply_count: 0,
+                    tm_create: now,
+                    tm_update: now,
+                    tm_delete: None,
+                },
+                changes: if parent.is_some() { 2 } else { 1 },
+                reader: (owner_type == "agent").then_some(AgentId(owner_id)),
+            };
+            (item, (traceparent, audience))
+        })
+        .unzip()
+}
+
+/// The messages and `message_created` events of appended rows.
+pub(super) fn created(
+    rows: Vec<message::Model>,
+    announced: Vec<Announce>,
+) -> (Vec<Message>, Vec<EventEnvelope>) {
+    rows.into_iter()
+        .zip(announced)
+        .map(|(row, (traceparent, audience))| {
+            let (customer, talk) = (row.customer_id, row.talk_id);
+            let message = wire::message(row, &[]);
+            let mut event = envelope(MessageCreated(message.clone()), customer, talk, traceparent);
+            event.audience = audience;
+            (message, event)
+        })
+        .unzip()
+}
+
+/// Counts written messages in the metrics.
+pub(super) fn count(messages: &[Message]) {
+    for message in messages {
+        metrics::MESSAGES_POSTED
+            .with_label_values(&[message.r#type.as_str()])
+            .inc();
+    }
+}
+
 /// [`insert`] for messages of one talk, in order, without staging: the
-/// messages and their `message_created` events.
+/// messages, their `message_created` events and the talk's counters after.
 async fn append_drafts<C: ConnectionTrait>(
     txn: &C,
     drafts: Vec<Draft>,
-) -> Result<(Vec<Message>, Vec<EventEnvelope>), ApiError> {
-    let now = time::now();
-    let mut items = Vec::with_capacity(drafts.len());
-    let mut announced = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        let Draft {
-            customer,
-            talk,
-            parent,
-            owner_type,
-            owner_id,
-            kind,
-            text,
-            medias,
-            traceparent,
-            audience,
-        } = draft;
-        items.push(append::Append {
-            row: message::Model {
-                id: MessageId::new(),
-                customer_id: customer,
-                talk_id: talk,
-                parent_id: parent,
-                owner_type: owner_type.to_owned(),
-                owner_id,
-                kind: kind.to_owned(),
-                text,
-                medias: wire::medias_json(medias),
-                seq: 0,
-                change_seq: 0,
-                reply_count: 0,
-                tm_create: now,
-                tm_update: now,
-                tm_delete: None,
-            },
-            changes: if parent.is_some() { 2 } else { 1 },
-            reader: (owner_type == "agent").then_some(AgentId(owner_id)),
-        });
-        announced.push((traceparent, audience));
-    }
-    let (rows, _) = append::append(txn, items).await.map_err(db_error)?;
-    let mut posted = Vec::with_capacity(rows.len());
-    let mut events = Vec::with_capacity(rows.len());
-    for (row, (traceparent, audience)) in rows.into_iter().zip(announced) {
+) -> Result<(Vec<Message>, Vec<EventEnvelope>, talk_counter::Model), ApiError> {
+    let (items, announced) = appends(drafts);
+    let (rows, counters) = append::append(txn, items).await.map_err(db_error)?;
+    for row in &rows {
         if let Some(parent) = row.parent_id {
             // The reply's second change number is the parent's.
             messages::add_reply(txn, row.customer_id, parent, row.change_seq + 1)
                 .await
                 .map_err(db_error)?;
         }
-        let (customer, talk) = (row.customer_id, row.talk_id);
-        metrics::MESSAGES_POSTED
-            .with_label_values(&[row.kind.as_str()])
-            .inc();
-        let message = wire::message(row, &[]);
-        let mut event = envelope(MessageCreated(message.clone()), customer, talk, traceparent);
-        event.audience = audience;
-        posted.push(message);
-        events.push(event);
     }
-    Ok((posted, events))
+    let (messages, events) = created(rows, announced);
+    Ok((messages, events, counters))
 }
 
 /// Writes posts in `txn`, in order, with one statement for all of them and
 /// one outbox insert; a post whose parent is not a message of its talk is
 /// refused alone. The parents are locked first, in id order, before the
-/// talk's counter row (the order edits take them in).
+/// talk's counter row (the order edits take them in). Also returns the talk's
+/// counters after the posts, if any was written.
 pub(super) async fn append_posts(
     txn: &DatabaseTransaction,
     outbox: &Outbox,
     drafts: &[Draft],
-) -> Result<Vec<Result<Message, ApiError>>, ApiError> {
+) -> Result<(Vec<Result<Message, ApiError>>, Option<talk_counter::Model>), ApiError> {
     let mut parents: Vec<_> = drafts.iter().filter_map(|d| d.parent).collect();
     parents.sort_unstable();
     parents.dedup();
@@ -157,12 +185,15 @@ pub(super) async fn append_posts(
     };
     let writable: Vec<Draft> = drafts.iter().filter(|d| valid(d)).cloned().collect();
     let mut posted = Vec::new().into_iter();
+    let mut counters = None;
     if !writable.is_empty() {
-        let (messages, events) = append_drafts(txn, writable).await?;
+        let (messages, events, after) = append_drafts(txn, writable).await?;
         outbox.stage(txn, events).await?;
+        count(&messages);
         posted = messages.into_iter();
+        counters = Some(after);
     }
-    Ok(drafts
+    let answers = drafts
         .iter()
         .map(|draft| {
             if valid(draft) {
@@ -171,7 +202,8 @@ pub(super) async fn append_posts(
                 Err(invalid_parent())
             }
         })
-        .collect())
+        .collect();
+    Ok((answers, counters))
 }
 
 pub(super) fn invalid_parent() -> ApiError {
@@ -227,7 +259,7 @@ impl Messages {
             Err(replay) => return Ok(replay),
         };
         draft.audience = access?.recent_member_ids;
-        let mut posted = append_posts(&txn, &self.outbox, &[draft]).await?;
+        let (mut posted, _) = append_posts(&txn, &self.outbox, &[draft]).await?;
         let message = posted.pop().unwrap_or_else(|| Err(ApiError::internal()))?;
         self.finish(txn, &scope, options, &message).await?;
         Ok(message)

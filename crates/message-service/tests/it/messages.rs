@@ -185,6 +185,80 @@ async fn a_post_that_fails_in_a_batch_fails_alone() {
     h.stop().await;
 }
 
+/// Posts are numbered after every other write of their talk: the batch
+/// writer remembers the talk's counters to write a post in one statement, and
+/// an edit or a reply in between makes it number the next post afresh.
+#[tokio::test]
+async fn posts_after_other_writes_are_numbered_after_them() {
+    let h = Harness::start().await;
+    let alice = h.agent();
+    let talk = h.talk("group", &[&alice]);
+    let mut events = h.bus.subscribe(Start::New).await.unwrap();
+    let first = h.post(&alice, &talk, "one").await.unwrap();
+    let second = h.post(&alice, &talk, "two").await.unwrap();
+    let edit = EditMessageRequest {
+        caller: h.caller(&alice),
+        options: None,
+        message_id: second.id.clone(),
+        text: "two, edited".to_owned(),
+    };
+    let edited = api(h.client.clone().edit_message(edit).await).unwrap();
+    let third = h.post(&alice, &talk, "three").await.unwrap();
+    let answer = reply(&h, &talk, &alice, &first.id, "re: one")
+        .await
+        .unwrap();
+    let fourth = h.post(&alice, &talk, "four").await.unwrap();
+    let fifth = h.post(&alice, &talk, "five").await.unwrap();
+
+    let posts = [&first, &second, &third, &answer, &fourth, &fifth];
+    let seqs: Vec<u64> = posts.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+    let changes = [
+        first.change_seq,
+        second.change_seq,
+        edited.change_seq,
+        third.change_seq,
+        answer.change_seq,
+        fourth.change_seq,
+        fifth.change_seq,
+    ];
+    assert!(changes.windows(2).all(|w| w[0] < w[1]), "{changes:?}");
+    assert!(posts.windows(2).all(|w| w[0].tm_create < w[1].tm_create));
+    for posted in posts {
+        let got = api(h
+            .client
+            .clone()
+            .get_message(MessageRef {
+                caller: h.caller(&alice),
+                message_id: posted.id.clone(),
+            })
+            .await)
+        .unwrap();
+        if posted.id == first.id {
+            assert_eq!(got.reply_count, 1);
+        } else if posted.id == second.id {
+            assert_eq!(got, edited);
+        } else {
+            assert_eq!(&got, posted);
+        }
+    }
+    let mut announced = Vec::new();
+    while announced.len() < 6 {
+        let delivery = events.next().await.unwrap().unwrap();
+        if let Some(talk_proto::event_envelope::Payload::Message(m)) = delivery.envelope.payload
+            && delivery.envelope.kind == "message_created"
+        {
+            announced.push(m.seq);
+        }
+    }
+    assert_eq!(
+        announced,
+        [1, 2, 3, 4, 5, 6],
+        "announced once each, in order"
+    );
+    h.stop().await;
+}
+
 async fn reply(
     h: &Harness,
     talk: &str,

@@ -56,7 +56,13 @@ pub async fn append<C: ConnectionTrait>(
                 changes,
             };
             let counters = counters::bump(db, customer, talk, bump).await?;
-            let row = numbered(row, &counters, 0, changes - 1);
+            let mut item = [Append {
+                row,
+                changes,
+                reader,
+            }];
+            renumber(&mut item, &counters);
+            let [Append { row, .. }] = item;
             messages::insert(db, row.clone()).await?;
             if let Some(reader) = reader {
                 read_states::advance(db, customer, talk, reader, row.seq).await?;
@@ -144,33 +150,126 @@ pub async fn append<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("talk counters of another customer".into()))?;
-    let mut through = 0;
-    let rows = items
-        .into_iter()
-        .zip(1..)
-        .map(|(Append { row, changes, .. }, n)| {
-            let later_changes = total - through - 1;
-            through += changes;
-            numbered(row, &counters, count - n, later_changes)
-        })
-        .collect();
-    Ok((rows, counters))
+    let mut items = items;
+    renumber(&mut items, &counters);
+    Ok((items.into_iter().map(|i| i.row).collect(), counters))
 }
 
-/// `row` with the numbers the bump gave it, `later` messages and
-/// `later_changes` change numbers of the bump coming after its first.
-fn numbered(
-    row: message::Model,
-    counters: &talk_counter::Model,
-    later: i64,
-    later_changes: i64,
-) -> message::Model {
-    let tm_create = time::from_micros(counters.last_tm_create - later).unwrap_or(row.tm_create);
-    message::Model {
-        seq: counters.last_seq - later,
-        change_seq: counters.last_change - later_changes,
-        tm_create,
-        tm_update: tm_create,
-        ..row
+/// Numbers `items` as the talk's next messages after counters `before`, as
+/// [`append`] does in the database, and returns the counters after them.
+pub fn number(items: &mut [Append], before: &talk_counter::Model) -> talk_counter::Model {
+    let count = items.len() as i64;
+    let now = items
+        .first()
+        .map_or(0, |i| time::to_micros(&i.row.tm_create));
+    let first_tm = if before.last_tm_create >= now {
+        before.last_tm_create + 1
+    } else {
+        now
+    };
+    let after = talk_counter::Model {
+        last_seq: before.last_seq + count,
+        last_change: before.last_change + items.iter().map(|i| i.changes).sum::<i64>(),
+        last_tm_create: first_tm + count - 1,
+        ..before.clone()
+    };
+    renumber(items, &after);
+    after
+}
+
+/// Writes `items`, numbered by [`number`] from counters `before`, and the
+/// outbox rows `outbox` (a JSON array of `{event_id, subject, traceparent,
+/// payload}`, the payload in hex) in one statement, which on its own commits
+/// — if the talk's counters are still `before` (a change number is taken by
+/// every write of the talk, so an unchanged `last_change` means nobody wrote
+/// since). Ok(false): they were not, and nothing was written. PostgreSQL only,
+/// and for messages without a parent.
+pub async fn append_known<C: ConnectionTrait>(
+    db: &C,
+    items: &[Append],
+    before: &talk_counter::Model,
+    after: &talk_counter::Model,
+    outbox: serde_json::Value,
+) -> Result<bool, DbErr> {
+    let input: Vec<_> = items
+        .iter()
+        .map(|Append { row, reader, .. }| {
+            json!({
+                "id": row.id,
+                "owner_type": row.owner_type,
+                "owner_id": row.owner_id,
+                "type": row.kind,
+                "text": row.text,
+                "medias": row.medias,
+                "seq": row.seq,
+                "change_seq": row.change_seq,
+                "tm": time::to_micros(&row.tm_create),
+                "reader": reader,
+            })
+        })
+        .collect();
+    let sql = "WITH c AS ( \
+           UPDATE talk_counters SET last_seq = $3, last_change = $4, last_tm_create = $5 \
+           WHERE talk_id = $1 AND customer_id = $2 AND last_change = $6 \
+           RETURNING 1 \
+         ), i AS ( \
+           SELECT * FROM jsonb_to_recordset($7::jsonb) AS t(id uuid, owner_type text, owner_id uuid, \
+             \"type\" text, text text, medias text, seq bigint, change_seq bigint, tm bigint, \
+             reader uuid) \
+         ), m AS ( \
+           INSERT INTO messages (id, customer_id, talk_id, parent_id, owner_type, owner_id, \"type\", \
+             text, medias, seq, change_seq, reply_count, tm_create, tm_update) \
+           SELECT i.id, $2, $1, NULL, i.owner_type, i.owner_id, i.\"type\", i.text, i.medias, \
+             i.seq, i.change_seq, 0, \
+             timestamptz 'epoch' + i.tm * interval '1 microsecond', \
+             timestamptz 'epoch' + i.tm * interval '1 microsecond' \
+           FROM c, i \
+         ), r AS ( \
+           INSERT INTO read_states (talk_id, agent_id, customer_id, last_read_seq) \
+           SELECT $1, i.reader, $2, max(i.seq) FROM c, i \
+           WHERE i.reader IS NOT NULL GROUP BY i.reader \
+           ON CONFLICT (talk_id, agent_id) DO UPDATE \
+           SET last_read_seq = GREATEST(read_states.last_read_seq, excluded.last_read_seq) \
+         ), o AS ( \
+           INSERT INTO outbox (event_id, subject, traceparent, payload, created_at) \
+           SELECT e.event_id, e.subject, e.traceparent, decode(e.payload, 'hex'), now() \
+           FROM c, jsonb_array_elements($8::jsonb) WITH ORDINALITY AS x(v, n), \
+             jsonb_to_record(x.v) AS e(event_id text, subject text, traceparent text, payload text) \
+           ORDER BY x.n \
+         ) \
+         SELECT count(*) AS written FROM c";
+    let values = vec![
+        before.talk_id.into(),
+        before.customer_id.into(),
+        after.last_seq.into(),
+        after.last_change.into(),
+        after.last_tm_create.into(),
+        before.last_change.into(),
+        serde_json::Value::Array(input).into(),
+        outbox.into(),
+    ];
+    let written = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "written"))
+        .transpose()?;
+    Ok(written == Some(1))
+}
+
+/// Fills in the numbers of `items`, the last messages counted by `after`.
+fn renumber(items: &mut [Append], after: &talk_counter::Model) {
+    let mut later_changes = 0;
+    for (later, item) in (0..).zip(items.iter_mut().rev()) {
+        later_changes += item.changes;
+        let tm_create =
+            time::from_micros(after.last_tm_create - later).unwrap_or(item.row.tm_create);
+        item.row.seq = after.last_seq - later;
+        item.row.change_seq = after.last_change - later_changes + 1;
+        item.row.tm_create = tm_create;
+        item.row.tm_update = tm_create;
     }
 }
