@@ -81,7 +81,7 @@ echo "== machine"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   free -h | sed -n '1,2p'
   echo "kernel: $(uname -sr)"
-  echo "postgres: $("${PSQL[@]}" -d postgres -c 'show server_version'), synchronous_commit=$("${PSQL[@]}" -d postgres -c 'show synchronous_commit'), fsync=$("${PSQL[@]}" -d postgres -c 'show fsync'), max_connections=$("${PSQL[@]}" -d postgres -c 'show max_connections')"
+  echo "postgres: $("${PSQL[@]}" -d postgres -c 'show server_version'), synchronous_commit=$("${PSQL[@]}" -d postgres -c 'show synchronous_commit'), fsync=$("${PSQL[@]}" -d postgres -c 'show fsync'), max_connections=$("${PSQL[@]}" -d postgres -c 'show max_connections'), autovacuum=$("${PSQL[@]}" -d postgres -c 'show autovacuum')"
   echo "nats-server: $(nats-server --version 2>&1 | head -n1)"
   echo "open files limit: $(ulimit -n)"
 } | tee "$RUN_DIR/machine.txt"
