@@ -141,7 +141,7 @@ async fn every_service_exposes_metrics_that_move_with_a_message() -> anyhow::Res
         metric(
             &talk,
             "talk_grpc_requests_total",
-            &[r#"method="CheckAccess""#, r#"code="OK""#]
+            &[r#"method="CheckAccessMany""#, r#"code="OK""#]
         ) >= 1.0
     );
     let agent = scrape(&processes, "agent-service").await?;

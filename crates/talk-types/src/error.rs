@@ -84,7 +84,8 @@ impl ErrorKind {
         }
     }
 
-    fn from_status_str(value: &str) -> Option<Self> {
+    /// The kind [`ErrorKind::status`] names.
+    pub fn from_status_str(value: &str) -> Option<Self> {
         Some(match value {
             "INVALID_ARGUMENT" => Self::InvalidArgument,
             "UNAUTHENTICATED" => Self::Unauthenticated,

@@ -362,6 +362,12 @@ impl TalkService for Fakes {
     async fn check_access(&self, _: Request<pb::TalkRef>) -> Result<Response<pb::Access>, Status> {
         unimplemented()
     }
+    async fn check_access_many(
+        &self,
+        _: Request<pb::AccessQuery>,
+    ) -> Result<Response<pb::AccessAnswers>, Status> {
+        unimplemented()
+    }
     async fn list_memberships(
         &self,
         _: Request<pb::ListMembershipsRequest>,

@@ -1,7 +1,7 @@
 //! Who may read and write a talk's messages, as talk-service says.
 
-use talk_proto::{Access, TalkRef};
-use talk_types::{ApiError, TalkId};
+use talk_proto::{Access, AccessAnswer, AccessQuery, TalkRef};
+use talk_types::{ApiError, ErrorKind, TalkId};
 
 use super::{Caller, Messages};
 
@@ -33,7 +33,7 @@ impl Messages {
         caller: &Caller,
         talk: TalkId,
     ) -> Result<Access, ApiError> {
-        let access = self.access(caller, talk).await?;
+        let access = self.checked(caller, talk).await?;
         let participant = access.participant.as_ref().filter(|p| p.state == "active");
         if participant.is_none() {
             return Err(ApiError::permission_denied());
@@ -45,5 +45,59 @@ impl Messages {
             ));
         }
         Ok(access)
+    }
+}
+
+impl Messages {
+    /// [`Messages::access`] served in rounds: the checks of one talk that
+    /// arrive while one is under way are the next round, one
+    /// `CheckAccessMany` (which starts after each of them arrived, so it sees
+    /// every change answered before).
+    async fn checked(&self, caller: &Caller, talk: TalkId) -> Result<Access, ApiError> {
+        let talks = self.talks.clone();
+        let serve = move |callers: Vec<talk_proto::Caller>| {
+            let mut talks = talks.clone();
+            async move {
+                let asked = callers.len();
+                let request = talk_runtime::grpc::request(AccessQuery {
+                    talk_id: talk.to_string(),
+                    callers,
+                });
+                match talks.check_access_many(request).await {
+                    Ok(answers) => answers
+                        .into_inner()
+                        .answers
+                        .into_iter()
+                        .map(|a| answer(a, talk))
+                        .collect(),
+                    Err(status) => vec![Err(ApiError::from_status(&status)); asked],
+                }
+            }
+        };
+        self.checks
+            .join((caller.customer_id, talk), caller.wire.clone(), serve)
+            .await
+            .unwrap_or_else(|| Err(ApiError::internal()))
+    }
+}
+
+/// One caller's answer of a `CheckAccessMany`.
+fn answer(answer: AccessAnswer, talk: TalkId) -> Result<Access, ApiError> {
+    match answer {
+        AccessAnswer {
+            access: Some(access),
+            ..
+        } if access.talk.is_some() => Ok(access),
+        AccessAnswer {
+            refusal: Some(refusal),
+            ..
+        } => match ErrorKind::from_status_str(&refusal.kind) {
+            Some(ErrorKind::Internal) | None => Err(ApiError::internal()),
+            Some(kind) => Err(ApiError::new(kind, refusal.reason, refusal.message)),
+        },
+        _ => {
+            tracing::warn!(talk_id = %talk, "talk-service answered an access check without a talk");
+            Err(ApiError::internal())
+        }
     }
 }

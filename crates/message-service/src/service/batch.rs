@@ -18,8 +18,7 @@
 //! Posts that carry an `Idempotency-Key` are written on their own, with their
 //! key claimed in the same transaction (`post.rs`).
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sea_orm::error::RuntimeErr;
@@ -30,10 +29,10 @@ use talk_proto::Message;
 use talk_store::db_error;
 use talk_telemetry::metrics;
 use talk_types::{ApiError, CustomerId, TalkId};
-use tokio::sync::oneshot;
 
 use super::Messages;
 use super::post::{self, Draft, append_posts};
+use super::rounds::Rounds;
 use crate::db::entities::talk_counter;
 use crate::db::queries::append;
 
@@ -42,58 +41,43 @@ const MAX_BATCH: usize = 64;
 /// The most talks whose counters are remembered (then they are all forgotten).
 const MAX_KNOWN: usize = 10_000;
 
-/// A post waiting for its batch, and where its answer goes.
-struct Job {
-    draft: Draft,
-    answer: oneshot::Sender<Result<Message, ApiError>>,
-}
-
 /// What batches are made of: posts to one talk (of one customer).
-type Key = (CustomerId, TalkId);
+pub(super) type Key = (CustomerId, TalkId);
 
-/// The posts waiting, by talk. A talk has an entry while its writer runs.
-#[derive(Default)]
+/// The posts waiting, by talk, and the counters of the talks written lately.
 pub(super) struct Batches {
-    waiting: Mutex<HashMap<Key, VecDeque<Job>>>,
+    rounds: Arc<Rounds<Key, Draft, Result<Message, ApiError>>>,
     /// Each talk's counters after its last batch, as far as this process knows.
     known: Mutex<HashMap<Key, talk_counter::Model>>,
+}
+
+impl Default for Batches {
+    fn default() -> Self {
+        Self {
+            rounds: Arc::new(Rounds::new(MAX_BATCH)),
+            known: Mutex::default(),
+        }
+    }
 }
 
 impl Batches {
     /// Writes `draft` with whatever else is waiting for its talk and answers
     /// once its batch is committed.
     pub(super) async fn post(
-        self: &Arc<Self>,
+        &self,
         messages: &Messages,
         draft: Draft,
     ) -> Result<Message, ApiError> {
         let key = (draft.customer, draft.talk);
-        let (answer, answered) = oneshot::channel();
-        let job = Job { draft, answer };
-        let first = match self.lock().entry(key) {
-            Entry::Occupied(mut waiting) => {
-                waiting.get_mut().push_back(job);
-                None
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(VecDeque::new());
-                Some(job)
-            }
+        let messages = messages.clone();
+        let serve = move |drafts| {
+            let messages = messages.clone();
+            async move { write(&messages, key, drafts).await }
         };
-        if let Some(job) = first {
-            // The writer is a task of its own: a caller that goes away must
-            // not take the others' batch with it.
-            let writer = Writer {
-                batches: self.clone(),
-                key,
-            };
-            tokio::spawn(writer.run(messages.clone(), vec![job]));
-        }
-        answered.await.unwrap_or_else(|_| Err(ApiError::internal()))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, VecDeque<Job>>> {
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+        self.rounds
+            .join(key, draft, serve)
+            .await
+            .unwrap_or_else(|| Err(ApiError::internal()))
     }
 
     fn known(&self) -> std::sync::MutexGuard<'_, HashMap<Key, talk_counter::Model>> {
@@ -116,44 +100,17 @@ impl Batches {
     }
 }
 
-/// Writes one talk's batches until nobody waits.
-struct Writer {
-    batches: Arc<Batches>,
-    key: Key,
-}
-
-impl Writer {
-    async fn run(self, messages: Messages, mut batch: Vec<Job>) {
-        loop {
-            write(&messages, &self.batches, self.key, batch).await;
-            let mut waiting = self.batches.lock();
-            let Some(queue) = waiting.get_mut(&self.key).filter(|q| !q.is_empty()) else {
-                waiting.remove(&self.key);
-                return;
-            };
-            let n = queue.len().min(MAX_BATCH);
-            batch = queue.drain(..n).collect();
-        }
-    }
-}
-
-impl Drop for Writer {
-    /// A writer that panicked leaves no entry behind: the posts still
-    /// waiting are answered with an internal error, later ones start afresh.
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.batches.lock().remove(&self.key);
-        }
-    }
-}
-
 /// Writes `batch` and answers every post: in one statement when the talk's
 /// counters are known, else in one transaction. When a statement fails before
 /// the commit, nothing was written and each post is written again on its own,
 /// so that one bad post fails alone with its own error.
-async fn write(messages: &Messages, batches: &Batches, key: Key, batch: Vec<Job>) {
-    metrics::POST_BATCH_SIZE.observe(batch.len() as f64);
-    let drafts: Vec<Draft> = batch.iter().map(|job| job.draft.clone()).collect();
+async fn write(
+    messages: &Messages,
+    key: Key,
+    drafts: Vec<Draft>,
+) -> Vec<Result<Message, ApiError>> {
+    metrics::POST_BATCH_SIZE.observe(drafts.len() as f64);
+    let batches = &messages.batches;
     let known = batches.known().get(&key).cloned().filter(|_| {
         messages.db.get_database_backend() == DatabaseBackend::Postgres
             && drafts.iter().all(|d| d.parent.is_none())
@@ -168,19 +125,19 @@ async fn write(messages: &Messages, batches: &Batches, key: Key, batch: Vec<Job>
             Ok(None) => batches.remember(key, None),
             Err(e) => {
                 batches.remember(key, None);
-                answers = Some(vec![Err(e); batch.len()]);
+                answers = Some(vec![Err(e); drafts.len()]);
             }
         }
     }
-    let answers = match answers {
+    match answers {
         Some(answers) => answers,
         None => match commit(messages, &drafts).await {
             Ok((posted, counters)) => {
                 batches.remember(key, counters);
                 posted
             }
-            Err(Failed::BeforeCommit(_)) if batch.len() > 1 => {
-                let mut answers = Vec::with_capacity(batch.len());
+            Err(Failed::BeforeCommit(_)) if drafts.len() > 1 => {
+                let mut answers = Vec::with_capacity(drafts.len());
                 for draft in drafts {
                     answers.push(match commit(messages, std::slice::from_ref(&draft)).await {
                         Ok((mut posted, _)) => {
@@ -191,12 +148,8 @@ async fn write(messages: &Messages, batches: &Batches, key: Key, batch: Vec<Job>
                 }
                 answers
             }
-            Err(Failed::BeforeCommit(e) | Failed::AtCommit(e)) => vec![Err(e); batch.len()],
+            Err(Failed::BeforeCommit(e) | Failed::AtCommit(e)) => vec![Err(e); drafts.len()],
         },
-    };
-    for (job, answer) in batch.into_iter().zip(answers) {
-        // The caller may have gone; its post stands.
-        let _ = job.answer.send(answer);
     }
 }
 

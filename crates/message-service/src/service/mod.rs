@@ -10,6 +10,7 @@ mod post;
 mod reactions;
 mod read;
 mod read_state;
+mod rounds;
 pub mod system;
 pub mod validate;
 
@@ -37,6 +38,9 @@ pub struct Messages {
     db: DatabaseConnection,
     outbox: Outbox,
     batches: std::sync::Arc<batch::Batches>,
+    checks: std::sync::Arc<
+        rounds::Rounds<batch::Key, talk_proto::Caller, Result<talk_proto::Access, ApiError>>,
+    >,
     talks: TalkServiceClient<Channel>,
     agents: AgentServiceClient<Channel>,
 }
@@ -60,6 +64,7 @@ impl Messages {
             db,
             outbox,
             batches: Default::default(),
+            checks: std::sync::Arc::new(rounds::Rounds::new(64)),
             talks: TalkServiceClient::new(talk_runtime::channel(talk_url)?),
             agents: AgentServiceClient::new(talk_runtime::channel(agent_url)?),
         })

@@ -24,6 +24,8 @@ pub struct FakeTalks {
     pub talks: Arc<Mutex<HashMap<String, FakeTalk>>>,
     /// Misbehave: let callers of any customer into any talk.
     pub any_customer: Arc<AtomicBool>,
+    /// CheckAccessMany calls so far.
+    pub rounds: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeTalks {
@@ -122,6 +124,39 @@ impl TalkService for FakeTalks {
         _: Request<ListMembershipsRequest>,
     ) -> Result<Response<Memberships>, Status> {
         unimplemented()
+    }
+
+    async fn check_access_many(
+        &self,
+        request: Request<AccessQuery>,
+    ) -> Result<Response<AccessAnswers>, Status> {
+        let AccessQuery { talk_id, callers } = request.into_inner();
+        self.rounds.fetch_add(1, Ordering::Relaxed);
+        let mut answers = Vec::new();
+        for caller in callers {
+            let one = TalkRef {
+                caller: Some(caller),
+                talk_id: talk_id.clone(),
+            };
+            answers.push(match self.check_access(Request::new(one)).await {
+                Ok(access) => AccessAnswer {
+                    access: Some(access.into_inner()),
+                    refusal: None,
+                },
+                Err(status) => {
+                    let e = ApiError::from_status(&status);
+                    AccessAnswer {
+                        access: None,
+                        refusal: Some(Refusal {
+                            kind: e.kind.status().to_owned(),
+                            reason: e.reason.into_owned(),
+                            message: e.message,
+                        }),
+                    }
+                }
+            });
+        }
+        Ok(Response::new(AccessAnswers { answers }))
     }
 
     async fn check_access(&self, request: Request<TalkRef>) -> Result<Response<Access>, Status> {

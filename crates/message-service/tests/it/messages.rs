@@ -259,6 +259,31 @@ async fn posts_after_other_writes_are_numbered_after_them() {
     h.stop().await;
 }
 
+/// The access checks of posts that arrive together are one call to
+/// talk-service, and each post still gets its own answer.
+#[tokio::test]
+async fn access_checks_that_arrive_together_are_one_call_with_an_answer_each() {
+    let h = Harness::start().await;
+    let (member, outsider) = (h.agent(), h.agent());
+    let talk = h.talk("group", &[&member]);
+    let posts = (0..40).map(|i| {
+        let (h, talk) = (&h, talk.clone());
+        let agent = if i % 4 == 0 { &outsider } else { &member };
+        async move { h.post(agent, &talk, &format!("message {i}")).await }
+    });
+    let results = futures_util::future::join_all(posts).await;
+    for (i, result) in results.into_iter().enumerate() {
+        if i % 4 == 0 {
+            assert_err(result, 403, "PERMISSION_DENIED");
+        } else {
+            result.unwrap();
+        }
+    }
+    let calls = h.talks.rounds.load(Ordering::Relaxed);
+    assert!(calls < 40, "{calls} access calls for 40 posts");
+    h.stop().await;
+}
+
 async fn reply(
     h: &Harness,
     talk: &str,

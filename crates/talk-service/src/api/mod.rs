@@ -4,9 +4,10 @@ mod parse;
 
 use talk_proto::talk_service_server::TalkService;
 use talk_proto::{
-    Access, AddParticipantRequest, CreateTalkRequest, CreateTalkResponse, ListMembershipsRequest,
-    ListTalksRequest, Memberships, Participant, ParticipantList, RemoveParticipantRequest, Talk,
-    TalkPage, TalkRef, TalkWrite, UpdateTalkRequest, WriteOptions,
+    Access, AccessAnswer, AccessAnswers, AccessQuery, AddParticipantRequest, CreateTalkRequest,
+    CreateTalkResponse, ListMembershipsRequest, ListTalksRequest, Memberships, Participant,
+    ParticipantList, Refusal, RemoveParticipantRequest, Talk, TalkPage, TalkRef, TalkWrite,
+    UpdateTalkRequest, WriteOptions,
 };
 use talk_runtime::grpc::handle;
 use talk_types::{AgentId, ApiError, CustomerId, ParticipantId, TalkId};
@@ -223,6 +224,54 @@ impl TalkService for TalkApi {
                 .list_participants(parse::caller(caller)?, talk_id(&id)?)
                 .await?;
             Ok(ParticipantList { participants })
+        })
+        .await
+    }
+
+    async fn check_access_many(
+        &self,
+        request: Request<AccessQuery>,
+    ) -> Result<Response<AccessAnswers>, Status> {
+        handle("CheckAccessMany", request, |r| async move {
+            let AccessQuery {
+                talk_id: id,
+                callers,
+            } = r;
+            let id = talk_id(&id)?;
+            let callers = callers
+                .into_iter()
+                .map(|c| parse::caller(Some(c)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let Some(customer) = callers.first().map(|c| c.customer) else {
+                return Ok(AccessAnswers::default());
+            };
+            if callers.iter().any(|c| c.customer != customer) {
+                return Err(ApiError::invalid(
+                    "INVALID_REQUEST_PARAMETER",
+                    "The callers of one access query must be of one customer.",
+                ));
+            }
+            let agents: Vec<AgentId> = callers.iter().map(|c| c.agent).collect();
+            let answers = self.talks.check_access_many(customer, id, &agents).await?;
+            Ok(AccessAnswers {
+                answers: answers
+                    .into_iter()
+                    .map(|answer| match answer {
+                        Ok(access) => AccessAnswer {
+                            access: Some(access),
+                            refusal: None,
+                        },
+                        Err(e) => AccessAnswer {
+                            access: None,
+                            refusal: Some(Refusal {
+                                kind: e.kind.status().to_owned(),
+                                reason: e.reason.into_owned(),
+                                message: e.message,
+                            }),
+                        },
+                    })
+                    .collect(),
+            })
         })
         .await
     }

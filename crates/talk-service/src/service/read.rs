@@ -82,17 +82,43 @@ impl Talks {
     /// [`RECENT_JOIN_WINDOW`] (the audience of message-service's events), for
     /// message-service's rules.
     pub async fn check_access(&self, caller: Caller, id: TalkId) -> Result<Access, ApiError> {
+        let mut answers = self
+            .check_access_many(caller.customer, id, &[caller.agent])
+            .await?;
+        answers.pop().unwrap_or_else(|| Err(ApiError::internal()))
+    }
+
+    /// [`Talks::check_access`] for several agents of `customer` in one read:
+    /// one answer per agent, in order. Err only when the read failed.
+    pub async fn check_access_many(
+        &self,
+        customer: CustomerId,
+        id: TalkId,
+        agents: &[AgentId],
+    ) -> Result<Vec<Result<Access, ApiError>>, ApiError> {
         let since = time::now() - RECENT_JOIN_WINDOW;
-        let found = queries::access::find(&self.db, caller.customer, id, caller.agent, since)
+        let Some(found) = queries::access::find(&self.db, customer, id, agents, since)
             .await
             .map_err(db_error)?
-            .ok_or_else(access::talk_not_found)?;
-        let seen = access::judge(found.talk, found.me, Deleted::Hidden)?;
-        Ok(Access {
-            talk: Some(convert::talk(&seen.talk)),
-            participant: seen.me.as_ref().map(convert::participant),
-            recent_member_ids: found.recent.iter().map(ToString::to_string).collect(),
-        })
+        else {
+            return Ok(agents
+                .iter()
+                .map(|_| Err(access::talk_not_found()))
+                .collect());
+        };
+        let recent: Vec<String> = found.recent.iter().map(ToString::to_string).collect();
+        Ok(agents
+            .iter()
+            .map(|agent| {
+                let me = found.mine.iter().find(|p| p.owner_id == *agent).cloned();
+                let seen = access::judge(found.talk.clone(), me, Deleted::Hidden)?;
+                Ok(Access {
+                    talk: Some(convert::talk(&seen.talk)),
+                    participant: seen.me.as_ref().map(convert::participant),
+                    recent_member_ids: recent.clone(),
+                })
+            })
+            .collect())
     }
 
     /// Ids of the live talks where `agent` is an active participant.

@@ -93,4 +93,5 @@ fake_impl! {
     remove_participant(RemoveParticipantRequest) -> Participant;
     list_participants(TalkRef) -> ParticipantList;
     check_access(TalkRef) -> Access;
+    check_access_many(AccessQuery) -> AccessAnswers;
 }

@@ -15,8 +15,8 @@ use crate::db::entities::{participant, talk};
 pub struct Found {
     /// The talk, deleted or not.
     pub talk: talk::Model,
-    /// The caller's active record.
-    pub me: Option<participant::Model>,
+    /// The active records of the agents asked about (those who have one).
+    pub mine: Vec<participant::Model>,
     /// Agent ids of the active participants who joined at or after `joined_since`.
     pub recent: Vec<AgentId>,
 }
@@ -45,16 +45,17 @@ const PARTICIPANT_COLUMNS: [&str; 8] = [
     "tm_left",
 ];
 
-/// The talk `id` of `customer` with `agent`'s active record and the recent joiners.
+/// The talk `id` of `customer` with the active records of `agents` and the
+/// recent joiners.
 pub async fn find<C: ConnectionTrait>(
     conn: &C,
     customer: CustomerId,
     id: TalkId,
-    agent: AgentId,
+    agents: &[AgentId],
     joined_since: Timestamp,
 ) -> Result<Option<Found>, DbErr> {
     if conn.get_database_backend() != DatabaseBackend::Postgres {
-        return find_in_steps(conn, customer, id, agent, joined_since).await;
+        return find_in_steps(conn, customer, id, agents, joined_since).await;
     }
     let columns = |alias: &str, names: &[&str]| {
         names
@@ -63,6 +64,7 @@ pub async fn find<C: ConnectionTrait>(
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // One row per agent with an active record, or one with NULLs for `p`.
     let sql = format!(
         "SELECT {talk}, {me}, \
            (SELECT string_agg(r.owner_id::text, ',') FROM participants r \
@@ -70,26 +72,35 @@ pub async fn find<C: ConnectionTrait>(
               AND r.state = 'active' AND r.tm_joined >= $5) AS recent \
          FROM talks t \
          LEFT JOIN participants p ON p.customer_id = t.customer_id AND p.talk_id = t.id \
-           AND p.owner_type = $4 AND p.owner_id = $3 AND p.state = 'active' \
+           AND p.owner_type = $4 AND p.owner_id = ANY($3::text::uuid[]) AND p.state = 'active' \
          WHERE t.id = $1 AND t.customer_id = $2",
         talk = columns("t", &TALK_COLUMNS),
         me = columns("p", &PARTICIPANT_COLUMNS),
     );
+    let ids: Vec<String> = agents.iter().map(ToString::to_string).collect();
     let values: [Value; 5] = [
         id.into(),
         customer.into(),
-        agent.into(),
+        format!("{{{}}}", ids.join(",")).into(),
         participant::OWNER_AGENT.into(),
         joined_since.into(),
     ];
-    let row = conn
-        .query_one_raw(Statement::from_sql_and_values(
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
             sql,
             values,
         ))
         .await?;
-    row.map(|row| decode(&row)).transpose()
+    let mut found: Option<Found> = None;
+    for row in &rows {
+        let mut this = decode(row)?;
+        match &mut found {
+            None => found = Some(this),
+            Some(found) => found.mine.append(&mut this.mine),
+        }
+    }
+    Ok(found)
 }
 
 fn decode(row: &QueryResult) -> Result<Found, DbErr> {
@@ -107,7 +118,9 @@ fn decode(row: &QueryResult) -> Result<Found, DbErr> {
         .collect::<Result<_, _>>()?;
     Ok(Found {
         talk: talk::Model::from_query_result(row, "t_")?,
-        me: participant::Model::from_query_result_optional(row, "p_")?,
+        mine: participant::Model::from_query_result_optional(row, "p_")?
+            .into_iter()
+            .collect(),
         recent,
     })
 }
@@ -117,13 +130,16 @@ async fn find_in_steps<C: ConnectionTrait>(
     conn: &C,
     customer: CustomerId,
     id: TalkId,
-    agent: AgentId,
+    agents: &[AgentId],
     joined_since: Timestamp,
 ) -> Result<Option<Found>, DbErr> {
     let Some(talk) = talks::find(conn, customer, id).await? else {
         return Ok(None);
     };
-    let me = participants::active_of(conn, customer, id, agent).await?;
+    let mut mine = Vec::new();
+    for agent in agents {
+        mine.extend(participants::active_of(conn, customer, id, *agent).await?);
+    }
     let recent = participants::active_owner_ids_since(conn, customer, id, joined_since).await?;
-    Ok(Some(Found { talk, me, recent }))
+    Ok(Some(Found { talk, mine, recent }))
 }
