@@ -87,6 +87,16 @@ where
         F: FnMut(Vec<T>) -> Fut,
         Fut: Future<Output = Vec<R>>,
     {
+        // Requests that became ready together (the answers of one earlier
+        // round, say) are about to arrive: let them in before the first round.
+        tokio::task::yield_now().await;
+        {
+            let mut waiting = self.rounds.lock();
+            if let Some(queue) = waiting.get_mut(&self.key) {
+                let n = queue.len().min(self.rounds.max.saturating_sub(round.len()));
+                round.extend(queue.drain(..n));
+            }
+        }
         loop {
             let (requests, answers): (Vec<T>, Vec<_>) = round.into_iter().unzip();
             for (answer, result) in answers.into_iter().zip(serve(requests).await) {
