@@ -46,9 +46,7 @@ impl Messages {
         }
         Ok(access)
     }
-}
 
-impl Messages {
     /// [`Messages::access`] served in rounds: the checks of one talk that
     /// arrive while one is under way are the next round, one
     /// `CheckAccessMany` (which starts after each of them arrived, so it sees

@@ -100,8 +100,8 @@ impl Batches {
     }
 }
 
-/// Writes `batch` and answers every post: in one statement when the talk's
-/// counters are known, else in one transaction. When a statement fails before
+/// Writes a batch of posts to one talk and answers each: in one statement
+/// when the talk's counters are known, else in one transaction. When a statement fails before
 /// the commit, nothing was written and each post is written again on its own,
 /// so that one bad post fails alone with its own error.
 async fn write(

@@ -206,7 +206,7 @@ pub(super) async fn append_posts(
     Ok((answers, counters))
 }
 
-pub(super) fn invalid_parent() -> ApiError {
+fn invalid_parent() -> ApiError {
     ApiError::invalid(
         "INVALID_PARENT",
         "parent_id must be a message of the same talk.",
@@ -231,7 +231,6 @@ impl Messages {
         let kind = validate::post_type(&kind)?;
         validate::text(&text, !medias.is_empty())?;
         validate::medias(&medias)?;
-        let scope = format!("{}:PostMessage:{talk}", caller.agent_id);
         let mut draft = Draft {
             customer: caller.customer_id,
             talk,
@@ -248,6 +247,7 @@ impl Messages {
             draft.audience = self.write_access(caller, talk).await?.recent_member_ids;
             return self.batches.post(self, draft).await;
         }
+        let scope = format!("{}:PostMessage:{talk}", caller.agent_id);
         // The access check is a call to talk-service: overlap it with opening
         // the transaction. A retry replays its first answer whatever it says.
         let (begun, access) = tokio::join!(

@@ -43,33 +43,23 @@ pub async fn append<C: ConnectionTrait>(
     }
     let now = time::to_micros(&first.row.tm_create);
     if db.get_database_backend() != DatabaseBackend::Postgres {
-        let mut rows = Vec::with_capacity(items.len());
+        let mut items = items;
         let mut last = None;
-        for Append {
-            row,
-            changes,
-            reader,
-        } in items
-        {
+        for i in 0..items.len() {
             let bump = counters::Bump {
                 message_at: Some(now),
-                changes,
+                changes: items[i].changes,
             };
             let counters = counters::bump(db, customer, talk, bump).await?;
-            let mut item = [Append {
-                row,
-                changes,
-                reader,
-            }];
-            renumber(&mut item, &counters);
-            let [Append { row, .. }] = item;
+            renumber(&mut items[i..=i], &counters);
+            let Append { row, reader, .. } = &items[i];
             messages::insert(db, row.clone()).await?;
-            if let Some(reader) = reader {
+            if let Some(reader) = *reader {
                 read_states::advance(db, customer, talk, reader, row.seq).await?;
             }
-            rows.push(row);
             last = Some(counters);
         }
+        let rows = items.into_iter().map(|i| i.row).collect();
         return last
             .map(|counters| (rows, counters))
             .ok_or_else(|| DbErr::Custom("nothing appended".into()));
