@@ -33,18 +33,7 @@ impl Messages {
         caller: &Caller,
         talk: TalkId,
     ) -> Result<Access, ApiError> {
-        let access = self.checked(caller, talk).await?;
-        let participant = access.participant.as_ref().filter(|p| p.state == "active");
-        if participant.is_none() {
-            return Err(ApiError::permission_denied());
-        }
-        if access.talk.as_ref().is_some_and(|t| t.state != "active") {
-            return Err(ApiError::conflict(
-                "TALK_CLOSED",
-                "The talk is closed; reopen it to post.",
-            ));
-        }
-        Ok(access)
+        writable(self.checked(caller, talk).await?)
     }
 
     /// [`Messages::access`] served in rounds: the checks of one talk that
@@ -52,31 +41,56 @@ impl Messages {
     /// `CheckAccessMany` (which starts after each of them arrived, so it sees
     /// every change answered before).
     async fn checked(&self, caller: &Caller, talk: TalkId) -> Result<Access, ApiError> {
-        let talks = self.talks.clone();
+        let messages = self.clone();
         let serve = move |callers: Vec<talk_proto::Caller>| {
-            let mut talks = talks.clone();
-            async move {
-                let asked = callers.len();
-                let request = talk_runtime::grpc::request(AccessQuery {
-                    talk_id: talk.to_string(),
-                    callers,
-                });
-                match talks.check_access_many(request).await {
-                    Ok(answers) => answers
-                        .into_inner()
-                        .answers
-                        .into_iter()
-                        .map(|a| answer(a, talk))
-                        .collect(),
-                    Err(status) => vec![Err(ApiError::from_status(&status)); asked],
-                }
-            }
+            let messages = messages.clone();
+            async move { messages.check_many(talk, callers).await }
         };
         self.checks
             .join((caller.customer_id, talk), caller.wire.clone(), serve)
             .await
             .unwrap_or_else(|| Err(ApiError::internal()))
     }
+
+    /// What each of `callers` (of one customer) may do in `talk`, with one
+    /// `CheckAccessMany`: one answer per caller, in order.
+    pub(super) async fn check_many(
+        &self,
+        talk: TalkId,
+        callers: Vec<talk_proto::Caller>,
+    ) -> Vec<Result<Access, ApiError>> {
+        let asked = callers.len();
+        let request = talk_runtime::grpc::request(AccessQuery {
+            talk_id: talk.to_string(),
+            callers,
+        });
+        let mut answers: Vec<_> = match self.talks.clone().check_access_many(request).await {
+            Ok(answers) => answers
+                .into_inner()
+                .answers
+                .into_iter()
+                .map(|a| answer(a, talk))
+                .collect(),
+            Err(status) => vec![Err(ApiError::from_status(&status)); asked],
+        };
+        answers.resize(asked, Err(ApiError::internal()));
+        answers
+    }
+}
+
+/// `access` if it lets its caller write: an active participant of an active talk.
+pub(super) fn writable(access: Access) -> Result<Access, ApiError> {
+    let participant = access.participant.as_ref().filter(|p| p.state == "active");
+    if participant.is_none() {
+        return Err(ApiError::permission_denied());
+    }
+    if access.talk.as_ref().is_some_and(|t| t.state != "active") {
+        return Err(ApiError::conflict(
+            "TALK_CLOSED",
+            "The talk is closed; reopen it to post.",
+        ));
+    }
+    Ok(access)
 }
 
 /// One caller's answer of a `CheckAccessMany`.

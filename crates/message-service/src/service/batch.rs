@@ -1,7 +1,8 @@
 //! Group commit of posts. Posts to one talk that arrive while an earlier batch
-//! of that talk is being written wait, and are then written together, in
-//! arrival order, in one transaction: one commit (one WAL flush) and one
-//! outbox insert for all of them. Posts to one talk serialise on its counter
+//! of that talk is being checked and written wait, and are then checked
+//! together (one `CheckAccessMany`) and written together, in arrival order, in
+//! one transaction: one commit (one WAL flush) and one outbox insert for all
+//! of them. Posts to one talk serialise on its counter
 //! row lock anyway (that is what numbers them gaplessly in commit order), so a
 //! busy talk's rate is batches per second times the batch size instead of one
 //! post per lock hold. An idle talk's post is written at once, alone.
@@ -31,6 +32,7 @@ use talk_telemetry::metrics;
 use talk_types::{ApiError, CustomerId, TalkId};
 
 use super::Messages;
+use super::access::writable;
 use super::post::{self, Draft, append_posts};
 use super::rounds::Rounds;
 use crate::db::entities::talk_counter;
@@ -44,9 +46,12 @@ const MAX_KNOWN: usize = 10_000;
 /// What batches are made of: posts to one talk (of one customer).
 pub(super) type Key = (CustomerId, TalkId);
 
+/// A post waiting for its batch: who posts (to check) and what.
+type Post = (talk_proto::Caller, Draft);
+
 /// The posts waiting, by talk, and the counters of the talks written lately.
 pub(super) struct Batches {
-    rounds: Arc<Rounds<Key, Draft, Result<Message, ApiError>>>,
+    rounds: Arc<Rounds<Key, Post, Result<Message, ApiError>>>,
     /// Each talk's counters after its last batch, as far as this process knows.
     known: Mutex<HashMap<Key, talk_counter::Model>>,
 }
@@ -61,21 +66,22 @@ impl Default for Batches {
 }
 
 impl Batches {
-    /// Writes `draft` with whatever else is waiting for its talk and answers
-    /// once its batch is committed.
+    /// Checks `caller`'s access and writes `draft` with whatever else is
+    /// waiting for its talk; answers once its batch is committed.
     pub(super) async fn post(
         &self,
         messages: &Messages,
+        caller: talk_proto::Caller,
         draft: Draft,
     ) -> Result<Message, ApiError> {
         let key = (draft.customer, draft.talk);
         let messages = messages.clone();
-        let serve = move |drafts| {
+        let serve = move |posts| {
             let messages = messages.clone();
-            async move { write(&messages, key, drafts).await }
+            async move { check_and_write(&messages, key, posts).await }
         };
         self.rounds
-            .join(key, draft, serve)
+            .join(key, (caller, draft), serve)
             .await
             .unwrap_or_else(|| Err(ApiError::internal()))
     }
@@ -98,6 +104,41 @@ impl Batches {
             }
         }
     }
+}
+
+/// Checks a batch of posts to one talk with one `CheckAccessMany` (the audience
+/// of each post's event comes from its answer) and writes the ones allowed.
+async fn check_and_write(
+    messages: &Messages,
+    key: Key,
+    posts: Vec<Post>,
+) -> Vec<Result<Message, ApiError>> {
+    let (callers, drafts): (Vec<_>, Vec<_>) = posts.into_iter().unzip();
+    let checks = messages.check_many(key.1, callers).await;
+    let mut answers: Vec<Option<Result<Message, ApiError>>> = Vec::with_capacity(drafts.len());
+    let mut allowed = Vec::with_capacity(drafts.len());
+    for (check, mut draft) in checks.into_iter().zip(drafts) {
+        match check.and_then(writable) {
+            Ok(access) => {
+                draft.audience = access.recent_member_ids;
+                allowed.push(draft);
+                answers.push(None);
+            }
+            Err(e) => answers.push(Some(Err(e))),
+        }
+    }
+    let mut written = if allowed.is_empty() {
+        Vec::new()
+    } else {
+        write(messages, key, allowed).await
+    }
+    .into_iter();
+    answers
+        .into_iter()
+        .map(|answer| {
+            answer.unwrap_or_else(|| written.next().unwrap_or_else(|| Err(ApiError::internal())))
+        })
+        .collect()
 }
 
 /// Writes a batch of posts to one talk and answers each: in one statement

@@ -244,8 +244,7 @@ impl Messages {
             audience: Vec::new(),
         };
         if options.is_none_or(|o| o.idempotency_key.is_empty()) {
-            draft.audience = self.write_access(caller, talk).await?.recent_member_ids;
-            return self.batches.post(self, draft).await;
+            return self.batches.post(self, caller.wire.clone(), draft).await;
         }
         let scope = format!("{}:PostMessage:{talk}", caller.agent_id);
         // The access check is a call to talk-service: overlap it with opening
