@@ -3,8 +3,8 @@
 //! arrival order, by a task of its own (a caller that goes away does not take
 //! the others' round with it). Every request is served by a round that starts
 //! after it arrived, so what a round reads is at least as new as each of its
-//! requests. Posts to one talk (group commit, `batch.rs`) and their access
-//! checks are served this way.
+//! requests. Posts to one talk (checked and written together, `batch.rs`)
+//! and the access checks of other writes (`access.rs`) are served this way.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
