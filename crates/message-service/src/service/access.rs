@@ -41,13 +41,15 @@ impl Messages {
     /// `CheckAccessMany` (which starts after each of them arrived, so it sees
     /// every change answered before).
     async fn checked(&self, caller: &Caller, talk: TalkId) -> Result<Access, ApiError> {
-        let messages = self.clone();
-        let serve = move |callers: Vec<talk_proto::Caller>| {
-            let messages = messages.clone();
-            async move { messages.check_many(talk, callers).await }
+        let server = || {
+            let messages = self.clone();
+            move |callers: Vec<talk_proto::Caller>| {
+                let messages = messages.clone();
+                async move { messages.check_many(talk, callers).await }
+            }
         };
         self.checks
-            .join((caller.customer_id, talk), caller.wire.clone(), serve)
+            .join((caller.customer_id, talk), caller.wire.clone(), server)
             .await
             .unwrap_or_else(|| Err(ApiError::internal()))
     }

@@ -75,13 +75,15 @@ impl Batches {
         draft: Draft,
     ) -> Result<Message, ApiError> {
         let key = (draft.customer, draft.talk);
-        let messages = messages.clone();
-        let serve = move |posts| {
+        let server = || {
             let messages = messages.clone();
-            async move { check_and_write(&messages, key, posts).await }
+            move |posts| {
+                let messages = messages.clone();
+                async move { check_and_write(&messages, key, posts).await }
+            }
         };
         self.rounds
-            .join(key, (caller, draft), serve)
+            .join(key, (caller, draft), server)
             .await
             .unwrap_or_else(|| Err(ApiError::internal()))
     }
@@ -127,18 +129,12 @@ async fn check_and_write(
             Err(e) => answers.push(Some(Err(e))),
         }
     }
-    let mut written = if allowed.is_empty() {
+    let written = if allowed.is_empty() {
         Vec::new()
     } else {
         write(messages, key, allowed).await
-    }
-    .into_iter();
-    answers
-        .into_iter()
-        .map(|answer| {
-            answer.unwrap_or_else(|| written.next().unwrap_or_else(|| Err(ApiError::internal())))
-        })
-        .collect()
+    };
+    post::fill(answers, written)
 }
 
 /// Writes a batch of posts to one talk and answers each: in one statement

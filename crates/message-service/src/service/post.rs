@@ -178,32 +178,45 @@ pub(super) async fn append_posts(
             talk_of.insert(parent, row.talk_id);
         }
     }
-    let valid = |draft: &Draft| {
-        draft
+    let mut answers = Vec::with_capacity(drafts.len());
+    let mut writable = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        let valid = draft
             .parent
-            .is_none_or(|parent| talk_of.get(&parent) == Some(&draft.talk))
-    };
-    let writable: Vec<Draft> = drafts.iter().filter(|d| valid(d)).cloned().collect();
-    let mut posted = Vec::new().into_iter();
+            .is_none_or(|parent| talk_of.get(&parent) == Some(&draft.talk));
+        if valid {
+            writable.push(draft.clone());
+            answers.push(None);
+        } else {
+            answers.push(Some(Err(invalid_parent())));
+        }
+    }
+    let mut written = Vec::new();
     let mut counters = None;
     if !writable.is_empty() {
         let (messages, events, after) = append_drafts(txn, writable).await?;
         outbox.stage(txn, events).await?;
         count(&messages);
-        posted = messages.into_iter();
+        written = messages.into_iter().map(Ok).collect();
         counters = Some(after);
     }
-    let answers = drafts
-        .iter()
-        .map(|draft| {
-            if valid(draft) {
-                posted.next().ok_or_else(ApiError::internal)
-            } else {
-                Err(invalid_parent())
-            }
-        })
-        .collect();
+    let answers = fill(answers, written);
     Ok((answers, counters))
+}
+
+/// `answers` with its gaps filled, in order, by `written` (the answers of the
+/// requests that were not answered before they were written).
+pub(super) fn fill<T>(
+    answers: Vec<Option<Result<T, ApiError>>>,
+    written: Vec<Result<T, ApiError>>,
+) -> Vec<Result<T, ApiError>> {
+    let mut written = written.into_iter();
+    answers
+        .into_iter()
+        .map(|answer| {
+            answer.unwrap_or_else(|| written.next().unwrap_or_else(|| Err(ApiError::internal())))
+        })
+        .collect()
 }
 
 fn invalid_parent() -> ApiError {

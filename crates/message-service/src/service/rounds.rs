@@ -36,11 +36,18 @@ where
         }
     }
 
-    /// Serves `request` in the next round of `key`; `serve` answers a round's
-    /// requests in order (it is used when this request starts the rounds).
+    /// Serves `request` in the next round of `key`. When this request starts
+    /// the rounds, `make_serve()` makes what answers a round's requests in order
+    /// (so nothing is built for a request that joins a round under way).
     /// None when the round gave no answer (it failed or panicked).
-    pub(super) async fn join<F, Fut>(self: &Arc<Self>, key: K, request: T, serve: F) -> Option<R>
+    pub(super) async fn join<S, F, Fut>(
+        self: &Arc<Self>,
+        key: K,
+        request: T,
+        make_serve: S,
+    ) -> Option<R>
     where
+        S: FnOnce() -> F,
         F: FnMut(Vec<T>) -> Fut + Send + 'static,
         Fut: Future<Output = Vec<R>> + Send + 'static,
     {
@@ -60,11 +67,13 @@ where
                 rounds: self.clone(),
                 key,
             };
-            tokio::spawn(server.run(serve, vec![first]));
+            tokio::spawn(server.run(make_serve(), vec![first]));
         }
         answered.await.ok()
     }
+}
 
+impl<K: Eq + Hash, T, R> Rounds<K, T, R> {
     fn lock(&self) -> MutexGuard<'_, HashMap<K, VecDeque<Waiting<T, R>>>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -119,11 +128,7 @@ impl<K: Eq + Hash, T, R> Drop for Server<K, T, R> {
     /// waiting get no answer, later ones start afresh.
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.rounds
-                .waiting
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&self.key);
+            self.rounds.lock().remove(&self.key);
         }
     }
 }

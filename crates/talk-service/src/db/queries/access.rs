@@ -92,20 +92,25 @@ pub async fn find<C: ConnectionTrait>(
             values,
         ))
         .await?;
-    let mut found: Option<Found> = None;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    // The talk and the recent joiners repeat on every row: read them once.
+    let mut mine = Vec::with_capacity(rows.len());
     for row in &rows {
-        let mut this = decode(row)?;
-        match &mut found {
-            None => found = Some(this),
-            Some(found) => found.mine.append(&mut this.mine),
-        }
+        mine.extend(participant::Model::from_query_result_optional(row, "p_")?);
     }
-    Ok(found)
+    Ok(Some(Found {
+        talk: talk::Model::from_query_result(first, "t_")?,
+        mine,
+        recent: recent(first)?,
+    }))
 }
 
-fn decode(row: &QueryResult) -> Result<Found, DbErr> {
+/// The `recent` column: comma-separated agent ids.
+fn recent(row: &QueryResult) -> Result<Vec<AgentId>, DbErr> {
     let recent: Option<String> = row.try_get("", "recent")?;
-    let recent = recent
+    recent
         .as_deref()
         .unwrap_or_default()
         .split(',')
@@ -115,14 +120,7 @@ fn decode(row: &QueryResult) -> Result<Found, DbErr> {
                 .map(AgentId)
                 .map_err(|e| DbErr::Type(format!("recent member id {s:?}: {e}")))
         })
-        .collect::<Result<_, _>>()?;
-    Ok(Found {
-        talk: talk::Model::from_query_result(row, "t_")?,
-        mine: participant::Model::from_query_result_optional(row, "p_")?
-            .into_iter()
-            .collect(),
-        recent,
-    })
+        .collect()
 }
 
 /// The same reads one query at a time (SQLite, in-process: round trips are free).
