@@ -2,6 +2,7 @@
 //! real PostgreSQL and NATS JetStream (and the embedded default).
 
 mod auth;
+mod crash;
 mod messages;
 mod operations;
 mod outbox;

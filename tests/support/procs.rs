@@ -186,3 +186,149 @@ impl Drop for Processes {
         let _ = std::fs::remove_dir_all(&self.logs);
     }
 }
+
+impl Processes {
+    /// Kills one service with SIGKILL (no shutdown of any kind) and waits
+    /// until it is gone.
+    pub fn kill_one(&mut self, service: &'static str) -> anyhow::Result<()> {
+        if let Some(mut child) = self.children.remove(service) {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+}
+
+/// Which stores `talk serve all` runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stores {
+    /// The embedded default: SQLite files in a data folder, the in-process bus.
+    Embedded,
+    /// PostgreSQL and NATS JetStream.
+    PostgresNats,
+}
+
+/// `talk serve all` as one process of the real binary, which a test may kill
+/// with SIGKILL and start again on the same data and port.
+pub struct AllInOne {
+    env: HashMap<String, String>,
+    port: u16,
+    child: Option<Child>,
+    dir: PathBuf,
+}
+
+impl AllInOne {
+    /// Starts it on `stores` and waits until it is ready.
+    pub async fn start(stores: Stores) -> anyhow::Result<Self> {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let port = free_port()?;
+        let dir = std::env::temp_dir().join(format!("talk-all-{unique}"));
+        std::fs::create_dir_all(&dir)?;
+        let mut env: HashMap<String, String> = [
+            ("TALK_EDGE_ADDR", format!("127.0.0.1:{port}")),
+            ("TALK_DATA_DIR", dir.join("data").display().to_string()),
+            ("TALK_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+            ("TALK_LOG_FORMAT", "json".to_owned()),
+            ("RUST_LOG", "warn".to_owned()),
+            // Commits wait a while for their events: more of them are in
+            // flight when the process is killed.
+            ("TALK_OUTBOX_PUBLISH_DELAY_MS", "30".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        if stores == Stores::PostgresNats {
+            for (k, v) in [
+                ("TALK_BUS", "nats".to_owned()),
+                ("TALK_NATS_URL", shared_nats()),
+                ("TALK_NATS_STREAM", format!("A{unique}")),
+                ("TALK_SUBJECT_PREFIX", format!("a{unique}")),
+                ("TALK_DATABASE_URL", fresh_database().await?),
+            ] {
+                env.insert(k.to_owned(), v);
+            }
+        }
+        let mut all = Self {
+            env,
+            port,
+            child: None,
+            dir,
+        };
+        all.restart().await?;
+        Ok(all)
+    }
+
+    /// `http://127.0.0.1:<port>`: REST and WebSocket.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `ws://127.0.0.1:<port>`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the process with SIGKILL and waits until it is gone.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Starts the process (again, on the same data and port) and waits for
+    /// its `/readyz`.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill()?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("talk.log"))?;
+        let child = Command::new(talk_binary()?)
+            .args(["serve", "all"])
+            .env_clear()
+            .envs(&self.env)
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .context("starting talk serve all")?;
+        self.child = Some(child);
+        let http = reqwest::Client::new();
+        let ready = format!("{}/readyz", self.url());
+        for _ in 0..400 {
+            if let Ok(r) = http.get(&ready).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                bail!(
+                    "talk serve all exited with {status}; log in {}",
+                    self.dir.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!(
+            "talk serve all did not become ready; log in {}",
+            self.dir.display()
+        )
+    }
+}
+
+impl Drop for AllInOne {
+    fn drop(&mut self) {
+        let _ = self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "talk serve all: data and log kept in {}",
+                self.dir.display()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

@@ -31,6 +31,7 @@ pub mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use talk_config::{Config, Store};
@@ -94,7 +95,8 @@ pub async fn run(
         bus.clone(),
         config.subject_prefix.clone(),
         "message-service",
-    );
+    )
+    .with_publish_delay(Duration::from_millis(config.outbox_publish_delay_ms));
     let relay = tokio::spawn(outbox.clone().run(shutdown.clone()));
     let messages = Messages::new(
         db.clone(),

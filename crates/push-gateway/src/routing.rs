@@ -58,6 +58,11 @@ pub(crate) struct Stats {
 struct Table {
     /// Seq of the last event the consumer dispatched (None before it started).
     live_seq: Option<u64>,
+    /// The furthest position the bus watch answered when it started following
+    /// talks. It may have read past events of those talks up to there without
+    /// returning them (the in-process bus's filtered watch drops what it did
+    /// not follow yet), so a replay goes live only once it is there too.
+    watched_to: u64,
     next_id: ConnId,
     conns: HashMap<ConnId, Conn>,
     talks: HashMap<TalkId, HashSet<ConnId>>,
@@ -219,18 +224,23 @@ impl Hub {
     }
 
     /// Switches to live delivery if the replay (at `replayed`) has caught up
-    /// with the consumer; events up to `replayed` are not delivered twice.
+    /// with the consumer and with where the watch last started following
+    /// talks; events up to `replayed` are not delivered twice.
     pub(crate) fn try_go_live(&self, id: ConnId, replayed: u64) -> bool {
         let mut table = self.lock();
         let Some(live) = table.live_seq else {
             return false;
         };
-        if replayed < live || table.waiting.contains(&id) {
+        if table.waiting.contains(&id) {
             return false;
         }
-        if let Some(conn) = table.conns.get_mut(&id) {
-            conn.mode = Mode::Live { last_seq: replayed };
+        if replayed < live.max(table.watched_to) {
+            return false;
         }
+        let Some(conn) = table.conns.get_mut(&id) else {
+            return true;
+        };
+        conn.mode = Mode::Live { last_seq: replayed };
         true
     }
 
@@ -320,6 +330,7 @@ impl Hub {
             let mut guard = self.lock();
             let table = &mut *guard;
             table.watched.extend(talks.iter().copied());
+            table.watched_to = table.watched_to.max(ready);
             let (conns, watched) = (&mut table.conns, &table.watched);
             table.waiting.retain(|id| {
                 let Some(conn) = conns.get_mut(id) else {

@@ -61,6 +61,10 @@ pub struct Config {
     pub event_retention_secs: u64,
     /// Events the in-memory bus keeps for resume.
     pub memory_bus_history: usize,
+    /// Milliseconds the outbox relay holds each batch it took before
+    /// publishing it. A fault-injection knob for tests (it widens the window
+    /// between a write's commit and its event's publication); 0 in production.
+    pub outbox_publish_delay_ms: u64,
 
     /// Public REST API (edge) address.
     pub edge_addr: SocketAddr,
@@ -118,6 +122,7 @@ impl Default for Config {
             subject_prefix: "talk".into(),
             event_retention_secs: 7 * 24 * 3600,
             memory_bus_history: 100_000,
+            outbox_publish_delay_ms: 0,
             edge_addr: any(8080),
             push_addr: any(8081),
             agent_addr: any(50051),

@@ -1,7 +1,11 @@
 //! The in-process bus of the embedded default: a bounded history plus a
-//! broadcast of live events, with the same contract as JetStream.
+//! broadcast of live events, with the same contract as JetStream. With a
+//! [`Journal`] (what `talk serve all` runs with) the history is durable: an
+//! event is in the journal before it has a position anyone can see, and a
+//! restarted process goes on from the journal's positions, so a client's
+//! cursor stays valid across a crash.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -9,17 +13,34 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::bus::{Bus, BusError, Delivery, EventStream, Start};
+use crate::bus::{Bus, BusError, Delivery, EventStream, Outgoing, Start};
 
-#[derive(Clone)]
-struct Stored {
-    seq: u64,
-    event_id: String,
-    payload: Bytes,
+/// One event of the in-process bus at its position, as its journal keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Its position (the cursor).
+    pub seq: u64,
+    /// Its event id (de-duplicates a re-publish).
+    pub event_id: String,
+    /// The encoded envelope.
+    pub payload: Bytes,
+}
+
+/// Durable storage of the in-process bus's history.
+#[async_trait]
+pub trait Journal: Send + Sync + 'static {
+    /// The newest `limit` entries, oldest first.
+    async fn load(&self, limit: usize) -> Result<Vec<Entry>, BusError>;
+
+    /// Stores `entries` (consecutive, after every stored one) durably, all or
+    /// none, and forgets the entries before position `keep_from`.
+    async fn append(&self, entries: &[Entry], keep_from: u64) -> Result<(), BusError>;
 }
 
 struct State {
-    history: VecDeque<Stored>,
+    history: VecDeque<Entry>,
+    /// Position of every event in `history`, by event id.
+    ids: HashMap<String, u64>,
     last_seq: u64,
 }
 
@@ -27,23 +48,47 @@ struct State {
 #[derive(Clone)]
 pub struct MemoryBus {
     state: Arc<Mutex<State>>,
-    live: broadcast::Sender<Stored>,
+    live: broadcast::Sender<Entry>,
     capacity: usize,
+    journal: Option<Arc<dyn Journal>>,
+    /// One publisher at a time: positions are handed out in journal order.
+    publishing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl MemoryBus {
-    /// A bus retaining at most `capacity` events.
+    /// A bus retaining at most `capacity` events, in memory only (a restart
+    /// forgets them).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         let (live, _) = broadcast::channel(capacity.min(65_536));
         Self {
             state: Arc::new(Mutex::new(State {
                 history: VecDeque::with_capacity(capacity.min(65_536)),
+                ids: HashMap::new(),
                 last_seq: 0,
             })),
             live,
             capacity,
+            journal: None,
+            publishing: Arc::default(),
         }
+    }
+
+    /// A bus whose history is kept in `journal`: it starts with the newest
+    /// `capacity` events stored there, and positions go on after them.
+    pub async fn durable(capacity: usize, journal: Arc<dyn Journal>) -> Result<Self, BusError> {
+        let mut bus = Self::new(capacity);
+        let entries = journal.load(bus.capacity).await?;
+        {
+            let mut state = bus.lock();
+            for entry in entries {
+                state.last_seq = entry.seq;
+                state.ids.insert(entry.event_id.clone(), entry.seq);
+                state.history.push_back(entry);
+            }
+        }
+        bus.journal = Some(journal);
+        Ok(bus)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -51,7 +96,7 @@ impl MemoryBus {
     }
 
     /// Events after `after`, or `CursorExpired` when some were already evicted.
-    fn replay(&self, after: u64) -> Result<Vec<Stored>, BusError> {
+    fn replay(&self, after: u64) -> Result<Vec<Entry>, BusError> {
         let state = self.lock();
         let first = state.history.front().map_or(state.last_seq + 1, |s| s.seq);
         if after > state.last_seq || after + 1 < first {
@@ -67,6 +112,57 @@ impl MemoryBus {
             .cloned()
             .collect())
     }
+
+    /// Stores events in order and answers their positions. A re-published
+    /// event (the relay retrying after a crash) keeps its position. New
+    /// events reach the journal before they get a position that a reader can
+    /// see (Synapse's rule: a position is handed out only once everything up
+    /// to it is durable), then the history and the live broadcast.
+    async fn store(&self, events: Vec<(String, Bytes)>) -> Result<Vec<u64>, BusError> {
+        let _turn = self.publishing.lock().await;
+        let mut positions = Vec::with_capacity(events.len());
+        let mut fresh: Vec<Entry> = Vec::new();
+        {
+            let state = self.lock();
+            let mut next = state.last_seq;
+            let mut batch = HashMap::new();
+            for (event_id, payload) in events {
+                if let Some(seq) = state.ids.get(&event_id).or(batch.get(&event_id)) {
+                    positions.push(*seq);
+                    continue;
+                }
+                next += 1;
+                batch.insert(event_id.clone(), next);
+                positions.push(next);
+                fresh.push(Entry {
+                    seq: next,
+                    event_id,
+                    payload,
+                });
+            }
+        }
+        let Some(newest) = fresh.last().map(|e| e.seq) else {
+            return Ok(positions);
+        };
+        if let Some(journal) = &self.journal {
+            let keep_from = (newest + 1).saturating_sub(self.capacity as u64);
+            journal.append(&fresh, keep_from).await?;
+        }
+        let mut state = self.lock();
+        for entry in fresh {
+            if state.history.len() == self.capacity
+                && let Some(old) = state.history.pop_front()
+            {
+                state.ids.remove(&old.event_id);
+            }
+            state.last_seq = entry.seq;
+            state.ids.insert(entry.event_id.clone(), entry.seq);
+            state.history.push_back(entry.clone());
+            // Sent under the lock so live order equals history order.
+            let _ = self.live.send(entry);
+        }
+        Ok(positions)
+    }
 }
 
 #[async_trait]
@@ -78,33 +174,16 @@ impl Bus for MemoryBus {
         _traceparent: &str,
         payload: Bytes,
     ) -> Result<u64, BusError> {
-        let stored = {
-            let mut state = self.lock();
-            // A re-published event (the relay retrying after a crash) keeps its position.
-            if let Some(existing) = state
-                .history
-                .iter()
-                .rev()
-                .take(1024)
-                .find(|s| s.event_id == event_id)
-            {
-                return Ok(existing.seq);
-            }
-            state.last_seq += 1;
-            let stored = Stored {
-                seq: state.last_seq,
-                event_id: event_id.to_owned(),
-                payload,
-            };
-            if state.history.len() == self.capacity {
-                state.history.pop_front();
-            }
-            state.history.push_back(stored.clone());
-            // Sent under the lock so live order equals history order.
-            let _ = self.live.send(stored.clone());
-            stored
-        };
-        Ok(stored.seq)
+        let positions = self.store(vec![(event_id.to_owned(), payload)]).await?;
+        positions
+            .first()
+            .copied()
+            .ok_or_else(|| BusError::Unavailable("nothing stored".into()))
+    }
+
+    async fn publish_batch(&self, batch: Vec<Outgoing>) -> Result<(), (usize, BusError)> {
+        let events = batch.into_iter().map(|e| (e.event_id, e.payload)).collect();
+        self.store(events).await.map(|_| ()).map_err(|e| (0, e))
     }
 
     async fn subscribe(&self, start: Start) -> Result<EventStream, BusError> {
@@ -131,8 +210,8 @@ impl Bus for MemoryBus {
                     received = receiver.recv() => received,
                 };
                 let batch = match received {
-                    Ok(stored) if stored.seq < next => continue,
-                    Ok(stored) => vec![stored],
+                    Ok(entry) if entry.seq < next => continue,
+                    Ok(entry) => vec![entry],
                     Err(RecvError::Lagged(_)) => match bus.replay(next - 1) {
                         Ok(batch) => batch,
                         Err(e) => {

@@ -9,6 +9,7 @@ pub mod db;
 pub mod service;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
@@ -71,7 +72,8 @@ pub async fn run(
         bus.clone(),
         config.subject_prefix.clone(),
         "talk-service",
-    );
+    )
+    .with_publish_delay(Duration::from_millis(config.outbox_publish_delay_ms));
     let relay = tokio::spawn(outbox.clone().run(shutdown.clone()));
     let agents = Agents::new(&config.agent_service_url)?;
     let talks = Talks::new(db.clone(), outbox, agents);

@@ -9,6 +9,7 @@
 
 pub mod connect;
 pub mod idempotency;
+pub mod journal;
 pub mod migration;
 pub mod outbox;
 

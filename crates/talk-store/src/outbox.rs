@@ -58,6 +58,7 @@ pub struct Outbox {
     prefix: String,
     service: &'static str,
     wake: Arc<Notify>,
+    publish_delay: Duration,
 }
 
 impl Outbox {
@@ -74,7 +75,16 @@ impl Outbox {
             prefix,
             service,
             wake: Arc::new(Notify::new()),
+            publish_delay: Duration::ZERO,
         }
+    }
+
+    /// Holds every batch taken this long before publishing it (fault
+    /// injection for tests: `TALK_OUTBOX_PUBLISH_DELAY_MS`).
+    #[must_use]
+    pub fn with_publish_delay(mut self, delay: Duration) -> Self {
+        self.publish_delay = delay;
+        self
     }
 
     /// Stages events inside the caller's transaction. Call it after taking the
@@ -186,6 +196,9 @@ impl Outbox {
                 return Ok(total);
             }
             let full = rows.len() as u64 == BATCH;
+            if !self.publish_delay.is_zero() {
+                tokio::time::sleep(self.publish_delay).await;
+            }
             let batch = rows
                 .iter()
                 .map(|r| Outgoing {

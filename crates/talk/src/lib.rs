@@ -3,9 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use talk_config::{BusKind, Config};
+use talk_events::Bus;
+use talk_events::memory::MemoryBus;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -95,7 +98,7 @@ pub async fn serve_all(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     ensure_jwt_secret(&mut config, true)?;
-    let bus = talk_runtime::bus(&config).await?;
+    let bus = embedded_bus(&config).await?;
     let (agent_listener, agent_url) = loopback().await?;
     let (talk_listener, talk_url) = loopback().await?;
     let (message_listener, message_url) = loopback().await?;
@@ -136,6 +139,22 @@ pub async fn serve_all(
             .context("edge")
     });
     wait(tasks, shutdown).await
+}
+
+/// The bus of `talk serve all`: NATS when configured, else the in-process
+/// bus with its journal in `data_dir/bus.db`, so that a client's cursor and
+/// the events after it survive a restart (or a crash) of the process.
+async fn embedded_bus(config: &Config) -> anyhow::Result<Arc<dyn Bus>> {
+    if config.bus != BusKind::Memory {
+        return Ok(talk_runtime::bus(config).await?);
+    }
+    let file = config.data_dir.join("bus.db");
+    let journal =
+        talk_store::journal::DbJournal::open(&format!("sqlite://{}?mode=rwc", file.display()))
+            .await
+            .with_context(|| format!("opening the bus journal {}", file.display()))?;
+    let bus = MemoryBus::durable(config.memory_bus_history, Arc::new(journal)).await?;
+    Ok(Arc::new(bus))
 }
 
 /// Runs one service on its configured address.
