@@ -138,6 +138,11 @@ impl Queue {
         }
     }
 
+    /// How many event frames it holds at most.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Queues a protocol frame (ack, error, resync): never shed, may exceed the capacity.
     pub(crate) fn control(&self, text: String) {
         let mut state = self.lock();

@@ -46,6 +46,18 @@ pub(crate) struct Event {
     pub(crate) data: String,
 }
 
+/// The answer to a resume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resume {
+    /// The connection replays from the cursor.
+    Started,
+    /// A resume is already under way.
+    InProgress,
+    /// Live events already reached the connection: a replay now would
+    /// repeat them, or put older events after them.
+    TooLate,
+}
+
 /// What `PushService/Stats` reports of the table.
 pub(crate) struct Stats {
     pub(crate) connections: usize,
@@ -124,7 +136,10 @@ impl Hub {
                 left: HashSet::new(),
                 since,
                 pending: Some(Vec::new()),
-                mode: Mode::Live { last_seq: 0 },
+                mode: Mode::Live {
+                    last_seq: 0,
+                    delivered: false,
+                },
                 queue,
             },
         );
@@ -210,16 +225,42 @@ impl Hub {
         }
     }
 
-    /// Stops live delivery until the replay switches the connection back.
-    /// False when a resume is already under way.
-    pub(crate) fn begin_resume(&self, id: ConnId) -> bool {
+    /// Keeps this connection's live events back (see [`Mode::Held`]) until
+    /// [`Hub::release`] or a resume.
+    pub(crate) fn hold(&self, id: ConnId) {
+        if let Some(conn) = self.lock().conns.get_mut(&id)
+            && let Mode::Live { last_seq, .. } = conn.mode
+        {
+            conn.mode = Mode::Held {
+                last_seq,
+                frames: Vec::new(),
+            };
+        }
+    }
+
+    /// Ends a hold: what was kept back is queued, live delivery goes on.
+    pub(crate) fn release(&self, id: ConnId) {
+        if let Some(conn) = self.lock().conns.get_mut(&id) {
+            conn.release();
+        }
+    }
+
+    /// Stops live delivery until the replay switches the connection back
+    /// (what a hold kept back is dropped: the replay delivers it in order).
+    pub(crate) fn begin_resume(&self, id: ConnId) -> Resume {
         let mut table = self.lock();
-        match table.conns.get_mut(&id) {
-            Some(conn) if conn.mode != Mode::Replaying => {
+        let Some(conn) = table.conns.get_mut(&id) else {
+            return Resume::InProgress;
+        };
+        match conn.mode {
+            Mode::Replaying => Resume::InProgress,
+            Mode::Live {
+                delivered: true, ..
+            } => Resume::TooLate,
+            Mode::Live { .. } | Mode::Held { .. } => {
                 conn.mode = Mode::Replaying;
-                true
+                Resume::Started
             }
-            Some(_) | None => false,
         }
     }
 
@@ -240,7 +281,10 @@ impl Hub {
         let Some(conn) = table.conns.get_mut(&id) else {
             return true;
         };
-        conn.mode = Mode::Live { last_seq: replayed };
+        conn.mode = Mode::Live {
+            last_seq: replayed,
+            delivered: true,
+        };
         true
     }
 
@@ -249,7 +293,10 @@ impl Hub {
         let mut table = self.lock();
         let last_seq = table.live_seq.unwrap_or(0);
         if let Some(conn) = table.conns.get_mut(&id) {
-            conn.mode = Mode::Live { last_seq };
+            conn.mode = Mode::Live {
+                last_seq,
+                delivered: true,
+            };
         }
     }
 
@@ -339,7 +386,7 @@ impl Hub {
                 if conn.talks.iter().any(|t| !watched.contains(t)) {
                     return true;
                 }
-                if let Mode::Live { last_seq } = &mut conn.mode {
+                if let Mode::Live { last_seq, .. } | Mode::Held { last_seq, .. } = &mut conn.mode {
                     *last_seq = (*last_seq).max(ready);
                 }
                 false

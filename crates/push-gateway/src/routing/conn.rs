@@ -14,12 +14,26 @@ use crate::queue::{Offer, Queue, close};
 use crate::ws::protocol::{self, Naming};
 
 /// Whether a connection gets the consumer's live events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Mode {
     /// Live: events after `last_seq` (dedupe against a finished replay).
-    Live { last_seq: u64 },
+    /// `delivered`: whether any live event reached the queue.
+    Live { last_seq: u64, delivered: bool },
+    /// Subscribed without a cursor a moment ago: live events after
+    /// `last_seq` are kept back in case a `resume` follows the `subscribe`
+    /// (its replay then delivers them, in order after the older ones); they
+    /// are queued when the hold ends.
+    Held { last_seq: u64, frames: Vec<Held> },
     /// A resume is pending or replaying: the replay task delivers, the consumer skips.
     Replaying,
+}
+
+/// A frame kept back while a connection is [`Mode::Held`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Held {
+    seq: u64,
+    frame: String,
+    kind: EventKind,
 }
 
 pub(super) struct Conn {
@@ -93,10 +107,11 @@ impl Conn {
         Some(protocol::event(name, &event.data, &topic, event.seq))
     }
 
-    /// Offers a live event; true when it was queued.
+    /// Offers a live event; true when it was queued (or kept back).
     pub(super) fn offer_live(&mut self, event: &Event) -> bool {
-        let Mode::Live { last_seq } = self.mode else {
-            return false;
+        let last_seq = match &self.mode {
+            Mode::Live { last_seq, .. } | Mode::Held { last_seq, .. } => *last_seq,
+            Mode::Replaying => return false,
         };
         if event.seq <= last_seq || self.queue.is_closing() {
             return false;
@@ -104,8 +119,42 @@ impl Conn {
         let Some(frame) = self.frame(event) else {
             return false;
         };
-        let kind = event.kind.name();
-        match self.queue.offer(frame, event.kind.is_ephemeral()) {
+        if let Mode::Held { last_seq, frames } = &mut self.mode {
+            *last_seq = event.seq;
+            frames.push(Held {
+                seq: event.seq,
+                frame,
+                kind: event.kind,
+            });
+            if frames.len() >= self.queue.capacity() {
+                self.release();
+            }
+            return true;
+        }
+        self.enqueue(event.seq, frame, event.kind)
+    }
+
+    /// Ends a hold: the frames kept back are queued, then live delivery goes on.
+    pub(super) fn release(&mut self) {
+        let Mode::Held { last_seq, frames } = &mut self.mode else {
+            return;
+        };
+        let frames = std::mem::take(frames);
+        self.mode = Mode::Live {
+            last_seq: *last_seq,
+            delivered: false,
+        };
+        for held in frames {
+            if !self.enqueue(held.seq, held.frame, held.kind) && self.queue.is_closing() {
+                return;
+            }
+        }
+    }
+
+    /// Queues a live frame without waiting; true when it was queued.
+    fn enqueue(&mut self, seq: u64, frame: String, kind: EventKind) -> bool {
+        let name = kind.name();
+        match self.queue.offer(frame, kind.is_ephemeral()) {
             Offer::Queued => {}
             Offer::QueuedEvicting => {
                 talk_telemetry::metrics::WS_DROPS
@@ -114,13 +163,13 @@ impl Conn {
             }
             Offer::Shed => {
                 talk_telemetry::metrics::WS_DROPS
-                    .with_label_values(&[kind])
+                    .with_label_values(&[name])
                     .inc();
                 return false;
             }
             Offer::Full => {
                 talk_telemetry::metrics::WS_DROPS
-                    .with_label_values(&[kind])
+                    .with_label_values(&[name])
                     .inc();
                 self.queue.close(
                     close::SLOW_CONSUMER,
@@ -132,10 +181,11 @@ impl Conn {
             Offer::Closing => return false,
         }
         self.mode = Mode::Live {
-            last_seq: event.seq,
+            last_seq: seq,
+            delivered: true,
         };
         talk_telemetry::metrics::WS_DELIVERIES
-            .with_label_values(&[kind])
+            .with_label_values(&[name])
             .inc();
         true
     }

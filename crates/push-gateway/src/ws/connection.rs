@@ -22,12 +22,16 @@ use super::socket::{authenticate, write};
 use super::{Params, Shared};
 use crate::queue::{Queue, close};
 use crate::resume;
-use crate::routing::ConnId;
+use crate::routing::{ConnId, Resume};
 
 /// How long a closed socket waits for the client's close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(5);
 /// How long the membership lookup may take before the socket is closed.
 const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection's first `subscribe` without a cursor keeps live
+/// events back, waiting for a `resume` that a reconnecting client sends right
+/// after it (see `Mode::Held`).
+const RESUME_GRACE: Duration = Duration::from_millis(500);
 
 /// Serves one upgraded socket until it closes.
 pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, params: Params) {
@@ -53,6 +57,8 @@ struct Connection<'a> {
     cancel: CancellationToken,
     subscribed: bool,
     pending_resume: Option<u64>,
+    /// When the hold of the first subscribe ends.
+    hold_until: Option<Instant>,
 }
 
 async fn run(
@@ -75,6 +81,7 @@ async fn run(
         cancel: CancellationToken::new(),
         subscribed: false,
         pending_resume: None,
+        hold_until: None,
     };
     let reason = conn.run(stream, params.cursor, writer).await;
     shared.hub.unregister(id);
@@ -108,6 +115,10 @@ impl Connection<'_> {
                 () = sleep_until(deadline) => {
                     self.queue.close(close::PONG_TIMEOUT, "no pong received in time", false);
                     break "pong_timeout";
+                }
+                () = sleep_until(self.hold_until.unwrap_or(deadline)), if self.hold_until.is_some() => {
+                    self.hold_until = None;
+                    self.shared.hub.release(self.id);
                 }
                 _ = &mut writer => {
                     return if self.queue.is_closing() { close_reason(&self.queue) } else { "write_failed" };
@@ -229,10 +240,14 @@ impl Connection<'_> {
                     }
                 }
                 self.shared.hub.subscribe(self.id, topics);
+                let first = !self.subscribed;
                 self.subscribed = true;
                 self.ack(id.as_ref());
                 if let Some(cursor) = self.pending_resume.take() {
                     self.start_replay(cursor);
+                } else if first {
+                    self.shared.hub.hold(self.id);
+                    self.hold_until = Some(Instant::now() + RESUME_GRACE);
                 }
             }
             ClientFrame::Unsubscribe(topics) => {
@@ -252,14 +267,26 @@ impl Connection<'_> {
     /// Resumes after `cursor`: now if the connection has topics, else at its
     /// first subscribe (live delivery is held back until then).
     fn resume(&mut self, cursor: u64, id: Option<&Value>) {
-        if self.pending_resume.is_some() || !self.shared.hub.begin_resume(self.id) {
-            let error = protocol::error(
+        let refusal = match self.pending_resume {
+            Some(_) => Resume::InProgress,
+            None => self.shared.hub.begin_resume(self.id),
+        };
+        let error = match refusal {
+            Resume::Started => None,
+            Resume::InProgress => Some((
                 "RESUME_IN_PROGRESS",
                 "A resume is already in progress on this connection.",
-                id,
-            );
-            return self.queue.control(error);
+            )),
+            Resume::TooLate => Some((
+                "RESUME_TOO_LATE",
+                "This connection has already received live events: resume on a new connection \
+                 (?cursor=, or a resume frame before or right after the first subscribe).",
+            )),
+        };
+        if let Some((reason, message)) = error {
+            return self.queue.control(protocol::error(reason, message, id));
         }
+        self.hold_until = None;
         self.ack(id);
         if self.subscribed {
             self.start_replay(cursor);

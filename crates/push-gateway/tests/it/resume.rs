@@ -201,3 +201,47 @@ async fn the_memory_bus_resumes_within_its_history_and_resyncs_beyond_it() {
     assert_eq!(frame["type"], "resync_required");
     assert_eq!(frame["data"]["first_available"], "31");
 }
+
+/// A client that reconnects subscribes first (VoIPBIN's protocol) and sends
+/// its `resume` right after: events published in between are not delivered
+/// ahead of the older ones it missed, nor twice. Once live events reached a
+/// connection, a resume on it is refused: it could only repeat them or put
+/// older events after them.
+#[tokio::test]
+async fn a_resume_right_after_the_subscribe_keeps_order_and_a_late_one_is_refused() {
+    let world = World::nats().await;
+    let gateway = world.gateway().await;
+    let talk = TalkId::new();
+    let agent = world.agent(&[talk]);
+    let c = world.customer;
+    let cursor = world.publish(&[posted(c, talk, agent.id, "seen")]).await;
+    world
+        .publish(&[posted(c, talk, agent.id, "missed")])
+        .await;
+
+    let mut client = gateway.subscribed(&agent).await;
+    // Published after the subscribe, before the resume.
+    world.publish(&[posted(c, talk, agent.id, "new")]).await;
+    let mut at = cursor;
+    let before = client
+        .request(json!({"type": "resume", "cursor": cursor.to_string()}))
+        .await;
+    let mut received: Vec<String> = before
+        .iter()
+        .map(|f| f["data"]["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    if received.last().map(String::as_str) != Some("new") {
+        received.extend(read_until(&mut client, "new", &mut at).await);
+    }
+    assert_eq!(received, ["missed", "new"]);
+
+    client
+        .send(json!({"type": "resume", "cursor": cursor.to_string(), "id": "late"}))
+        .await;
+    let refused = client.frame().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["id"], "late");
+    assert_eq!(refused["data"]["reason"], "RESUME_TOO_LATE");
+    world.publish(&[posted(c, talk, agent.id, "live")]).await;
+    assert_eq!(client.texts_until("live").await, ["live"]);
+}
