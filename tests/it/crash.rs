@@ -439,17 +439,17 @@ async fn wait_for(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_of_the_embedded_default_loses_no_event() -> anyhow::Result<()> {
     let all = AllInOne::start(Stores::Embedded).await?;
-    crash_under_load(Target::All(all), 4).await
+    crash_under_load(Target::All(all), 8).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_on_postgres_and_nats_loses_no_event() -> anyhow::Result<()> {
     let all = AllInOne::start(Stores::PostgresNats).await?;
-    crash_under_load(Target::All(all), 4).await
+    crash_under_load(Target::All(all), 8).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_of_message_service_or_the_gateway_loses_no_event() -> anyhow::Result<()> {
     let processes = Processes::start().await?;
-    crash_under_load(Target::Split(processes), 4).await
+    crash_under_load(Target::Split(processes), 8).await
 }

@@ -125,6 +125,9 @@ pub async fn run(env: &Env, plan: Plan) -> anyhow::Result<Outcome> {
             listeners.push((k, l));
         }
     }
+    // A connection's first subscribe holds live events for a moment in case
+    // a resume follows it (push-gateway, `RESUME_GRACE`): start once it ended.
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let sent = Arc::new(Sent {
         starts: (0..n).map(|_| AtomicU64::new(0)).collect(),
         accepted: (0..n).map(|_| AtomicBool::new(false)).collect(),

@@ -215,9 +215,7 @@ async fn a_resume_right_after_the_subscribe_keeps_order_and_a_late_one_is_refuse
     let agent = world.agent(&[talk]);
     let c = world.customer;
     let cursor = world.publish(&[posted(c, talk, agent.id, "seen")]).await;
-    world
-        .publish(&[posted(c, talk, agent.id, "missed")])
-        .await;
+    world.publish(&[posted(c, talk, agent.id, "missed")]).await;
 
     let mut client = gateway.subscribed(&agent).await;
     // Published after the subscribe, before the resume.
