@@ -107,12 +107,15 @@ impl Api {
         string(&talk, "id")
     }
 
-    /// `POST /v1.0/talks/{id}/messages`: Ok(true) on 201, Ok(false) on any other status.
+    /// `POST /v1.0/talks/{id}/messages` with a fresh `Idempotency-Key` (as a
+    /// client that retries safely sends every post): Ok(true) on 201,
+    /// Ok(false) on any other status.
     pub async fn post_message(&self, token: &str, talk: &str, text: &str) -> anyhow::Result<bool> {
         let response = self
             .http
             .post(format!("{}/v1.0/talks/{talk}/messages", self.base))
             .bearer_auth(token)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
             .json(&json!({ "text": text }))
             .send()
             .await?;

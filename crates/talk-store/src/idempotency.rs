@@ -7,7 +7,7 @@
 
 use prost::Message;
 use sea_orm::entity::prelude::*;
-use sea_orm::{DatabaseTransaction, Set};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use talk_proto::WriteOptions;
 use talk_types::{ApiError, ErrorKind, time};
 
@@ -52,22 +52,30 @@ pub enum Claim<T> {
 }
 
 /// Claims `options`' key in `txn`. On [`Claim::Replay`], drop `txn`.
-///
-/// `ON CONFLICT DO NOTHING` waits for a concurrent claim of the same key to
-/// commit or roll back, and a read-committed statement after it sees the
-/// winner's row, so the existing record is read through `txn` itself.
 pub async fn claim<T: Message + Default>(
     txn: &DatabaseTransaction,
     scope: &str,
     options: Option<&WriteOptions>,
 ) -> Result<Claim<T>, ApiError> {
-    let Some(options) = options.filter(|o| !o.idempotency_key.is_empty()) else {
-        return Ok(Claim::Fresh);
-    };
+    match Key::of(scope.to_owned(), options) {
+        Some(key) => claim_key(txn, &key).await,
+        None => Ok(Claim::Fresh),
+    }
+}
+
+/// Claims `key` in `txn`. On [`Claim::Replay`], drop `txn`.
+///
+/// `ON CONFLICT DO NOTHING` waits for a concurrent claim of the same key to
+/// commit or roll back, and a read-committed statement after it sees the
+/// winner's row, so the existing record is read through `txn` itself.
+pub async fn claim_key<T: Message + Default>(
+    txn: &DatabaseTransaction,
+    key: &Key,
+) -> Result<Claim<T>, ApiError> {
     let row = entity::ActiveModel {
-        scope: Set(scope.to_owned()),
-        key: Set(options.idempotency_key.clone()),
-        request_hash: Set(options.request_hash.clone()),
+        scope: Set(key.scope.clone()),
+        key: Set(key.key.clone()),
+        request_hash: Set(key.request_hash.clone()),
         response: Set(None),
         created_at: Set(time::now()),
     };
@@ -80,26 +88,12 @@ pub async fn claim<T: Message + Default>(
         Ok(_) => {}
         Err(e) => return Err(db_error(e)),
     }
-    let existing = entity::Entity::find_by_id((scope.to_owned(), options.idempotency_key.clone()))
-        .one(txn)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| {
-            conflict("The first request with this Idempotency-Key is still in progress.")
-        })?;
-    if existing.request_hash != options.request_hash {
-        return Err(ApiError::new(
-            ErrorKind::Unprocessable,
-            "IDEMPOTENCY_KEY_REUSED",
-            "This Idempotency-Key was already used with a different request.",
-        ));
+    let in_progress =
+        || conflict("The first request with this Idempotency-Key is still in progress.");
+    match lookup(txn, key).await? {
+        Some(response) => Ok(Claim::Replay(response)),
+        None => Err(in_progress()),
     }
-    let bytes = existing.response.ok_or_else(|| {
-        conflict("The first request with this Idempotency-Key is still in progress.")
-    })?;
-    T::decode(bytes.as_slice())
-        .map(Claim::Replay)
-        .map_err(|_| ApiError::internal())
 }
 
 fn conflict(message: &str) -> ApiError {
@@ -113,18 +107,107 @@ pub async fn complete<T: Message>(
     options: Option<&WriteOptions>,
     response: &T,
 ) -> Result<(), ApiError> {
-    let Some(options) = options.filter(|o| !o.idempotency_key.is_empty()) else {
-        return Ok(());
-    };
+    match Key::of(scope.to_owned(), options) {
+        Some(key) => complete_key(txn, &key, response).await,
+        None => Ok(()),
+    }
+}
+
+/// Records the response of a fresh claim of `key`, in the same transaction.
+pub async fn complete_key<T: Message>(
+    txn: &DatabaseTransaction,
+    key: &Key,
+    response: &T,
+) -> Result<(), ApiError> {
     entity::Entity::update_many()
         .col_expr(
             entity::Column::Response,
             Expr::value(response.encode_to_vec()),
         )
-        .filter(entity::Column::Scope.eq(scope))
-        .filter(entity::Column::Key.eq(options.idempotency_key.as_str()))
+        .filter(entity::Column::Scope.eq(key.scope.as_str()))
+        .filter(entity::Column::Key.eq(key.key.as_str()))
         .exec(txn)
         .await
         .map_err(db_error)?;
+    Ok(())
+}
+
+/// One write's idempotency record to be: who sent it to which operation and
+/// target (`scope`), the client's key and the hash of the public request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key {
+    /// `<caller>:<operation>:<target>`.
+    pub scope: String,
+    /// The client's `Idempotency-Key`.
+    pub key: String,
+    /// Hash of method, path and body.
+    pub request_hash: String,
+}
+
+impl Key {
+    /// The record `options` asks for under `scope`; None without a key.
+    pub fn of(scope: String, options: Option<&WriteOptions>) -> Option<Self> {
+        let options = options.filter(|o| !o.idempotency_key.is_empty())?;
+        Some(Self {
+            scope,
+            key: options.idempotency_key.clone(),
+            request_hash: options.request_hash.clone(),
+        })
+    }
+}
+
+/// The answer already recorded for `key`, if its first request committed:
+/// a retry gets it without writing (or checking) anything again. The same
+/// key with another request is a 422. None also when the first request is
+/// still in progress: the write's own claim waits for it.
+pub async fn lookup<T: Message + Default, C: ConnectionTrait>(
+    db: &C,
+    key: &Key,
+) -> Result<Option<T>, ApiError> {
+    let Some(existing) = entity::Entity::find_by_id((key.scope.clone(), key.key.clone()))
+        .one(db)
+        .await
+        .map_err(db_error)?
+    else {
+        return Ok(None);
+    };
+    if existing.request_hash != key.request_hash {
+        return Err(reused());
+    }
+    existing
+        .response
+        .map(|bytes| T::decode(bytes.as_slice()).map_err(|_| ApiError::internal()))
+        .transpose()
+}
+
+fn reused() -> ApiError {
+    ApiError::new(
+        ErrorKind::Unprocessable,
+        "IDEMPOTENCY_KEY_REUSED",
+        "This Idempotency-Key was already used with a different request.",
+    )
+}
+
+/// Records `keys` with their responses in one statement, in the caller's
+/// transaction: the claim and the completion at once, for writes that know
+/// their answer before they commit. A key recorded already (a concurrent
+/// request with the same key, even one not committed yet: the insert waits
+/// for it) fails the statement with a unique violation, and so the
+/// transaction: the caller writes again claiming first ([`claim`]).
+pub async fn record<C: ConnectionTrait>(db: &C, keys: &[(Key, Vec<u8>)]) -> Result<(), DbErr> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let now = time::now();
+    let rows = keys.iter().map(|(key, response)| entity::ActiveModel {
+        scope: Set(key.scope.clone()),
+        key: Set(key.key.clone()),
+        request_hash: Set(key.request_hash.clone()),
+        response: Set(Some(response.clone())),
+        created_at: Set(now),
+    });
+    entity::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }

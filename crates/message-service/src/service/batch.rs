@@ -16,8 +16,13 @@
 //! message, another replica), the statement writes nothing and the batch is
 //! written the usual way, which learns the counters again.
 //!
-//! Posts that carry an `Idempotency-Key` are written on their own, with their
-//! key claimed in the same transaction (`post.rs`).
+//! A post that carries an `Idempotency-Key` joins the batch like any other:
+//! its idempotency record (key and answer) is written with it, in the same
+//! transaction or statement, by an insert that fails if the key is recorded
+//! already. That happens only when two requests with one key race (a retry
+//! whose first answer was recorded is answered before it gets here), and
+//! then the batch is written again post by post, each keyed post claiming
+//! its key first, so the later one replays the first's answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -28,6 +33,7 @@ use serde_json::json;
 use talk_events::kinds;
 use talk_proto::Message;
 use talk_store::db_error;
+use talk_store::idempotency::{self, Claim};
 use talk_telemetry::metrics;
 use talk_types::{ApiError, CustomerId, TalkId};
 
@@ -176,16 +182,16 @@ async fn write(
             Err(Failed::BeforeCommit(_)) if drafts.len() > 1 => {
                 let mut answers = Vec::with_capacity(drafts.len());
                 for draft in drafts {
-                    answers.push(match commit(messages, std::slice::from_ref(&draft)).await {
-                        Ok((mut posted, _)) => {
-                            posted.pop().unwrap_or_else(|| Err(ApiError::internal()))
-                        }
-                        Err(Failed::BeforeCommit(e) | Failed::AtCommit(e)) => Err(e),
-                    });
+                    answers.push(commit_alone(messages, draft).await);
                 }
                 answers
             }
-            Err(Failed::BeforeCommit(e) | Failed::AtCommit(e)) => vec![Err(e); drafts.len()],
+            // A post alone whose key was recorded meanwhile: claim it instead.
+            Err(Failed::BeforeCommit(e)) => match drafts.into_iter().next() {
+                Some(draft) if draft.key.is_some() => vec![commit_alone(messages, draft).await],
+                _ => vec![Err(e)],
+            },
+            Err(Failed::AtCommit(e)) => vec![Err(e); drafts.len()],
         },
     }
 }
@@ -199,10 +205,22 @@ async fn write_known(
     drafts: &[Draft],
     before: &talk_counter::Model,
 ) -> Result<Option<(Vec<Message>, talk_counter::Model)>, ApiError> {
+    let keys: Vec<_> = drafts.iter().map(|d| d.key.clone()).collect();
     let (mut items, announced) = post::appends(drafts.to_vec());
     let after = append::number(&mut items, before);
     let rows = items.iter().map(|item| item.row.clone()).collect();
     let (posted, events) = post::created(rows, announced);
+    let claims = post::answered(keys, &posted)
+        .into_iter()
+        .map(|(key, response)| {
+            json!({
+                "scope": key.scope,
+                "key": key.key,
+                "request_hash": key.request_hash,
+                "response": hex::encode(response),
+            })
+        })
+        .collect();
     let outbox = events
         .iter()
         .map(|event| {
@@ -220,6 +238,7 @@ async fn write_known(
         before,
         &after,
         serde_json::Value::Array(outbox),
+        serde_json::Value::Array(claims),
     )
     .await;
     match written {
@@ -276,4 +295,35 @@ async fn commit(
         .map_err(|e| Failed::AtCommit(db_error(e)))?;
     messages.outbox.notify();
     Ok(posted)
+}
+
+/// Writes one post in a transaction of its own; a keyed post claims its key
+/// first (a concurrent request with the same key waits for it), so a retry
+/// racing its first request replays the first's answer.
+async fn commit_alone(messages: &Messages, mut draft: Draft) -> Result<Message, ApiError> {
+    let Some(key) = draft.key.take() else {
+        let (mut posted, _) = commit(messages, std::slice::from_ref(&draft))
+            .await
+            .map_err(Failed::into_error)?;
+        return posted.pop().unwrap_or_else(|| Err(ApiError::internal()));
+    };
+    let txn = messages.db.begin().await.map_err(db_error)?;
+    if let Claim::Replay(message) = idempotency::claim_key(&txn, &key).await? {
+        return Ok(message);
+    }
+    let (mut posted, _) =
+        append_posts(&txn, &messages.outbox, std::slice::from_ref(&draft)).await?;
+    let message = posted.pop().unwrap_or_else(|| Err(ApiError::internal()))?;
+    idempotency::complete_key(&txn, &key, &message).await?;
+    txn.commit().await.map_err(db_error)?;
+    messages.outbox.notify();
+    Ok(message)
+}
+
+impl Failed {
+    fn into_error(self) -> ApiError {
+        match self {
+            Self::BeforeCommit(e) | Self::AtCommit(e) => e,
+        }
+    }
 }

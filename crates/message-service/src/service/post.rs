@@ -4,7 +4,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use talk_events::EventEnvelope;
 use talk_events::kinds::{MessageCreated, envelope};
 use talk_proto::{Media, Message, WriteOptions};
-use talk_store::{Outbox, db_error};
+use talk_store::{Outbox, db_error, idempotency};
 use talk_telemetry::metrics;
 use talk_types::{AgentId, ApiError, CustomerId, MessageId, TalkId, time};
 use uuid::Uuid;
@@ -45,6 +45,9 @@ pub(super) struct Draft {
     /// the talk's active participants as the write's access check saw them.
     /// Empty for system messages (see `system.rs`).
     pub audience: Vec<String>,
+    /// The post's idempotency record, when it carries a key: written with
+    /// its answer in the same transaction (or statement) as the message.
+    pub key: Option<idempotency::Key>,
 }
 
 /// Writes a new message: takes the talk's next seq and change number (its row
@@ -83,6 +86,7 @@ pub(super) fn appends(drafts: Vec<Draft>) -> (Vec<append::Append>, Vec<Announce>
                 medias,
                 traceparent,
                 audience,
+                key: _,
             } = draft;
             let item = append::Append {
                 row: message::Model {
@@ -194,14 +198,38 @@ pub(super) async fn append_posts(
     let mut written = Vec::new();
     let mut counters = None;
     if !writable.is_empty() {
+        let keys: Vec<_> = writable.iter().map(|d| d.key.clone()).collect();
         let (messages, events, after) = append_drafts(txn, writable).await?;
         outbox.stage(txn, events).await?;
+        idempotency::record(txn, &answered(keys, &messages))
+            .await
+            .map_err(|e| {
+                // A concurrent request with one of the keys: the caller
+                // writes each post again on its own, claiming first.
+                tracing::debug!(error = %e, "a key of the batch is recorded already");
+                ApiError::conflict(
+                    "IDEMPOTENCY_KEY_IN_PROGRESS",
+                    "Another request with this Idempotency-Key is in progress.",
+                )
+            })?;
         count(&messages);
         written = messages.into_iter().map(Ok).collect();
         counters = Some(after);
     }
     let answers = fill(answers, written);
     Ok((answers, counters))
+}
+
+/// The idempotency records of written posts: each post's key (if any) with
+/// its answer.
+pub(super) fn answered(
+    keys: Vec<Option<idempotency::Key>>,
+    messages: &[Message],
+) -> Vec<(idempotency::Key, Vec<u8>)> {
+    keys.into_iter()
+        .zip(messages)
+        .filter_map(|(key, message)| Some((key?, prost::Message::encode_to_vec(message))))
+        .collect()
 }
 
 /// `answers` with its gaps filled, in order, by `written` (the answers of the
@@ -244,7 +272,15 @@ impl Messages {
         let kind = validate::post_type(&kind)?;
         validate::text(&text, !medias.is_empty())?;
         validate::medias(&medias)?;
-        let mut draft = Draft {
+        let scope = format!("{}:PostMessage:{talk}", caller.agent_id);
+        let key = idempotency::Key::of(scope, options);
+        if let Some(key) = &key
+            && let Some(replay) = idempotency::lookup(&self.db, key).await?
+        {
+            // A retry replays its first answer whatever it says.
+            return Ok(replay);
+        }
+        let draft = Draft {
             customer: caller.customer_id,
             talk,
             parent,
@@ -255,25 +291,8 @@ impl Messages {
             medias,
             traceparent: talk_telemetry::propagation::current_traceparent(),
             audience: Vec::new(),
+            key,
         };
-        if options.is_none_or(|o| o.idempotency_key.is_empty()) {
-            return self.batches.post(self, caller.wire.clone(), draft).await;
-        }
-        let scope = format!("{}:PostMessage:{talk}", caller.agent_id);
-        // The access check is a call to talk-service: overlap it with opening
-        // the transaction. A retry replays its first answer whatever it says.
-        let (begun, access) = tokio::join!(
-            self.begin::<Message>(&scope, options),
-            self.write_access(caller, talk)
-        );
-        let txn = match begun? {
-            Ok(txn) => txn,
-            Err(replay) => return Ok(replay),
-        };
-        draft.audience = access?.recent_member_ids;
-        let (mut posted, _) = append_posts(&txn, &self.outbox, &[draft]).await?;
-        let message = posted.pop().unwrap_or_else(|| Err(ApiError::internal()))?;
-        self.finish(txn, &scope, options, &message).await?;
-        Ok(message)
+        self.batches.post(self, caller.wire.clone(), draft).await
     }
 }

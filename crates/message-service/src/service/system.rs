@@ -250,6 +250,7 @@ impl Messages {
                 // published after that event and the gateway's membership
                 // table, kept by those events, already routes it right.
                 audience: Vec::new(),
+                key: None,
             };
             insert(&txn, &self.outbox, draft).await?;
         }

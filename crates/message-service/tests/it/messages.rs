@@ -654,6 +654,50 @@ async fn a_retried_post_makes_one_message() {
     h.stop().await;
 }
 
+/// Posts with an `Idempotency-Key` join their talk's batch like any other
+/// (their records are written with them): 40 posts with 20 keys, each key
+/// sent twice at once, make 20 messages with gapless seqs, both requests of a
+/// key answered with the same message, several written together; a later
+/// retry replays its answer.
+#[tokio::test]
+async fn keyed_posts_are_written_together_and_once_each() {
+    let h = Harness::start().await;
+    let alice = h.agent();
+    let talk = h.talk("group", &[&alice]);
+    let batches = &talk_telemetry::metrics::POST_BATCH_SIZE;
+    let (count, sum) = (batches.get_sample_count(), batches.get_sample_sum());
+    let request = |i: usize| PostMessageRequest {
+        talk_id: talk.clone(),
+        text: format!("keyed {i}"),
+        options: key(&format!("key-{i}"), &format!("hash-{i}")),
+        ..Default::default()
+    };
+    let posts = (0..40).map(|i| h.post_with(&alice, request(i / 2)));
+    let results = futures_util::future::join_all(posts).await;
+    let mut seqs = Vec::new();
+    let mut ids = Vec::new();
+    for (i, pair) in results.chunks(2).enumerate() {
+        let (a, b) = (pair[0].as_ref().unwrap(), pair[1].as_ref().unwrap());
+        assert_eq!(a.id, b.id, "both requests of key {i} answer one message");
+        assert_eq!(a.text, format!("keyed {i}"));
+        seqs.push(a.seq);
+        ids.push(a.id.clone());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=20).collect::<Vec<u64>>());
+    let (count, sum) = (
+        batches.get_sample_count() - count,
+        batches.get_sample_sum() - sum,
+    );
+    assert!(
+        sum > count as f64,
+        "no two keyed posts were written together"
+    );
+    let again = h.post_with(&alice, request(7)).await.unwrap();
+    assert_eq!(again.id, ids[7]);
+    h.stop().await;
+}
+
 #[tokio::test]
 async fn the_embedded_sqlite_store_works_too() {
     let h = Harness::start_sqlite().await;

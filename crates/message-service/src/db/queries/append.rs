@@ -167,19 +167,23 @@ pub fn number(items: &mut [Append], before: &talk_counter::Model) -> talk_counte
     after
 }
 
-/// Writes `items`, numbered by [`number`] from counters `before`, and the
+/// Writes `items`, numbered by [`number`] from counters `before`, the
 /// outbox rows `outbox` (a JSON array of `{event_id, subject, traceparent,
-/// payload}`, the payload in hex) in one statement, which on its own commits
-/// — if the talk's counters are still `before` (a change number is taken by
-/// every write of the talk, so an unchanged `last_change` means nobody wrote
-/// since). Ok(false): they were not, and nothing was written. PostgreSQL only,
-/// and for messages without a parent.
+/// payload}`, the payload in hex) and the idempotency records `claims` (a
+/// JSON array of `{scope, key, request_hash, response}`, the response in hex)
+/// in one statement, which on its own commits — if the talk's counters are
+/// still `before` (a change number is taken by every write of the talk, so an
+/// unchanged `last_change` means nobody wrote since). Ok(false): they were
+/// not, and nothing was written. A claim whose key is recorded already fails
+/// the whole statement (a unique violation). PostgreSQL only, and for
+/// messages without a parent.
 pub async fn append_known<C: ConnectionTrait>(
     db: &C,
     items: &[Append],
     before: &talk_counter::Model,
     after: &talk_counter::Model,
     outbox: serde_json::Value,
+    claims: serde_json::Value,
 ) -> Result<bool, DbErr> {
     let input: Vec<_> = items
         .iter()
@@ -226,6 +230,11 @@ pub async fn append_known<C: ConnectionTrait>(
            FROM c, jsonb_array_elements($8::jsonb) WITH ORDINALITY AS x(v, n), \
              jsonb_to_record(x.v) AS e(event_id text, subject text, traceparent text, payload text) \
            ORDER BY x.n \
+         ), k AS ( \
+           INSERT INTO idempotency (scope, \"key\", request_hash, response, created_at) \
+           SELECT k.scope, k.key, k.request_hash, decode(k.response, 'hex'), now() \
+           FROM c, jsonb_to_recordset($9::jsonb) AS k(scope text, key text, request_hash text, \
+             response text) \
          ) \
          SELECT count(*) AS written FROM c";
     let values = vec![
@@ -237,6 +246,7 @@ pub async fn append_known<C: ConnectionTrait>(
         before.last_change.into(),
         serde_json::Value::Array(input).into(),
         outbox.into(),
+        claims.into(),
     ];
     let written = db
         .query_one_raw(Statement::from_sql_and_values(
