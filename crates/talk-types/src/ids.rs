@@ -1,9 +1,10 @@
-//! Typed ids: newtypes over [`Uuid`] that are also sea-orm column types.
+//! Typed ids: newtypes over [`Uuid`] that are also sea-orm column types
+//! (with the `db` feature, which only the crates that store them enable: the
+//! edge and the gateway compile no database driver).
 
 use std::fmt;
 use std::str::FromStr;
 
-use sea_orm::DeriveValueType;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -14,8 +15,8 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(
             Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-            DeriveValueType,
         )]
+        #[cfg_attr(feature = "db", derive(sea_orm::DeriveValueType))]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -55,6 +56,7 @@ macro_rules! id_type {
             }
         }
 
+        #[cfg(feature = "db")]
         impl sea_orm::TryFromU64 for $name {
             fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
                 Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))

@@ -19,10 +19,12 @@
 //! A post that carries an `Idempotency-Key` joins the batch like any other:
 //! its idempotency record (key and answer) is written with it, in the same
 //! transaction or statement, by an insert that fails if the key is recorded
-//! already. That happens only when two requests with one key race (a retry
-//! whose first answer was recorded is answered before it gets here), and
-//! then the batch is written again post by post, each keyed post claiming
-//! its key first, so the later one replays the first's answer.
+//! already — a retry, or two requests with one key racing. Then the batch is
+//! written again post by post, each keyed post claiming its key first, so a
+//! retry replays the first answer (and waits for it if it is not committed
+//! yet). Retries are rare; the common post pays one insert, no lookup. A
+//! retry the access check refuses (its agent left since) replays its
+//! recorded answer all the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -132,7 +134,7 @@ async fn check_and_write(
                 allowed.push(draft);
                 answers.push(None);
             }
-            Err(e) => answers.push(Some(Err(e))),
+            Err(e) => answers.push(Some(replayed_or(messages, &draft, e).await)),
         }
     }
     let written = if allowed.is_empty() {
@@ -141,6 +143,23 @@ async fn check_and_write(
         write(messages, key, allowed).await
     };
     post::fill(answers, written)
+}
+
+/// A refused post's answer: the recorded answer of its key if it is a retry
+/// of a post that was written (a retry replays its first answer whatever the
+/// talk's state is now), else `refusal`.
+async fn replayed_or(
+    messages: &Messages,
+    draft: &Draft,
+    refusal: ApiError,
+) -> Result<Message, ApiError> {
+    let Some(key) = &draft.key else {
+        return Err(refusal);
+    };
+    match idempotency::lookup(&messages.db, key).await {
+        Ok(Some(first)) => Ok(first),
+        Ok(None) | Err(_) => Err(refusal),
+    }
 }
 
 /// Writes a batch of posts to one talk and answers each: in one statement

@@ -274,12 +274,6 @@ impl Messages {
         validate::medias(&medias)?;
         let scope = format!("{}:PostMessage:{talk}", caller.agent_id);
         let key = idempotency::Key::of(scope, options);
-        if let Some(key) = &key
-            && let Some(replay) = idempotency::lookup(&self.db, key).await?
-        {
-            // A retry replays its first answer whatever it says.
-            return Ok(replay);
-        }
         let draft = Draft {
             customer: caller.customer_id,
             talk,

@@ -658,7 +658,7 @@ async fn a_retried_post_makes_one_message() {
 /// (their records are written with them): 40 posts with 20 keys, each key
 /// sent twice at once, make 20 messages with gapless seqs, both requests of a
 /// key answered with the same message, several written together; a later
-/// retry replays its answer.
+/// retry replays its answer, even after its author left the talk.
 #[tokio::test]
 async fn keyed_posts_are_written_together_and_once_each() {
     let h = Harness::start().await;
@@ -695,6 +695,16 @@ async fn keyed_posts_are_written_together_and_once_each() {
     );
     let again = h.post_with(&alice, request(7)).await.unwrap();
     assert_eq!(again.id, ids[7]);
+    // A retry replays its first answer even once its author has left; a new
+    // post is refused.
+    h.talks.remove_member(&talk, &alice);
+    let again = h.post_with(&alice, request(3)).await.unwrap();
+    assert_eq!(again.id, ids[3]);
+    assert_err(
+        h.post_with(&alice, request(99)).await,
+        403,
+        "PERMISSION_DENIED",
+    );
     h.stop().await;
 }
 
