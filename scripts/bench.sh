@@ -9,6 +9,8 @@
 #   bash scripts/bench.sh --quick    # every scenario small: a minute or two
 #   extra arguments go to talk-bench, e.g. --scenarios AE --inflight 8
 #   BENCH_OUT=/tmp/x.md writes the report elsewhere.
+#   BENCH_KEYS=0 posts without an Idempotency-Key (every post carries one by
+#   default, as a client that retries safely sends it), to compare the two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
