@@ -211,3 +211,30 @@ pub async fn record<C: ConnectionTrait>(db: &C, keys: &[(Key, Vec<u8>)]) -> Resu
         .await?;
     Ok(())
 }
+
+/// Records for a service's own statement: `keys` with their responses as a
+/// JSON array to bind as the parameter that [`insert_from_json`] names.
+pub fn rows_json(keys: &[(Key, Vec<u8>)]) -> serde_json::Value {
+    keys.iter()
+        .map(|(key, response)| {
+            serde_json::json!({
+                "scope": key.scope,
+                "key": key.key,
+                "request_hash": key.request_hash,
+                "response": hex::encode(response),
+            })
+        })
+        .collect()
+}
+
+/// SQL (PostgreSQL) that inserts the records of [`rows_json`], bound as
+/// parameter `$param`, for each row of `guard` — like [`record`], it fails
+/// on a key recorded already.
+pub fn insert_from_json(param: usize, guard: &str) -> String {
+    format!(
+        "INSERT INTO idempotency (scope, \"key\", request_hash, response, created_at) \
+         SELECT k.scope, k.key, k.request_hash, decode(k.response, 'hex'), now() \
+         FROM {guard}, jsonb_to_recordset(${param}::jsonb) \
+           AS k(scope text, key text, request_hash text, response text)"
+    )
+}

@@ -46,6 +46,19 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// SQL (PostgreSQL) that stages the rows of [`Outbox::rows_json`], bound as
+/// parameter `$param`, in their order — for each row of `guard` (a table or
+/// CTE name: one row to write them, none to write nothing).
+pub fn insert_from_json(param: usize, guard: &str) -> String {
+    format!(
+        "INSERT INTO outbox (event_id, subject, traceparent, payload, created_at) \
+         SELECT e.event_id, e.subject, e.traceparent, decode(e.payload, 'hex'), now() \
+         FROM {guard}, jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS x(v, n), \
+           jsonb_to_record(x.v) AS e(event_id text, subject text, traceparent text, payload text) \
+         ORDER BY x.n"
+    )
+}
+
 const BATCH: u64 = 512;
 /// Rows the relay deletes between its own `VACUUM`s of the table.
 const VACUUM_EVERY: u64 = 2048;
@@ -114,11 +127,26 @@ impl Outbox {
         Ok(())
     }
 
-    /// The subject `envelope` is published on; for a service that writes
-    /// outbox rows in statements of its own (they go in commit order like
-    /// [`Outbox::stage`]'s, after the talk's row lock).
-    pub fn subject(&self, envelope: &EventEnvelope) -> String {
+    /// The subject `envelope` is published on.
+    fn subject(&self, envelope: &EventEnvelope) -> String {
         talk_events::kinds::subject(&self.prefix, envelope)
+    }
+
+    /// Outbox rows for a service's own statement (they go in commit order
+    /// like [`Outbox::stage`]'s, after the talk's row lock): a JSON array to
+    /// bind as the parameter that [`insert_from_json`] names.
+    pub fn rows_json(&self, envelopes: &[EventEnvelope]) -> serde_json::Value {
+        envelopes
+            .iter()
+            .map(|envelope| {
+                serde_json::json!({
+                    "event_id": envelope.id,
+                    "subject": self.subject(envelope),
+                    "traceparent": envelope.traceparent,
+                    "payload": hex::encode(talk_events::kinds::encode(envelope)),
+                })
+            })
+            .collect()
     }
 
     /// Wakes the relay; call after commit.

@@ -31,8 +31,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use sea_orm::error::RuntimeErr;
 use sea_orm::{DatabaseBackend, DbErr, TransactionTrait};
-use serde_json::json;
-use talk_events::kinds;
 use talk_proto::Message;
 use talk_store::db_error;
 use talk_store::idempotency::{self, Claim};
@@ -44,7 +42,6 @@ use super::access::writable;
 use super::post::{self, Draft, append_posts};
 use super::rounds::Rounds;
 use crate::db::entities::talk_counter;
-use crate::db::queries::append;
 
 /// The most posts one transaction writes.
 const MAX_BATCH: usize = 64;
@@ -224,49 +221,14 @@ async fn write_known(
     drafts: &[Draft],
     before: &talk_counter::Model,
 ) -> Result<Option<(Vec<Message>, talk_counter::Model)>, ApiError> {
-    let keys: Vec<_> = drafts.iter().map(|d| d.key.clone()).collect();
-    let (mut items, announced) = post::appends(drafts.to_vec());
-    let after = append::number(&mut items, before);
-    let rows = items.iter().map(|item| item.row.clone()).collect();
-    let (posted, events) = post::created(rows, announced);
-    let claims = post::answered(keys, &posted)
-        .into_iter()
-        .map(|(key, response)| {
-            json!({
-                "scope": key.scope,
-                "key": key.key,
-                "request_hash": key.request_hash,
-                "response": hex::encode(response),
-            })
-        })
-        .collect();
-    let outbox = events
-        .iter()
-        .map(|event| {
-            json!({
-                "event_id": event.id,
-                "subject": messages.outbox.subject(event),
-                "traceparent": event.traceparent,
-                "payload": hex::encode(kinds::encode(event)),
-            })
-        })
-        .collect();
-    let written = append::append_known(
-        &messages.db,
-        &items,
-        before,
-        &after,
-        serde_json::Value::Array(outbox),
-        serde_json::Value::Array(claims),
-    )
-    .await;
+    let written = post::write_drafts(&messages.db, &messages.outbox, drafts.to_vec(), before).await;
     match written {
-        Ok(true) => {
+        Ok(Some((_, posted, after))) => {
             messages.outbox.notify();
             post::count(&posted);
             Ok(Some((posted, after)))
         }
-        Ok(false) => Ok(None),
+        Ok(None) => Ok(None),
         Err(e) if refused(&e) => {
             tracing::warn!(error = %e, "one-statement post batch refused; writing it in a transaction");
             Ok(None)

@@ -1,6 +1,6 @@
 //! Posting messages, and the insert every new message (system ones included) goes through.
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 use talk_events::EventEnvelope;
 use talk_events::kinds::{MessageCreated, envelope};
 use talk_proto::{Media, Message, WriteOptions};
@@ -59,9 +59,7 @@ pub(super) async fn insert<C: ConnectionTrait>(
     outbox: &Outbox,
     draft: Draft,
 ) -> Result<Message, ApiError> {
-    let (mut messages, events, _) = append_drafts(txn, vec![draft]).await?;
-    outbox.stage(txn, events).await?;
-    count(&messages);
+    let (mut messages, _) = append_drafts(txn, outbox, vec![draft]).await?;
     messages.pop().ok_or_else(ApiError::internal)
 }
 
@@ -140,28 +138,80 @@ pub(super) fn count(messages: &[Message]) {
     }
 }
 
-/// [`insert`] for messages of one talk, in order, without staging: the
-/// messages, their `message_created` events and the talk's counters after.
+/// Numbers `drafts`, messages of one talk, after the talk's counters
+/// `before` and writes them with their events and idempotency records
+/// ([`append::write`]): the rows and messages written and the counters
+/// after them, or None when the counters had moved (nothing was written).
+/// Replies still have to be counted on their parents.
+pub(super) async fn write_drafts<C: ConnectionTrait>(
+    db: &C,
+    outbox: &Outbox,
+    drafts: Vec<Draft>,
+    before: &talk_counter::Model,
+) -> Result<Option<(Vec<message::Model>, Vec<Message>, talk_counter::Model)>, DbErr> {
+    let keys: Vec<_> = drafts.iter().map(|d| d.key.clone()).collect();
+    let (mut items, announced) = appends(drafts);
+    let after = append::number(&mut items, before);
+    let rows: Vec<_> = items.iter().map(|item| item.row.clone()).collect();
+    let (messages, events) = created(rows.clone(), announced);
+    let claims = answered(keys, &messages);
+    let batch = append::Batch {
+        items: &items,
+        before,
+        after: &after,
+        events: &events,
+        claims: &claims,
+    };
+    let written = append::write(db, outbox, batch).await?;
+    Ok(written.then_some((rows, messages, after)))
+}
+
+/// [`insert`] for messages of one talk, in order, in `txn`: takes the
+/// talk's counter lock, writes them, counts replies on their parents.
+/// Answers the messages and the talk's counters after.
 async fn append_drafts<C: ConnectionTrait>(
     txn: &C,
+    outbox: &Outbox,
     drafts: Vec<Draft>,
-) -> Result<(Vec<Message>, Vec<EventEnvelope>, talk_counter::Model), ApiError> {
-    let (items, announced) = appends(drafts);
-    let (rows, counters) = append::append(txn, items).await.map_err(db_error)?;
+) -> Result<(Vec<Message>, talk_counter::Model), ApiError> {
+    let Some(first) = drafts.first() else {
+        return Err(ApiError::internal());
+    };
+    let (customer, talk) = (first.customer, first.talk);
+    let keyed = drafts.iter().any(|d| d.key.is_some());
+    let before = append::lock(txn, customer, talk).await.map_err(db_error)?;
+    let written = write_drafts(txn, outbox, drafts, &before)
+        .await
+        .map_err(|e| {
+            if keyed {
+                // Most likely a key recorded meanwhile (a concurrent request
+                // with it): the caller writes each post again on its own,
+                // claiming first.
+                tracing::debug!(error = %e, "a keyed batch was not written");
+                ApiError::conflict(
+                    "IDEMPOTENCY_KEY_IN_PROGRESS",
+                    "Another request with this Idempotency-Key is in progress.",
+                )
+            } else {
+                db_error(e)
+            }
+        })?;
+    // The counters are locked: they cannot have moved.
+    let (rows, messages, after) = written.ok_or_else(ApiError::internal)?;
     for row in &rows {
         if let Some(parent) = row.parent_id {
             // The reply's second change number is the parent's.
-            messages::add_reply(txn, row.customer_id, parent, row.change_seq + 1)
+            messages::add_reply(txn, customer, parent, row.change_seq + 1)
                 .await
                 .map_err(db_error)?;
         }
     }
-    let (messages, events) = created(rows, announced);
-    Ok((messages, events, counters))
+    count(&messages);
+    Ok((messages, after))
 }
 
-/// Writes posts in `txn`, in order, with one statement for all of them and
-/// one outbox insert; a post whose parent is not a message of its talk is
+/// Writes posts in `txn`, in order, with one statement for all of them
+/// (with their outbox rows and idempotency records); a post whose parent is not a message of its talk is
 /// refused alone. The parents are locked first, in id order, before the
 /// talk's counter row (the order edits take them in). Also returns the talk's
 /// counters after the posts, if any was written.
@@ -198,21 +248,7 @@ pub(super) async fn append_posts(
     let mut written = Vec::new();
     let mut counters = None;
     if !writable.is_empty() {
-        let keys: Vec<_> = writable.iter().map(|d| d.key.clone()).collect();
-        let (messages, events, after) = append_drafts(txn, writable).await?;
-        outbox.stage(txn, events).await?;
-        idempotency::record(txn, &answered(keys, &messages))
-            .await
-            .map_err(|e| {
-                // A concurrent request with one of the keys: the caller
-                // writes each post again on its own, claiming first.
-                tracing::debug!(error = %e, "a key of the batch is recorded already");
-                ApiError::conflict(
-                    "IDEMPOTENCY_KEY_IN_PROGRESS",
-                    "Another request with this Idempotency-Key is in progress.",
-                )
-            })?;
-        count(&messages);
+        let (messages, after) = append_drafts(txn, outbox, writable).await?;
         written = messages.into_iter().map(Ok).collect();
         counters = Some(after);
     }

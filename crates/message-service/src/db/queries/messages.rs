@@ -2,8 +2,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value,
 };
 use talk_types::{AgentId, CustomerId, MessageId, TalkId, time::Timestamp};
 
@@ -30,15 +30,6 @@ pub async fn find_for_update<C: ConnectionTrait>(
 ) -> Result<Option<Model>, DbErr> {
     let query = Entity::find_by_id(id).filter(Column::CustomerId.eq(customer));
     for_update(db, query).one(db).await
-}
-
-/// Inserts a new message.
-pub async fn insert<C: ConnectionTrait>(db: &C, row: Model) -> Result<(), DbErr> {
-    // Every column set, as `insert` needs.
-    Entity::insert(row.into_active_model().reset_all())
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
 }
 
 /// Saves the changed columns of `row`.
