@@ -5,6 +5,8 @@
 //! concurrent requests with one key serialise on its primary key: the second
 //! waits, fails to insert, and replays the first's committed response.
 
+use std::fmt::Display;
+
 use prost::Message;
 use sea_orm::entity::prelude::*;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
@@ -21,7 +23,7 @@ pub mod entity {
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "idempotency")]
     pub struct Model {
-        /// Who sent it and to which operation (`<agent>:<operation>`).
+        /// Who sent it to which write of what ([`super::Scope`]).
         #[sea_orm(primary_key, auto_increment = false)]
         pub scope: String,
         /// The client's key.
@@ -42,6 +44,93 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The writes whose requests are idempotent, as their records name them
+/// (the gRPC method).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// `AgentService/CreateAgent`.
+    CreateAgent,
+    /// `AgentService/UpdateAgent`.
+    UpdateAgent,
+    /// `AgentService/DeleteAgent`.
+    DeleteAgent,
+    /// `TalkService/CreateTalk`.
+    CreateTalk,
+    /// `TalkService/UpdateTalk`.
+    UpdateTalk,
+    /// `TalkService/DeleteTalk`.
+    DeleteTalk,
+    /// `TalkService/CloseTalk`.
+    CloseTalk,
+    /// `TalkService/ReopenTalk`.
+    ReopenTalk,
+    /// `TalkService/JoinTalk`.
+    JoinTalk,
+    /// `TalkService/LeaveTalk`.
+    LeaveTalk,
+    /// `TalkService/AddParticipant`.
+    AddParticipant,
+    /// `TalkService/RemoveParticipant`.
+    RemoveParticipant,
+    /// `MessageService/PostMessage`.
+    PostMessage,
+    /// `MessageService/EditMessage`.
+    EditMessage,
+    /// `MessageService/DeleteMessage`.
+    DeleteMessage,
+    /// `MessageService/AddReaction`.
+    AddReaction,
+    /// `MessageService/RemoveReaction`.
+    RemoveReaction,
+    /// `MessageService/MarkRead`.
+    MarkRead,
+}
+
+impl Operation {
+    /// Its name in the records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CreateAgent => "CreateAgent",
+            Self::UpdateAgent => "UpdateAgent",
+            Self::DeleteAgent => "DeleteAgent",
+            Self::CreateTalk => "CreateTalk",
+            Self::UpdateTalk => "UpdateTalk",
+            Self::DeleteTalk => "DeleteTalk",
+            Self::CloseTalk => "CloseTalk",
+            Self::ReopenTalk => "ReopenTalk",
+            Self::JoinTalk => "JoinTalk",
+            Self::LeaveTalk => "LeaveTalk",
+            Self::AddParticipant => "AddParticipant",
+            Self::RemoveParticipant => "RemoveParticipant",
+            Self::PostMessage => "PostMessage",
+            Self::EditMessage => "EditMessage",
+            Self::DeleteMessage => "DeleteMessage",
+            Self::AddReaction => "AddReaction",
+            Self::RemoveReaction => "RemoveReaction",
+            Self::MarkRead => "MarkRead",
+        }
+    }
+}
+
+/// Whose request to which write of what a key belongs to: a key is the
+/// caller's own, per operation and target, so one key sent to two writes
+/// names two records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope(String);
+
+impl Scope {
+    /// `caller`'s `operation` on `target` (the talk or message written; the
+    /// caller itself for a create).
+    pub fn new(caller: impl Display, operation: Operation, target: impl Display) -> Self {
+        Self(format!("{caller}:{}:{target}", operation.name()))
+    }
+
+    /// As stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What a claim found.
 #[derive(Debug)]
 pub enum Claim<T> {
@@ -54,10 +143,10 @@ pub enum Claim<T> {
 /// Claims `options`' key in `txn`. On [`Claim::Replay`], drop `txn`.
 pub async fn claim<T: Message + Default>(
     txn: &DatabaseTransaction,
-    scope: &str,
+    scope: &Scope,
     options: Option<&WriteOptions>,
 ) -> Result<Claim<T>, ApiError> {
-    match Key::of(scope.to_owned(), options) {
+    match Key::of(scope, options) {
         Some(key) => claim_key(txn, &key).await,
         None => Ok(Claim::Fresh),
     }
@@ -103,11 +192,11 @@ fn conflict(message: &str) -> ApiError {
 /// Records the response of a fresh claim, in the same transaction.
 pub async fn complete<T: Message>(
     txn: &DatabaseTransaction,
-    scope: &str,
+    scope: &Scope,
     options: Option<&WriteOptions>,
     response: &T,
 ) -> Result<(), ApiError> {
-    match Key::of(scope.to_owned(), options) {
+    match Key::of(scope, options) {
         Some(key) => complete_key(txn, &key, response).await,
         None => Ok(()),
     }
@@ -146,10 +235,10 @@ pub struct Key {
 
 impl Key {
     /// The record `options` asks for under `scope`; None without a key.
-    pub fn of(scope: String, options: Option<&WriteOptions>) -> Option<Self> {
+    pub fn of(scope: &Scope, options: Option<&WriteOptions>) -> Option<Self> {
         let options = options.filter(|o| !o.idempotency_key.is_empty())?;
         Some(Self {
-            scope,
+            scope: scope.as_str().to_owned(),
             key: options.idempotency_key.clone(),
             request_hash: options.request_hash.clone(),
         })

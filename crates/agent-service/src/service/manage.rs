@@ -5,7 +5,7 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use talk_auth::{PERMISSION_AGENT, PERMISSION_SUPER_ADMIN};
 use talk_proto::WriteOptions;
 use talk_store::db_error;
-use talk_store::idempotency::{self, Claim};
+use talk_store::idempotency::{self, Claim, Operation, Scope};
 use talk_types::{AgentId, ApiError, ErrorKind, time};
 
 use super::{Agents, Caller, is_unique_violation, not_found, password, validate};
@@ -75,7 +75,7 @@ impl Agents {
         grantable(caller, permission)?;
         let password_hash = password::hash(password).await?;
 
-        let scope = format!("{}:create_agent", caller.agent_id);
+        let scope = Scope::new(caller.agent_id, Operation::CreateAgent, caller.agent_id);
         let txn = self.db.begin().await.map_err(db_error)?;
         if let Claim::Replay(agent) = idempotency::claim(&txn, &scope, options).await? {
             return Ok(agent);
@@ -144,7 +144,7 @@ impl Agents {
             None => None,
         };
 
-        let scope = format!("{}:update_agent", caller.agent_id);
+        let scope = Scope::new(caller.agent_id, Operation::UpdateAgent, id);
         let txn = self.db.begin().await.map_err(db_error)?;
         if let Claim::Replay(agent) = idempotency::claim(&txn, &scope, options).await? {
             return Ok(agent);
@@ -199,7 +199,7 @@ impl Agents {
                 "An agent cannot delete itself.",
             ));
         }
-        let scope = format!("{}:delete_agent", caller.agent_id);
+        let scope = Scope::new(caller.agent_id, Operation::DeleteAgent, id);
         let txn = self.db.begin().await.map_err(db_error)?;
         if let Claim::Replay(agent) = idempotency::claim(&txn, &scope, options).await? {
             return Ok(agent);
@@ -225,7 +225,7 @@ impl Agents {
 /// Records the idempotent response and commits.
 async fn finish(
     txn: DatabaseTransaction,
-    scope: &str,
+    scope: &Scope,
     options: Option<&WriteOptions>,
     agent: &talk_proto::Agent,
 ) -> Result<(), ApiError> {

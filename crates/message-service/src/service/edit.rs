@@ -6,7 +6,7 @@ use talk_proto::{Message, WriteOptions};
 use talk_store::db_error;
 use talk_types::{ApiError, MessageId, time};
 
-use super::{Caller, Messages, load, next_change, validate};
+use super::{Caller, Messages, Operation, Scope, load, next_change, validate};
 use crate::db::entities::message;
 use crate::db::queries::{edits, messages};
 
@@ -37,7 +37,7 @@ impl Messages {
         id: MessageId,
         text: String,
     ) -> Result<Message, ApiError> {
-        let scope = format!("{}:EditMessage:{id}", caller.agent_id);
+        let scope = Scope::new(caller.agent_id, Operation::EditMessage, id);
         let txn = match self.begin::<Message>(&scope, options).await? {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
@@ -76,7 +76,7 @@ impl Messages {
         options: Option<&WriteOptions>,
         id: MessageId,
     ) -> Result<Message, ApiError> {
-        let scope = format!("{}:DeleteMessage:{id}", caller.agent_id);
+        let scope = Scope::new(caller.agent_id, Operation::DeleteMessage, id);
         let txn = match self.begin::<Message>(&scope, options).await? {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),

@@ -20,7 +20,7 @@ use talk_events::kinds::envelope;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_proto::{Message, WriteOptions};
-use talk_store::idempotency::{self, Claim};
+use talk_store::idempotency::{self, Claim, Operation, Scope};
 use talk_store::{Outbox, db_error};
 use talk_types::{ApiError, CustomerId, MessageId, TalkId};
 use tonic::transport::Channel;
@@ -74,7 +74,7 @@ impl Messages {
     /// the first response instead.
     async fn begin<T: prost::Message + Default>(
         &self,
-        scope: &str,
+        scope: &Scope,
         options: Option<&WriteOptions>,
     ) -> Result<Result<DatabaseTransaction, T>, ApiError> {
         let txn = self.db.begin().await.map_err(db_error)?;
@@ -129,7 +129,7 @@ impl Messages {
     async fn finish<T: prost::Message>(
         &self,
         txn: DatabaseTransaction,
-        scope: &str,
+        scope: &Scope,
         options: Option<&WriteOptions>,
         response: &T,
     ) -> Result<(), ApiError> {

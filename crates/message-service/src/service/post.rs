@@ -9,7 +9,7 @@ use talk_telemetry::metrics;
 use talk_types::{AgentId, ApiError, CustomerId, MessageId, TalkId, time};
 use uuid::Uuid;
 
-use super::{Caller, Messages, validate};
+use super::{Caller, Messages, Operation, Scope, validate};
 use crate::db::entities::{message, talk_counter};
 use crate::db::queries::{append, messages};
 use crate::wire;
@@ -308,8 +308,8 @@ impl Messages {
         let kind = validate::post_type(&kind)?;
         validate::text(&text, !medias.is_empty())?;
         validate::medias(&medias)?;
-        let scope = format!("{}:PostMessage:{talk}", caller.agent_id);
-        let key = idempotency::Key::of(scope, options);
+        let scope = Scope::new(caller.agent_id, Operation::PostMessage, talk);
+        let key = idempotency::Key::of(&scope, options);
         let draft = Draft {
             customer: caller.customer_id,
             talk,

@@ -8,7 +8,7 @@ use talk_proto::{Message, WriteOptions};
 use talk_store::db_error;
 use talk_types::{ApiError, ErrorKind, MessageId, time};
 
-use super::{Caller, Messages, emoji, load, next_change};
+use super::{Caller, Messages, Operation, Scope, emoji, load, next_change};
 use crate::db::entities::message;
 use crate::db::queries::{messages, reactions};
 
@@ -26,7 +26,7 @@ impl Messages {
         emoji: String,
     ) -> Result<Message, ApiError> {
         emoji::validate(&emoji)?;
-        let scope = format!("{}:AddReaction:{id}", caller.agent_id);
+        let scope = Scope::new(caller.agent_id, Operation::AddReaction, id);
         let txn = match self.begin::<Message>(&scope, options).await? {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),
@@ -77,7 +77,7 @@ impl Messages {
         emoji: String,
     ) -> Result<Message, ApiError> {
         emoji::validate(&emoji)?;
-        let scope = format!("{}:RemoveReaction:{id}", caller.agent_id);
+        let scope = Scope::new(caller.agent_id, Operation::RemoveReaction, id);
         let txn = match self.begin::<Message>(&scope, options).await? {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),

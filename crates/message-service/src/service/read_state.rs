@@ -11,7 +11,7 @@ use talk_proto::{ReadState, WriteOptions};
 use talk_store::db_error;
 use talk_types::{ApiError, TalkId};
 
-use super::{Caller, Messages};
+use super::{Caller, Messages, Operation, Scope};
 use crate::db::queries::{counters, messages, read_states};
 
 fn to_u64(value: i64) -> u64 {
@@ -27,7 +27,7 @@ impl Messages {
         talk: TalkId,
         seq: u64,
     ) -> Result<ReadState, ApiError> {
-        let scope = format!("{}:MarkRead:{talk}", caller.agent_id);
+        let scope = Scope::new(caller.agent_id, Operation::MarkRead, talk);
         let txn = match self.begin::<ReadState>(&scope, options).await? {
             Ok(txn) => txn,
             Err(replay) => return Ok(replay),

@@ -5,7 +5,9 @@ use talk_proto::{CreateTalkResponse, WriteOptions};
 use talk_store::db_error;
 use talk_types::{AgentId, ApiError, ParticipantId, TalkId, time};
 
-use super::{Begun, Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Talks, Write, convert};
+use super::{
+    Begun, Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, Scope, Talks, Write, convert,
+};
 use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState};
 use crate::db::entities::talk::{self, TalkState, TalkType};
 use crate::db::queries::{direct_pairs, participants, talks};
@@ -69,7 +71,7 @@ impl Talks {
         }
         self.agents.require(&caller, &members).await?;
 
-        let scope = format!("{}:CreateTalk", caller.agent);
+        let scope = Scope::new(caller.agent, Operation::CreateTalk, caller.agent);
         let mut write = match self.begin::<CreateTalkResponse>(scope, options).await? {
             Begun::Replay(response) => return Ok(response),
             Begun::Fresh(write) => write,

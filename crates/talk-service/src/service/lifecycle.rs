@@ -7,7 +7,7 @@ use talk_types::{ApiError, TalkId, time};
 
 use super::access;
 use super::create::check_len;
-use super::{Begun, Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Talks, convert, scope};
+use super::{Begun, Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, Talks, convert, scope};
 use crate::db::entities::talk::{TalkState, TalkType};
 use crate::db::queries::{direct_pairs, talks};
 
@@ -37,7 +37,7 @@ impl Talks {
         check_len("name", name.as_deref(), MAX_NAME_CHARS)?;
         check_len("detail", detail.as_deref(), MAX_DETAIL_CHARS)?;
         let mut write = match self
-            .begin(scope(&caller, "UpdateTalk", id), options)
+            .begin(scope(&caller, Operation::UpdateTalk, id), options)
             .await?
         {
             Begun::Replay(response) => return Ok(response),
@@ -68,7 +68,7 @@ impl Talks {
         id: TalkId,
     ) -> Result<Talk, ApiError> {
         let mut write = match self
-            .begin(scope(&caller, "DeleteTalk", id), options)
+            .begin(scope(&caller, Operation::DeleteTalk, id), options)
             .await?
         {
             Begun::Replay(response) => return Ok(response),
@@ -122,8 +122,8 @@ impl Talks {
         to: Transition,
     ) -> Result<Talk, ApiError> {
         let rpc = match to {
-            Transition::Close => "CloseTalk",
-            Transition::Reopen => "ReopenTalk",
+            Transition::Close => Operation::CloseTalk,
+            Transition::Reopen => Operation::ReopenTalk,
         };
         let mut write = match self.begin(scope(&caller, rpc, id), options).await? {
             Begun::Replay(response) => return Ok(response),

@@ -8,7 +8,7 @@ use talk_store::db_error;
 use talk_types::{AgentId, ApiError, ParticipantId, TalkId, time};
 
 use super::access::{self, Deleted, Seen, participant_not_found};
-use super::{Begun, Caller, Talks, Write, convert, scope};
+use super::{Begun, Caller, Operation, Talks, Write, convert, scope};
 use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState};
 use crate::db::entities::talk::{self, TalkState, TalkType};
 use crate::db::queries::{participants, talks};
@@ -31,7 +31,10 @@ impl Talks {
         options: Option<WriteOptions>,
         id: TalkId,
     ) -> Result<Participant, ApiError> {
-        let mut write = match self.begin(scope(&caller, "JoinTalk", id), options).await? {
+        let mut write = match self
+            .begin(scope(&caller, Operation::JoinTalk, id), options)
+            .await?
+        {
             Begun::Replay(response) => return Ok(response),
             Begun::Fresh(write) => write,
         };
@@ -67,7 +70,7 @@ impl Talks {
         self.agents.require(&caller, &[agent]).await?;
 
         let mut write = match self
-            .begin(scope(&caller, "AddParticipant", id), options)
+            .begin(scope(&caller, Operation::AddParticipant, id), options)
             .await?
         {
             Begun::Replay(response) => return Ok(response),
@@ -99,7 +102,7 @@ impl Talks {
         participant_id: ParticipantId,
     ) -> Result<Participant, ApiError> {
         let mut write = match self
-            .begin(scope(&caller, "RemoveParticipant", id), options)
+            .begin(scope(&caller, Operation::RemoveParticipant, id), options)
             .await?
         {
             Begun::Replay(response) => return Ok(response),
@@ -127,7 +130,10 @@ impl Talks {
         options: Option<WriteOptions>,
         id: TalkId,
     ) -> Result<Participant, ApiError> {
-        let mut write = match self.begin(scope(&caller, "LeaveTalk", id), options).await? {
+        let mut write = match self
+            .begin(scope(&caller, Operation::LeaveTalk, id), options)
+            .await?
+        {
             Begun::Replay(response) => return Ok(response),
             Begun::Fresh(write) => write,
         };

@@ -15,7 +15,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use talk_events::EventEnvelope;
 use talk_events::kinds::{DomainEvent, envelope};
 use talk_proto::WriteOptions;
-use talk_store::idempotency::{self, Claim};
+use talk_store::idempotency::{self, Claim, Operation, Scope};
 use talk_store::{Outbox, db_error};
 use talk_types::{AgentId, ApiError, CustomerId};
 
@@ -68,7 +68,7 @@ enum Begun<T> {
 /// An open write: its transaction, idempotency scope and staged events.
 struct Write {
     txn: DatabaseTransaction,
-    scope: String,
+    scope: Scope,
     options: Option<WriteOptions>,
     events: Vec<EventEnvelope>,
     traceparent: String,
@@ -97,7 +97,7 @@ impl Talks {
     /// Opens a write and claims its idempotency key under `scope`.
     async fn begin<T: Message + Default>(
         &self,
-        scope: String,
+        scope: Scope,
         options: Option<WriteOptions>,
     ) -> Result<Begun<T>, ApiError> {
         let txn = self.db.begin().await.map_err(db_error)?;
@@ -130,7 +130,7 @@ impl Talks {
     }
 }
 
-/// The idempotency scope of a write on a talk.
-fn scope(caller: &Caller, rpc: &str, talk: impl std::fmt::Display) -> String {
-    format!("{}:{rpc}:{talk}", caller.agent)
+/// The idempotency scope of `caller`'s `operation` on `talk`.
+fn scope(caller: &Caller, operation: Operation, talk: impl std::fmt::Display) -> Scope {
+    Scope::new(caller.agent, operation, talk)
 }
