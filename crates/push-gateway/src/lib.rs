@@ -17,6 +17,7 @@
 
 mod api;
 mod consumer;
+mod protocol;
 mod queue;
 mod resume;
 mod routing;

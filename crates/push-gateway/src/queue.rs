@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+use talk_events::EventKind;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +29,12 @@ pub mod close {
     pub const UNAUTHENTICATED: u16 = 4401;
     /// A subscription to a topic the caller may not have.
     pub const FORBIDDEN_TOPIC: u16 = 4403;
+}
+
+/// Whether frames of `kind` may be shed for a slow client before it is
+/// disconnected (reactions: the message's next event carries them anyway).
+pub(crate) fn sheddable(kind: EventKind) -> bool {
+    matches!(kind, EventKind::ReactionAdded | EventKind::ReactionRemoved)
 }
 
 /// What the writer sends next.

@@ -17,9 +17,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::consumer;
-use crate::queue::{Queue, close};
+use crate::protocol;
+use crate::queue::{self, Queue, close};
 use crate::routing::{ConnId, Hub};
-use crate::ws::protocol;
 
 /// Replays events after `cursor` for connection `id`, then switches it to live.
 pub(crate) async fn replay(
@@ -74,7 +74,7 @@ pub(crate) async fn replay(
                 };
                 if let Some((frame, kind)) = frame {
                     let queued = queue
-                        .push_wait(frame, kind.is_ephemeral())
+                        .push_wait(frame, queue::sheddable(kind))
                         .instrument(tracing::debug_span!("ws.replay_wait"))
                         .await;
                     if !queued {

@@ -20,8 +20,8 @@ use talk_events::EventKind;
 use talk_types::{AgentId, CustomerId, TalkId};
 use tokio::sync::{Notify, watch};
 
+use crate::protocol::Naming;
 use crate::queue::Queue;
-use crate::ws::protocol::Naming;
 
 mod conn;
 

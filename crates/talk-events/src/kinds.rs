@@ -80,29 +80,9 @@ impl EventKind {
         }
     }
 
-    /// VoIPBIN's name (`?events=voipbin`).
-    pub fn voipbin_name(self) -> &'static str {
-        match self {
-            Self::TalkCreated => "chat_created",
-            Self::TalkUpdated | Self::TalkClosed | Self::TalkReopened => "chat_updated",
-            Self::TalkDeleted => "chat_deleted",
-            Self::ParticipantJoined => "chatparticipant_added",
-            Self::ParticipantLeft => "chatparticipant_removed",
-            Self::MessageCreated => "chatmessage_created",
-            Self::MessageUpdated => "chatmessage_updated",
-            Self::MessageDeleted => "chatmessage_deleted",
-            Self::ReactionAdded | Self::ReactionRemoved => "chatmessage_reaction_updated",
-        }
-    }
-
     /// The kind named `name` (seed naming).
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// Ephemeral events may be shed for a slow client before it is disconnected.
-    pub fn is_ephemeral(self) -> bool {
-        matches!(self, Self::ReactionAdded | Self::ReactionRemoved)
     }
 }
 

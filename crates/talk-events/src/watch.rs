@@ -1,16 +1,16 @@
-//! A push-gateway's view of the bus: the events of the talks it watches (the
-//! talks its connected agents are in) plus every participant event (so it
-//! learns when one of its agents joins a talk it does not watch yet), in bus
-//! order, with no gap.
+//! A watch: the events of the talks its owner follows plus every
+//! participant event (so the owner learns when a talk gains a member it
+//! cares about), in bus order, with no gap — a consumer that must not read
+//! the whole bus (a push-gateway follows the talks of its connected agents).
 //!
 //! The contract: after [`Watch::add`] returns, every event of the added talks
 //! positioned after the last event [`Watch::next`] returned will be returned,
 //! in bus order; an event is returned at most once. `Err(BusError::Gap)` from
 //! `next` means the watch may have skipped an event it cannot return in order
-//! any more: the caller treats its position as lost (the gateway asks every
-//! client to resume). The JetStream implementation subscribes to the
-//! per-talk subjects the stream republishes (`nats::NatsBus::watch`); the
-//! in-process bus filters its one stream ([`Filtered`]).
+//! any more: the caller treats its position as lost. The JetStream
+//! implementation subscribes to the per-talk subjects the stream republishes
+//! (`nats::NatsBus::watch`); the in-process bus filters its one stream
+//! ([`Filtered`]).
 
 use std::collections::HashSet;
 

@@ -10,8 +10,8 @@ use talk_events::EventKind;
 use talk_types::TalkId;
 
 use super::Event;
-use crate::queue::{Offer, Queue, close};
-use crate::ws::protocol::{self, Naming};
+use crate::protocol::{self, Naming};
+use crate::queue::{self, Offer, Queue, close};
 
 /// Whether a connection gets the consumer's live events.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,10 +100,7 @@ impl Conn {
 
     pub(super) fn frame(&self, event: &Event) -> Option<String> {
         let topic = self.topic(event)?;
-        let name = match self.naming {
-            Naming::Seed => event.kind.name(),
-            Naming::Voipbin => event.kind.voipbin_name(),
-        };
+        let name = self.naming.name(event.kind);
         Some(protocol::event(name, &event.data, &topic, event.seq))
     }
 
@@ -154,7 +151,7 @@ impl Conn {
     /// Queues a live frame without waiting; true when it was queued.
     fn enqueue(&mut self, seq: u64, frame: String, kind: EventKind) -> bool {
         let name = kind.name();
-        match self.queue.offer(frame, kind.is_ephemeral()) {
+        match self.queue.offer(frame, queue::sheddable(kind)) {
             Offer::Queued => {}
             Offer::QueuedEvicting => {
                 talk_telemetry::metrics::WS_DROPS

@@ -17,9 +17,9 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
-use super::protocol::{self, ClientFrame};
 use super::socket::{authenticate, write};
 use super::{Params, Shared};
+use crate::protocol::{self, ClientFrame};
 use crate::queue::{Queue, close};
 use crate::resume;
 use crate::routing::{ConnId, Resume};

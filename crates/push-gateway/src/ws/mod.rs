@@ -2,7 +2,6 @@
 //! connection task per socket.
 
 mod connection;
-pub(crate) mod protocol;
 mod socket;
 
 use std::sync::Arc;
@@ -25,8 +24,8 @@ use talk_types::ApiError;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
+use crate::protocol::{self, Naming};
 use crate::routing::Hub;
-use protocol::Naming;
 
 /// What every connection shares.
 pub(crate) struct Shared {

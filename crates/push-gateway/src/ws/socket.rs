@@ -11,7 +11,7 @@ use talk_auth::Identity;
 use tokio::time::{Instant, sleep};
 
 use super::Shared;
-use super::protocol::{self, ClientFrame};
+use crate::protocol::{self, ClientFrame};
 use crate::queue::{Next, Queue, close};
 
 /// How long a client without a token has to send its `auth` frame.

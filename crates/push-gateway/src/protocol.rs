@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use talk_auth::Identity;
+use talk_events::EventKind;
 use uuid::Uuid;
 
 /// Which event names a connection receives.
@@ -13,6 +14,30 @@ pub(crate) enum Naming {
     Seed,
     /// VoIPBIN's names (`chatmessage_created`, ...): `?events=voipbin`.
     Voipbin,
+}
+
+impl Naming {
+    /// What `kind` is called on a connection of this naming.
+    pub(crate) fn name(self, kind: EventKind) -> &'static str {
+        match self {
+            Self::Seed => kind.name(),
+            Self::Voipbin => match kind {
+                EventKind::TalkCreated => "chat_created",
+                EventKind::TalkUpdated | EventKind::TalkClosed | EventKind::TalkReopened => {
+                    "chat_updated"
+                }
+                EventKind::TalkDeleted => "chat_deleted",
+                EventKind::ParticipantJoined => "chatparticipant_added",
+                EventKind::ParticipantLeft => "chatparticipant_removed",
+                EventKind::MessageCreated => "chatmessage_created",
+                EventKind::MessageUpdated => "chatmessage_updated",
+                EventKind::MessageDeleted => "chatmessage_deleted",
+                EventKind::ReactionAdded | EventKind::ReactionRemoved => {
+                    "chatmessage_reaction_updated"
+                }
+            },
+        }
+    }
 }
 
 /// A frame from the client.
