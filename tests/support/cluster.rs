@@ -4,15 +4,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::bail;
 use talk_config::{BusKind, Config};
+use talk_testkit::{fresh_database, fresh_prefix, task_ended, wait_ready};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-
-use crate::infra::{fresh_database, shared_nats};
 
 /// The admin password every test cluster bootstraps with.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
@@ -57,12 +55,12 @@ async fn bind() -> anyhow::Result<(TcpListener, SocketAddr)> {
 }
 
 fn base_config() -> Config {
-    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let names = fresh_prefix();
     Config {
         jwt_secret: "a-test-secret-of-enough-length".into(),
         admin_password: ADMIN_PASSWORD.into(),
-        nats_stream: format!("T{unique}"),
-        subject_prefix: format!("t{unique}"),
+        nats_stream: names.stream,
+        subject_prefix: names.subject,
         database_max_connections: 8,
         ..Config::default()
     }
@@ -75,7 +73,7 @@ impl Cluster {
             Topology::Services { nats_url } => {
                 let mut config = base_config();
                 config.bus = BusKind::Nats;
-                config.nats_url = nats_url.unwrap_or_else(shared_nats);
+                config.nats_url = nats_url.unwrap_or_else(talk_testkit::nats_url);
                 config.database_url = fresh_database().await?;
                 Self::start_services(config).await
             }
@@ -151,22 +149,12 @@ impl Cluster {
 
     /// Polls `/readyz` of `base` until it answers 200 (or a service died).
     async fn wait_ready(&mut self, base: &str) -> anyhow::Result<()> {
-        let http = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-                && r.status().is_success()
-            {
-                return Ok(());
-            }
-            if let Some(done) = self.tasks.try_join_next() {
-                bail!(
-                    "a service stopped while starting: {:?}",
-                    done.map(|r| r.map_err(|e| format!("{e:#}")))
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!("{base} did not become ready")
+        wait_ready(base, None, || {
+            let done = self.tasks.try_join_next()?;
+            let done = done.map(|r| r.map_err(|e| format!("{e:#}")));
+            Some(format!("a service stopped while starting: {done:?}"))
+        })
+        .await
     }
 
     /// Stops every service and waits for them.
@@ -243,7 +231,7 @@ impl Cluster {
         };
         let mut config = base_config();
         config.bus = BusKind::Nats;
-        config.nats_url = nats_url.unwrap_or_else(shared_nats);
+        config.nats_url = nats_url.unwrap_or_else(talk_testkit::nats_url);
         config.database_url = fresh_database().await?;
         adjust(&mut config);
         Self::start_services(config).await
@@ -289,24 +277,16 @@ impl Gateway {
             let bus = talk_runtime::bus(&c).await?;
             Ok(push_gateway::run(c, bus, listener, s).await?)
         });
-        self.task = Some(task);
-        let http = reqwest::Client::new();
-        let ready = format!("http://{}/readyz", self.addr);
-        for _ in 0..300 {
-            if let Ok(r) = http.get(&ready).send().await
-                && r.status().is_success()
-            {
-                return Ok(());
+        let ready = wait_ready(&format!("http://{}", self.addr), None, task_ended(&task)).await;
+        if let Err(e) = ready {
+            if !task.is_finished() {
+                return Err(e);
             }
-            if self.task.as_ref().is_some_and(|t| t.is_finished())
-                && let Some(task) = self.task.take()
-            {
-                let done = task.await.map(|r| r.map_err(|e| format!("{e:#}")));
-                bail!("the gateway stopped while starting: {done:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            let done = task.await.map(|r| r.map_err(|e| format!("{e:#}")));
+            bail!("the gateway stopped while starting: {done:?}");
         }
-        bail!("gateway {} did not become ready", self.url)
+        self.task = Some(task);
+        Ok(())
     }
 
     /// Shuts the gateway down gracefully (its sockets are closed with 1001,

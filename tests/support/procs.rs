@@ -8,9 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use talk_testkit::{exited, fresh_database, fresh_prefix, nats_url, wait_ready};
 
 use crate::cluster::ADMIN_PASSWORD;
-use crate::infra::{fresh_database, shared_nats};
 
 /// The services, in the order they start.
 pub const SERVICES: [&str; 5] = [
@@ -53,7 +53,7 @@ pub struct Processes {
 impl Processes {
     /// Starts every service and waits until each is ready.
     pub async fn start() -> anyhow::Result<Self> {
-        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let names = fresh_prefix();
         let mut ports = HashMap::new();
         for service in SERVICES {
             ports.insert(service, free_port()?);
@@ -62,9 +62,9 @@ impl Processes {
         let addr = |s: &str| format!("127.0.0.1:{}", ports[s]);
         let env: HashMap<String, String> = [
             ("TALK_BUS", "nats".to_owned()),
-            ("TALK_NATS_URL", shared_nats()),
-            ("TALK_NATS_STREAM", format!("P{unique}")),
-            ("TALK_SUBJECT_PREFIX", format!("p{unique}")),
+            ("TALK_NATS_URL", nats_url()),
+            ("TALK_NATS_STREAM", names.stream.clone()),
+            ("TALK_SUBJECT_PREFIX", names.subject.clone()),
             ("TALK_DATABASE_URL", fresh_database().await?),
             ("TALK_DATABASE_MAX_CONNECTIONS", "4".to_owned()),
             (
@@ -86,7 +86,7 @@ impl Processes {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        let logs = std::env::temp_dir().join(format!("talk-procs-{unique}"));
+        let logs = std::env::temp_dir().join(format!("talk-procs-{}", names.subject));
         std::fs::create_dir_all(&logs)?;
         let mut processes = Self {
             env,
@@ -124,29 +124,11 @@ impl Processes {
             .stderr(Stdio::from(log))
             .spawn()
             .with_context(|| format!("starting {service}"))?;
-        self.children.insert(service, child);
-        let http = reqwest::Client::new();
-        let ready = format!("{}/readyz", self.url(service));
-        for _ in 0..400 {
-            if let Ok(r) = http.get(&ready).send().await
-                && r.status().is_success()
-            {
-                return Ok(());
-            }
-            if let Some(child) = self.children.get_mut(service)
-                && let Some(status) = child.try_wait()?
-            {
-                bail!(
-                    "{service} exited with {status}; log in {}",
-                    self.logs.display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!(
-            "{service} did not become ready; log in {}",
-            self.logs.display()
-        )
+        let url = self.url(service);
+        let child = self.children.entry(service).insert_entry(child).into_mut();
+        wait_ready(&url, Some(&self.logs), exited(child))
+            .await
+            .with_context(|| format!("starting {service}"))
     }
 
     /// Stops one service gracefully (SIGTERM) and waits for it to exit.
@@ -220,9 +202,9 @@ pub struct AllInOne {
 impl AllInOne {
     /// Starts it on `stores` and waits until it is ready.
     pub async fn start(stores: Stores) -> anyhow::Result<Self> {
-        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let names = fresh_prefix();
         let port = free_port()?;
-        let dir = std::env::temp_dir().join(format!("talk-all-{unique}"));
+        let dir = std::env::temp_dir().join(format!("talk-all-{}", names.subject));
         std::fs::create_dir_all(&dir)?;
         let mut env: HashMap<String, String> = [
             ("TALK_EDGE_ADDR", format!("127.0.0.1:{port}")),
@@ -240,9 +222,9 @@ impl AllInOne {
         if stores == Stores::PostgresNats {
             for (k, v) in [
                 ("TALK_BUS", "nats".to_owned()),
-                ("TALK_NATS_URL", shared_nats()),
-                ("TALK_NATS_STREAM", format!("A{unique}")),
-                ("TALK_SUBJECT_PREFIX", format!("a{unique}")),
+                ("TALK_NATS_URL", nats_url()),
+                ("TALK_NATS_STREAM", names.stream.clone()),
+                ("TALK_SUBJECT_PREFIX", names.subject.clone()),
                 ("TALK_DATABASE_URL", fresh_database().await?),
             ] {
                 env.insert(k.to_owned(), v);
@@ -293,29 +275,11 @@ impl AllInOne {
             .stderr(Stdio::from(log))
             .spawn()
             .context("starting talk serve all")?;
-        self.child = Some(child);
-        let http = reqwest::Client::new();
-        let ready = format!("{}/readyz", self.url());
-        for _ in 0..400 {
-            if let Ok(r) = http.get(&ready).send().await
-                && r.status().is_success()
-            {
-                return Ok(());
-            }
-            if let Some(child) = self.child.as_mut()
-                && let Some(status) = child.try_wait()?
-            {
-                bail!(
-                    "talk serve all exited with {status}; log in {}",
-                    self.dir.display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!(
-            "talk serve all did not become ready; log in {}",
-            self.dir.display()
-        )
+        let url = self.url();
+        let child = self.child.insert(child);
+        wait_ready(&url, Some(&self.dir), exited(child))
+            .await
+            .context("starting talk serve all")
     }
 }
 

@@ -66,6 +66,57 @@ impl Identity {
     }
 }
 
+/// The agent an internal call is made for, as the services read it from the
+/// call: one type and one parser for every service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The calling agent.
+    pub agent_id: AgentId,
+    /// The caller's customer: the only one it sees.
+    pub customer_id: CustomerId,
+    /// The caller's VoIPBIN permission bits.
+    pub permission: u32,
+}
+
+impl Caller {
+    /// The caller of a request; a missing or malformed one is unauthenticated.
+    pub fn from_wire(caller: Option<&talk_proto::Caller>) -> Result<Self, ApiError> {
+        let wire = caller.ok_or_else(ApiError::unauthenticated)?;
+        let agent_id = wire
+            .agent_id
+            .parse()
+            .map_err(|_| ApiError::unauthenticated())?;
+        let customer_id = wire
+            .customer_id
+            .parse()
+            .map_err(|_| ApiError::unauthenticated())?;
+        Ok(Self {
+            agent_id,
+            customer_id,
+            permission: wire.permission,
+        })
+    }
+
+    /// The caller as the wire carries it (for a call on its behalf).
+    pub fn to_wire(&self) -> talk_proto::Caller {
+        talk_proto::Caller {
+            agent_id: self.agent_id.to_string(),
+            customer_id: self.customer_id.to_string(),
+            permission: self.permission,
+        }
+    }
+
+    /// Customer admins, managers and super admins.
+    pub fn is_admin(&self) -> bool {
+        self.permission & (PERMISSION_SUPER_ADMIN | PERMISSION_ADMIN | PERMISSION_MANAGER) != 0
+    }
+
+    /// Super admins.
+    pub fn is_super_admin(&self) -> bool {
+        self.permission & PERMISSION_SUPER_ADMIN != 0
+    }
+}
+
 /// Issues and verifies tokens with one HS256 secret.
 #[derive(Clone)]
 pub struct Tokens {

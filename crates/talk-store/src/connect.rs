@@ -90,8 +90,6 @@ pub async fn relay(
 mod tests {
     use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 
-    const URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
     async fn synchronous_commit(db: &sea_orm::DatabaseConnection) -> String {
         let row = db
             .query_one_raw(Statement::from_string(
@@ -106,9 +104,14 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_relay_commits_without_waiting_for_the_flush() {
-        let db = super::connect(URL, "talk_store_test", 2).await.unwrap();
-        let relay = super::relay(URL, "talk_store_test", &db).await.unwrap();
+        let url = talk_testkit::test_database_url();
+        let schema = talk_testkit::fresh_schema_name("talk_store_connect");
+        let db = super::connect(&url, &schema, 2).await.unwrap();
+        let relay = super::relay(&url, &schema, &db).await.unwrap();
         assert_eq!(synchronous_commit(&relay).await, "off");
         assert_eq!(synchronous_commit(&db).await, "on");
+        db.execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .await
+            .unwrap();
     }
 }

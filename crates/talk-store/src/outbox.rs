@@ -63,6 +63,17 @@ const BATCH: u64 = 512;
 /// Rows the relay deletes between its own `VACUUM`s of the table.
 const VACUUM_EVERY: u64 = 2048;
 
+/// Why the relay could not publish (it retries with back-off).
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The outbox could not be read or updated.
+    #[error("outbox: {0}")]
+    Database(#[from] DbErr),
+    /// The bus refused or did not acknowledge an event.
+    #[error("bus: {0}")]
+    Bus(#[from] talk_events::BusError),
+}
+
 /// Stages events and relays them to the bus.
 #[derive(Clone)]
 pub struct Outbox {
@@ -213,11 +224,11 @@ impl Outbox {
 
     /// Publishes every staged event and returns how many; Err leaves the
     /// unpublished rest staged.
-    pub async fn drain(&self) -> Result<u64, String> {
+    pub async fn drain(&self) -> Result<u64, RelayError> {
         let mut total = 0;
         loop {
-            let txn = self.db.begin().await.map_err(|e| e.to_string())?;
-            let mut rows = self.take(&txn).await.map_err(|e| e.to_string())?;
+            let txn = self.db.begin().await?;
+            let mut rows = self.take(&txn).await?;
             rows.sort_unstable_by_key(|r| r.id);
             self.observe(&rows);
             if rows.is_empty() {
@@ -250,18 +261,17 @@ impl Outbox {
                 // this commit would not see, and so overtake). Then forget the
                 // published prefix; a relay that takes it first publishes it
                 // again, which the bus de-duplicates by event id.
-                txn.rollback().await.map_err(|e| e.to_string())?;
+                txn.rollback().await?;
                 if published > 0 {
                     let ids = rows[..published].iter().map(|r| r.id);
                     entity::Entity::delete_many()
                         .filter(entity::Column::Id.is_in(ids))
                         .exec(&self.db)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                        .await?;
                 }
-                return Err(e.to_string());
+                return Err(RelayError::Bus(e));
             }
-            txn.commit().await.map_err(|e| e.to_string())?;
+            txn.commit().await?;
             total += rows.len() as u64;
             if !full {
                 return Ok(total);
@@ -322,8 +332,6 @@ mod tests {
     use crate::connect;
     use crate::migration::CreateOutbox;
 
-    const URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
     async fn vacuums(db: &sea_orm::DatabaseConnection) -> i64 {
         let row = db
             .query_one_raw(Statement::from_string(
@@ -342,13 +350,11 @@ mod tests {
     /// of the index every take starts from.
     #[tokio::test]
     async fn the_relay_vacuums_the_outbox_it_empties() {
-        let schema = "talk_store_outbox_vacuum_test";
-        let db = connect::connect(URL, schema, 2).await.unwrap();
-        db.execute_unprepared("DROP TABLE IF EXISTS outbox")
-            .await
-            .unwrap();
+        let url = talk_testkit::test_database_url();
+        let schema = talk_testkit::fresh_schema_name("talk_store_outbox");
+        let db = connect::connect(&url, &schema, 2).await.unwrap();
         CreateOutbox.up(&SchemaManager::new(&db)).await.unwrap();
-        let relay = connect::relay(URL, schema, &db).await.unwrap();
+        let relay = connect::relay(&url, &schema, &db).await.unwrap();
         let bus = Arc::new(MemoryBus::new(10_000));
         let outbox = Outbox::new(relay, bus.clone(), "vacuum".into(), "talk-store");
         let events = (0..VACUUM_EVERY + 10)
@@ -390,5 +396,8 @@ mod tests {
             .try_get::<i64>("", "n")
             .unwrap();
         assert_eq!(left, 0);
+        db.execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .await
+            .unwrap();
     }
 }

@@ -10,7 +10,7 @@ use talk_proto::{
 use talk_runtime::grpc::handle;
 use tonic::{Request, Response, Status};
 
-use crate::service::{AgentUpdate, Agents, NewAgent};
+use crate::service::{AgentUpdate, Agents, Caller, NewAgent};
 use crate::wire;
 
 /// The gRPC server of agent-service.
@@ -58,7 +58,7 @@ impl AgentService for AgentApi {
                 detail,
                 permission,
             } = req;
-            let caller = convert::caller(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let new = NewAgent {
                 username,
                 password,
@@ -77,7 +77,7 @@ impl AgentService for AgentApi {
     ) -> Result<Response<Agent>, Status> {
         handle("GetAgent", request, |req| async move {
             let GetAgentRequest { caller, agent_id } = req;
-            let caller = convert::caller(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = convert::agent_id(&agent_id)?;
             let row = self.agents.get(&caller, id).await?;
             Ok(wire::agent(&row))
@@ -91,7 +91,7 @@ impl AgentService for AgentApi {
     ) -> Result<Response<AgentPage>, Status> {
         handle("ListAgents", request, |req| async move {
             let ListAgentsRequest { caller, page } = req;
-            let caller = convert::caller(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let talk_proto::PageRequest {
                 page_size,
                 page_token,
@@ -119,7 +119,7 @@ impl AgentService for AgentApi {
                 password,
                 permission,
             } = req;
-            let caller = convert::caller(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = convert::agent_id(&agent_id)?;
             let update = AgentUpdate {
                 name,
@@ -144,7 +144,7 @@ impl AgentService for AgentApi {
                 options,
                 agent_id,
             } = req;
-            let caller = convert::caller(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = convert::agent_id(&agent_id)?;
             self.agents.delete(&caller, options.as_ref(), id).await
         })
@@ -157,7 +157,7 @@ impl AgentService for AgentApi {
     ) -> Result<Response<ResolveAgentsResponse>, Status> {
         handle("ResolveAgents", request, |req| async move {
             let ResolveAgentsRequest { caller, agent_ids } = req;
-            let caller = convert::caller(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let (rows, missing) = self.agents.resolve(&caller, &agent_ids).await?;
             Ok(ResolveAgentsResponse {
                 agents: rows.iter().map(wire::agent).collect(),

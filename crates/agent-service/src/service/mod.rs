@@ -1,7 +1,6 @@
 //! Agent-service's rules: login, agent management, resolution, bootstrap.
 
 pub mod bootstrap;
-pub mod caller;
 mod login;
 mod manage;
 pub mod password;
@@ -12,9 +11,9 @@ use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 use talk_auth::Tokens;
 use talk_types::ApiError;
 
-pub use caller::Caller;
 pub use manage::{AgentUpdate, NewAgent};
 pub use read::Page;
+pub use talk_auth::Caller;
 
 /// The service state shared by every handler.
 #[derive(Clone)]

@@ -1,13 +1,13 @@
 //! Test harness: fresh databases, servers on port 0, clients and callers.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use agent_service::Error;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use talk_config::Config;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::{Agent, Caller, CreateAgentRequest, LoginRequest};
+use talk_testkit::task_ended;
 use talk_types::ApiError;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -16,37 +16,23 @@ use tonic::transport::Channel;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
 pub const JWT_SECRET: &str = "test-secret-0123456789abcdef";
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A fresh, empty PostgreSQL database, dropped on [`TestDb::drop_db`].
 pub struct TestDb {
     pub url: String,
-    name: String,
 }
 
 impl TestDb {
     pub async fn new() -> Self {
-        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(ADMIN_URL)
+        let url = talk_testkit::fresh_database()
             .await
-            .expect("connect to postgres");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create database");
-        admin.close().await.ok();
-        Self {
-            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
-            name,
-        }
+            .expect("create a database");
+        Self { url }
     }
 
     /// No database (for tests on SQLite); dropping it does nothing.
     pub fn none() -> Self {
-        Self {
-            url: String::new(),
-            name: String::new(),
-        }
+        Self { url: String::new() }
     }
 
     pub fn config(&self) -> Config {
@@ -67,20 +53,10 @@ impl TestDb {
     }
 
     pub async fn drop_db(self) {
-        if self.name.is_empty() {
+        if self.url.is_empty() {
             return;
         }
-        let admin = Database::connect(ADMIN_URL)
-            .await
-            .expect("connect to postgres");
-        admin
-            .execute_unprepared(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .await
-            .ok();
-        admin.close().await.ok();
+        talk_testkit::drop_database(&self.url).await.ok();
     }
 }
 
@@ -98,32 +74,14 @@ impl Server {
         let addr = listener.local_addr().expect("addr");
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(agent_service::run(config, listener, shutdown.clone()));
-        let server = Self {
+        talk_testkit::wait_ready(&format!("http://{addr}"), None, task_ended(&handle))
+            .await
+            .expect("agent-service ready");
+        Self {
             addr,
             shutdown,
             handle,
-        };
-        server.wait_ready().await;
-        server
-    }
-
-    async fn wait_ready(&self) {
-        let http = reqwest::Client::new();
-        let url = format!("http://{}/readyz", self.addr);
-        let mut interval = tokio::time::interval(Duration::from_millis(20));
-        for _ in 0..1500 {
-            interval.tick().await;
-            assert!(
-                !self.handle.is_finished(),
-                "agent-service stopped while starting"
-            );
-            if let Ok(response) = http.get(&url).send().await
-                && response.status().is_success()
-            {
-                return;
-            }
         }
-        panic!("agent-service never became ready");
     }
 
     pub async fn client(&self) -> AgentServiceClient<Channel> {

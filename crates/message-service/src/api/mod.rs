@@ -43,7 +43,7 @@ impl MessageService for MessageApi {
                 parent_id,
                 medias,
             } = req;
-            let caller = Caller::from_wire(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let new = NewMessage {
                 talk: parse::talk_id(&talk_id)?,
                 kind: r#type,
@@ -59,7 +59,7 @@ impl MessageService for MessageApi {
     async fn get_message(&self, request: Request<MessageRef>) -> Result<Response<Message>, Status> {
         handle("GetMessage", request, |req| async move {
             let MessageRef { caller, message_id } = req;
-            let caller = Caller::from_wire(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = parse::message_id("message_id", &message_id)?;
             self.messages.get(&caller, id).await
         })
@@ -76,7 +76,7 @@ impl MessageService for MessageApi {
                 talk_id,
                 page,
             } = req;
-            let caller = Caller::from_wire(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let talk = parse::talk_id(&talk_id)?;
             self.messages.list(&caller, talk, page.as_ref()).await
         })
@@ -89,7 +89,7 @@ impl MessageService for MessageApi {
     ) -> Result<Response<MessageList>, Status> {
         handle("ListThread", request, |req| async move {
             let MessageRef { caller, message_id } = req;
-            let caller = Caller::from_wire(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = parse::message_id("message_id", &message_id)?;
             let messages = self.messages.thread(&caller, id).await?;
             Ok(MessageList { messages })
@@ -103,7 +103,7 @@ impl MessageService for MessageApi {
     ) -> Result<Response<EditList>, Status> {
         handle("ListHistory", request, |req| async move {
             let MessageRef { caller, message_id } = req;
-            let caller = Caller::from_wire(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = parse::message_id("message_id", &message_id)?;
             let edits = self.messages.history(&caller, id).await?;
             Ok(EditList { edits })
@@ -122,7 +122,7 @@ impl MessageService for MessageApi {
                 message_id,
                 text,
             } = req;
-            let caller = Caller::from_wire(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = parse::message_id("message_id", &message_id)?;
             self.messages
                 .edit(&caller, options.as_ref(), id, text)
@@ -141,7 +141,7 @@ impl MessageService for MessageApi {
                 options,
                 message_id,
             } = req;
-            let caller = Caller::from_wire(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = parse::message_id("message_id", &message_id)?;
             self.messages.delete(&caller, options.as_ref(), id).await
         })
@@ -185,7 +185,7 @@ impl MessageService for MessageApi {
                 talk_id,
                 seq,
             } = req;
-            let caller = Caller::from_wire(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let talk = parse::talk_id(&talk_id)?;
             self.messages
                 .mark_read(&caller, options.as_ref(), talk, seq)
@@ -205,7 +205,7 @@ impl MessageService for MessageApi {
                 after_seq,
                 limit,
             } = req;
-            let caller = Caller::from_wire(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let talk = parse::talk_id(&talk_id)?;
             let messages = self
                 .messages
@@ -222,7 +222,7 @@ impl MessageService for MessageApi {
     ) -> Result<Response<UnreadCountsResponse>, Status> {
         handle("UnreadCounts", request, |req| async move {
             let UnreadCountsRequest { caller, talk_ids } = req;
-            let caller = Caller::from_wire(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let talks = parse::talk_ids(&talk_ids)?;
             let states = self.messages.unread_counts(&caller, &talks).await?;
             Ok(UnreadCountsResponse { states })
@@ -241,7 +241,7 @@ fn reaction(
         message_id,
         emoji,
     } = request;
-    let caller = Caller::from_wire(caller)?;
+    let caller = Caller::from_wire(caller.as_ref())?;
     let id = parse::message_id("message_id", &message_id)?;
     Ok((caller, options, id, emoji))
 }

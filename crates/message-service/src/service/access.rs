@@ -9,7 +9,7 @@ impl Messages {
     /// What `caller` may do in `talk`; talk-service's 404 or 403 passes through.
     pub(super) async fn access(&self, caller: &Caller, talk: TalkId) -> Result<Access, ApiError> {
         let request = talk_runtime::grpc::request(TalkRef {
-            caller: Some(caller.wire.clone()),
+            caller: Some(caller.to_wire()),
             talk_id: talk.to_string(),
         });
         let access = self
@@ -49,7 +49,7 @@ impl Messages {
             }
         };
         self.checks
-            .join((caller.customer_id, talk), caller.wire.clone(), server)
+            .join((caller.customer_id, talk), caller.to_wire(), server)
             .await
             .unwrap_or_else(|| Err(ApiError::internal()))
     }

@@ -3,7 +3,6 @@
 
 mod access;
 mod batch;
-pub mod caller;
 mod edit;
 pub mod emoji;
 mod post;
@@ -25,8 +24,8 @@ use talk_store::{Outbox, db_error};
 use talk_types::{ApiError, CustomerId, MessageId, TalkId};
 use tonic::transport::Channel;
 
-pub use caller::Caller;
 pub use post::NewMessage;
+pub use talk_auth::Caller;
 
 use crate::db::entities::message;
 use crate::db::queries;

@@ -323,6 +323,6 @@ impl Messages {
             audience: Vec::new(),
             key,
         };
-        self.batches.post(self, caller.wire.clone(), draft).await
+        self.batches.post(self, caller.to_wire(), draft).await
     }
 }

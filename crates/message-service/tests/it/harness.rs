@@ -2,15 +2,14 @@
 //! agent-services, an in-memory bus and a gRPC client.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Database};
 use talk_config::Config;
 use talk_events::memory::MemoryBus;
 use talk_proto::agent_service_server::AgentServiceServer;
 use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::talk_service_server::TalkServiceServer;
 use talk_proto::{Caller, Message, PostMessageRequest, WriteOptions};
+use talk_testkit::{task_ended, wait_ready};
 use talk_types::ApiError;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -19,8 +18,6 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::fakes::{FakeAgents, FakeTalks};
-
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 pub struct Harness {
     pub client: MessageServiceClient<Channel>,
@@ -31,7 +28,6 @@ pub struct Harness {
     pub config: Config,
     shutdown: CancellationToken,
     service: Option<(CancellationToken, JoinHandle<()>)>,
-    db_name: String,
 }
 
 async fn bind() -> (TcpListener, String) {
@@ -43,25 +39,18 @@ async fn bind() -> (TcpListener, String) {
 impl Harness {
     /// On a fresh PostgreSQL database.
     pub async fn start() -> Self {
-        let db_name = format!("t_{}", Uuid::new_v4().simple());
-        let admin = Database::connect(ADMIN_URL).await.unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let url = format!("postgres://postgres@127.0.0.1:5432/{db_name}");
-        Self::start_on(url, db_name).await
+        let url = talk_testkit::fresh_database().await.unwrap();
+        Self::start_on(url).await
     }
 
     /// On a fresh SQLite file (the embedded default), in addition to PostgreSQL.
     pub async fn start_sqlite() -> Self {
         let dir = std::env::temp_dir().join(format!("talk-msg-{}", Uuid::new_v4().simple()));
         let url = format!("sqlite://{}/message.db?mode=rwc", dir.display());
-        Self::start_on(url, String::new()).await
+        Self::start_on(url).await
     }
 
-    async fn start_on(database_url: String, db_name: String) -> Self {
+    async fn start_on(database_url: String) -> Self {
         let shutdown = CancellationToken::new();
 
         let talks = FakeTalks::default();
@@ -90,7 +79,7 @@ impl Harness {
             database_url,
             talk_service_url: talk_url,
             agent_service_url: agent_url,
-            subject_prefix: format!("t{}", Uuid::new_v4().simple()),
+            subject_prefix: talk_testkit::fresh_prefix().subject,
             ..Config::default()
         };
         let mut harness = Self {
@@ -102,7 +91,6 @@ impl Harness {
             config,
             shutdown,
             service: None,
-            db_name,
         };
         harness.boot().await;
         harness
@@ -118,21 +106,12 @@ impl Harness {
             listener,
             token.clone(),
         ));
-        let http = reqwest::Client::new();
-        let mut ready = false;
-        for _ in 0..500 {
+        if let Err(e) = wait_ready(&url, None, task_ended(&task)).await {
             if task.is_finished() {
                 panic!("message-service stopped: {:?}", task.await);
             }
-            if let Ok(r) = http.get(format!("{url}/readyz")).send().await
-                && r.status().is_success()
-            {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            panic!("message-service: {e:#}");
         }
-        assert!(ready, "message-service never became ready");
         let task = tokio::spawn(async move {
             if let Err(e) = task.await.unwrap() {
                 panic!("message-service failed: {e}");
@@ -162,15 +141,7 @@ impl Harness {
             let _ = std::fs::remove_dir_all(path);
             return;
         }
-        if let Ok(admin) = Database::connect(ADMIN_URL).await {
-            let _ = admin
-                .execute_unprepared(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.db_name
-                ))
-                .await;
-            let _ = admin.close().await;
-        }
+        let _ = talk_testkit::drop_database(&self.config.database_url).await;
     }
 
     /// A new agent id of the harness's customer.

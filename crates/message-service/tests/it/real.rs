@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Database};
 use talk_config::Config;
 use talk_events::memory::MemoryBus;
 use talk_proto::agent_service_client::AgentServiceClient;
@@ -14,9 +13,9 @@ use talk_proto::{
     Caller, CreateAgentRequest, CreateTalkRequest, ListMessagesRequest, LoginRequest, Message,
     ParticipantRef, PostMessageRequest, TalkWrite,
 };
+use talk_testkit::{task_ended, wait_ready};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::harness::{api, assert_err};
 
@@ -24,19 +23,6 @@ async fn bind() -> (TcpListener, String) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     (listener, url)
-}
-
-async fn wait_ready(url: &str) {
-    let http = reqwest::Client::new();
-    for _ in 0..500 {
-        if let Ok(r) = http.get(format!("{url}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{url} never became ready");
 }
 
 async fn list(
@@ -58,47 +44,46 @@ async fn list(
 
 #[tokio::test]
 async fn with_the_real_talk_and_agent_services() {
-    let db_name = format!("t_{}", Uuid::new_v4().simple());
-    let admin_db = Database::connect("postgres://postgres@127.0.0.1:5432/test")
-        .await
-        .unwrap();
-    admin_db
-        .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
-        .await
-        .unwrap();
+    let database_url = talk_testkit::fresh_database().await.unwrap();
     let shutdown = CancellationToken::new();
     let bus = Arc::new(MemoryBus::new(10_000));
     let (agent_listener, agent_url) = bind().await;
     let (talk_listener, talk_url) = bind().await;
     let (message_listener, message_url) = bind().await;
     let config = Config {
-        database_url: format!("postgres://postgres@127.0.0.1:5432/{db_name}"),
+        database_url: database_url.clone(),
         jwt_secret: "a-test-secret-of-some-length".into(),
         admin_password: "admin-password-1".into(),
         agent_service_url: agent_url.clone(),
         talk_service_url: talk_url.clone(),
         ..Config::default()
     };
-    tokio::spawn(agent_service::run(
+    let agent_service = tokio::spawn(agent_service::run(
         config.clone(),
         agent_listener,
         shutdown.clone(),
     ));
-    wait_ready(&agent_url).await;
-    tokio::spawn(talk_service::run(
+    wait_ready(&agent_url, None, task_ended(&agent_service))
+        .await
+        .unwrap();
+    let talk_service = tokio::spawn(talk_service::run(
         config.clone(),
         bus.clone(),
         talk_listener,
         shutdown.clone(),
     ));
-    tokio::spawn(message_service::run(
+    let message_service = tokio::spawn(message_service::run(
         config.clone(),
         bus.clone(),
         message_listener,
         shutdown.clone(),
     ));
-    wait_ready(&talk_url).await;
-    wait_ready(&message_url).await;
+    wait_ready(&talk_url, None, task_ended(&talk_service))
+        .await
+        .unwrap();
+    wait_ready(&message_url, None, task_ended(&message_service))
+        .await
+        .unwrap();
 
     let mut agents = AgentServiceClient::new(talk_runtime::channel(&agent_url).unwrap());
     let mut talks = TalkServiceClient::new(talk_runtime::channel(&talk_url).unwrap());
@@ -222,7 +207,5 @@ async fn with_the_real_talk_and_agent_services() {
     post(&bob, "back again").await.unwrap();
 
     shutdown.cancel();
-    let _ = admin_db
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-        .await;
+    let _ = talk_testkit::drop_database(&database_url).await;
 }

@@ -112,10 +112,25 @@ async fn first_frame_auth_refusals_close_with_4401() {
     wrong.send(json!({"type": "subscribe", "topics": []})).await;
     assert_eq!(wrong.closed().await.0, push_gateway::close::UNAUTHENTICATED);
 
+    // The silent client's 5 s pass on a paused clock: once it is connected
+    // only the gateway's timer can move the test on, and tokio advances the
+    // clock to it at once. The deadline is armed after `started` and no later
+    // than `connected` (the clock stands still from there until the runtime
+    // idles), so it falls 5 s after one or the other, to the timer wheel's
+    // millisecond.
+    let started = tokio::time::Instant::now();
     let mut silent = Client::connect(&gateway.url("")).await;
-    let started = std::time::Instant::now();
+    tokio::time::pause();
+    let connected = tokio::time::Instant::now();
     let (code, reason) = silent.closed().await;
     assert_eq!(code, push_gateway::close::UNAUTHENTICATED);
     assert!(reason.contains("within 5 seconds"), "{reason}");
-    assert!(started.elapsed() >= std::time::Duration::from_secs(4));
+    let auth_timeout = std::time::Duration::from_secs(5);
+    let tick = std::time::Duration::from_millis(2);
+    assert!(started.elapsed() >= auth_timeout, "{:?}", started.elapsed());
+    assert!(
+        connected.elapsed() <= auth_timeout + tick,
+        "{:?}",
+        connected.elapsed()
+    );
 }

@@ -13,7 +13,7 @@ use talk_runtime::grpc::handle;
 use talk_types::{AgentId, ApiError, CustomerId, ParticipantId, TalkId};
 use tonic::{Request, Response, Status};
 
-use crate::service::{NewTalk, Talks};
+use crate::service::{Caller, NewTalk, Talks};
 
 /// The gRPC face of [`Talks`].
 #[derive(Clone)]
@@ -41,7 +41,7 @@ fn talk_write(
         options,
         talk_id: id,
     } = request;
-    Ok((parse::caller(caller)?, options, talk_id(&id)?))
+    Ok((Caller::from_wire(caller.as_ref())?, options, talk_id(&id)?))
 }
 
 #[tonic::async_trait]
@@ -59,7 +59,7 @@ impl TalkService for TalkApi {
                 detail,
                 participants,
             } = r;
-            let caller = parse::caller(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let new = NewTalk {
                 kind: parse::talk_type(&r#type)?,
                 name,
@@ -80,7 +80,9 @@ impl TalkService for TalkApi {
                 caller,
                 talk_id: id,
             } = r;
-            self.talks.get(parse::caller(caller)?, talk_id(&id)?).await
+            self.talks
+                .get(Caller::from_wire(caller.as_ref())?, talk_id(&id)?)
+                .await
         })
         .await
     }
@@ -91,7 +93,9 @@ impl TalkService for TalkApi {
     ) -> Result<Response<TalkPage>, Status> {
         handle("ListTalks", request, |r| async move {
             let ListTalksRequest { caller, page } = r;
-            self.talks.list_mine(parse::caller(caller)?, page).await
+            self.talks
+                .list_mine(Caller::from_wire(caller.as_ref())?, page)
+                .await
         })
         .await
     }
@@ -102,7 +106,9 @@ impl TalkService for TalkApi {
     ) -> Result<Response<TalkPage>, Status> {
         handle("ListChannels", request, |r| async move {
             let ListTalksRequest { caller, page } = r;
-            self.talks.list_channels(parse::caller(caller)?, page).await
+            self.talks
+                .list_channels(Caller::from_wire(caller.as_ref())?, page)
+                .await
         })
         .await
     }
@@ -119,7 +125,7 @@ impl TalkService for TalkApi {
                 name,
                 detail,
             } = r;
-            let caller = parse::caller(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = talk_id(&id)?;
             self.talks.update(caller, options, id, name, detail).await
         })
@@ -183,7 +189,7 @@ impl TalkService for TalkApi {
                 talk_id: id,
                 participant,
             } = r;
-            let caller = parse::caller(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = talk_id(&id)?;
             let agent = parse::required_participant(participant)?;
             self.talks.add(caller, options, id, agent).await
@@ -202,7 +208,7 @@ impl TalkService for TalkApi {
                 talk_id: id,
                 participant_id,
             } = r;
-            let caller = parse::caller(caller)?;
+            let caller = Caller::from_wire(caller.as_ref())?;
             let id = talk_id(&id)?;
             let participant = ParticipantId::parse("participant_id", &participant_id)?;
             self.talks.remove(caller, options, id, participant).await
@@ -221,7 +227,7 @@ impl TalkService for TalkApi {
             } = r;
             let participants = self
                 .talks
-                .list_participants(parse::caller(caller)?, talk_id(&id)?)
+                .list_participants(Caller::from_wire(caller.as_ref())?, talk_id(&id)?)
                 .await?;
             Ok(ParticipantList { participants })
         })
@@ -240,18 +246,18 @@ impl TalkService for TalkApi {
             let id = talk_id(&id)?;
             let callers = callers
                 .into_iter()
-                .map(|c| parse::caller(Some(c)))
+                .map(|c| Caller::from_wire(Some(&c)))
                 .collect::<Result<Vec<_>, _>>()?;
-            let Some(customer) = callers.first().map(|c| c.customer) else {
+            let Some(customer) = callers.first().map(|c| c.customer_id) else {
                 return Ok(AccessAnswers::default());
             };
-            if callers.iter().any(|c| c.customer != customer) {
+            if callers.iter().any(|c| c.customer_id != customer) {
                 return Err(ApiError::invalid(
                     "INVALID_REQUEST_PARAMETER",
                     "The callers of one access query must be of one customer.",
                 ));
             }
-            let agents: Vec<AgentId> = callers.iter().map(|c| c.agent).collect();
+            let agents: Vec<AgentId> = callers.iter().map(|c| c.agent_id).collect();
             let answers = self.talks.check_access_many(customer, id, &agents).await?;
             Ok(AccessAnswers {
                 answers: answers
@@ -283,7 +289,7 @@ impl TalkService for TalkApi {
                 talk_id: id,
             } = r;
             self.talks
-                .check_access(parse::caller(caller)?, talk_id(&id)?)
+                .check_access(Caller::from_wire(caller.as_ref())?, talk_id(&id)?)
                 .await
         })
         .await

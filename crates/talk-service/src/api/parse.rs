@@ -1,31 +1,10 @@
 //! Wire requests to domain inputs: ids parsed, enums checked, the caller verified.
 
 use talk_proto::ParticipantRef;
-use talk_types::{AgentId, ApiError, CustomerId};
+use talk_types::{AgentId, ApiError};
 
 use crate::db::entities::participant::OWNER_AGENT;
 use crate::db::entities::talk::TalkType;
-use crate::service::Caller;
-
-/// The caller the edge vouched for; without one the call is unauthenticated.
-pub fn caller(caller: Option<talk_proto::Caller>) -> Result<Caller, ApiError> {
-    let talk_proto::Caller {
-        agent_id,
-        customer_id,
-        permission,
-    } = caller.ok_or_else(ApiError::unauthenticated)?;
-    let agent = agent_id
-        .parse::<AgentId>()
-        .map_err(|_| ApiError::unauthenticated())?;
-    let customer = customer_id
-        .parse::<CustomerId>()
-        .map_err(|_| ApiError::unauthenticated())?;
-    Ok(Caller {
-        agent,
-        customer,
-        permission,
-    })
-}
 
 /// `direct` | `group` | `talk`; empty means "infer".
 pub fn talk_type(value: &str) -> Result<Option<TalkType>, ApiError> {

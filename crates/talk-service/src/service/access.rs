@@ -32,11 +32,11 @@ pub(super) async fn visible<C: ConnectionTrait>(
     id: TalkId,
     deleted: Deleted,
 ) -> Result<Seen, ApiError> {
-    let talk = talks::find(conn, caller.customer, id)
+    let talk = talks::find(conn, caller.customer_id, id)
         .await
         .map_err(db_error)?
         .ok_or_else(talk_not_found)?;
-    let me = participants::active_of(conn, caller.customer, id, caller.agent)
+    let me = participants::active_of(conn, caller.customer_id, id, caller.agent_id)
         .await
         .map_err(db_error)?;
     judge(talk, me, deleted)
@@ -63,12 +63,12 @@ pub(super) async fn lock<C: ConnectionTrait>(
     caller: &Caller,
     id: TalkId,
 ) -> Result<Seen, ApiError> {
-    let talk = talks::lock(conn, caller.customer, id)
+    let talk = talks::lock(conn, caller.customer_id, id)
         .await
         .map_err(db_error)?
         .filter(|t| t.tm_delete.is_none())
         .ok_or_else(talk_not_found)?;
-    let me = participants::active_of(conn, caller.customer, id, caller.agent)
+    let me = participants::active_of(conn, caller.customer_id, id, caller.agent_id)
         .await
         .map_err(db_error)?;
     Ok(Seen { talk, me })

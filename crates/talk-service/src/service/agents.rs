@@ -27,13 +27,13 @@ impl Agents {
         let ids: Vec<AgentId> = ids
             .iter()
             .copied()
-            .filter(|id| *id != caller.agent)
+            .filter(|id| *id != caller.agent_id)
             .collect();
         if ids.is_empty() {
             return Ok(());
         }
         let request = ResolveAgentsRequest {
-            caller: Some(caller.to_proto()),
+            caller: Some(caller.to_wire()),
             agent_ids: ids.iter().map(ToString::to_string).collect(),
         };
         let response = self

@@ -52,7 +52,7 @@ impl Talks {
         } = new;
         check_len("name", name.as_deref(), MAX_NAME_CHARS)?;
         check_len("detail", detail.as_deref(), MAX_DETAIL_CHARS)?;
-        let mut members = vec![caller.agent];
+        let mut members = vec![caller.agent_id];
         for agent in listed {
             if !members.contains(&agent) {
                 members.push(agent);
@@ -71,7 +71,7 @@ impl Talks {
         }
         self.agents.require(&caller, &members).await?;
 
-        let scope = Scope::new(caller.agent, Operation::CreateTalk, caller.agent);
+        let scope = Scope::new(caller.agent_id, Operation::CreateTalk, caller.agent_id);
         let mut write = match self.begin::<CreateTalkResponse>(scope, options).await? {
             Begun::Replay(response) => return Ok(response),
             Begun::Fresh(write) => write,
@@ -91,7 +91,7 @@ impl Talks {
         let now = time::now();
         let model = talk::Model {
             id: id.0,
-            customer_id: caller.customer,
+            customer_id: caller.customer_id,
             kind,
             name: name.unwrap_or_default(),
             detail: detail.unwrap_or_default(),
@@ -108,7 +108,7 @@ impl Talks {
             .iter()
             .map(|agent| participant::Model {
                 id: ParticipantId::new().0,
-                customer_id: caller.customer,
+                customer_id: caller.customer_id,
                 talk_id: id,
                 owner_type: OWNER_AGENT.to_owned(),
                 owner_id: *agent,
@@ -144,18 +144,18 @@ impl Talks {
         id: TalkId,
     ) -> Result<Option<talk::Model>, ApiError> {
         let txn = &write.txn;
-        let customer = caller.customer;
-        if direct_pairs::claim(txn, customer, caller.agent, other, id)
+        let customer = caller.customer_id;
+        if direct_pairs::claim(txn, customer, caller.agent_id, other, id)
             .await
             .map_err(db_error)?
         {
             return Ok(None);
         }
-        let Some(existing) = direct_pairs::find(txn, customer, caller.agent, other)
+        let Some(existing) = direct_pairs::find(txn, customer, caller.agent_id, other)
             .await
             .map_err(db_error)?
         else {
-            direct_pairs::claim(txn, customer, caller.agent, other, id)
+            direct_pairs::claim(txn, customer, caller.agent_id, other, id)
                 .await
                 .map_err(db_error)?;
             return Ok(None);
@@ -165,7 +165,7 @@ impl Talks {
             .map_err(db_error)?
             .filter(|t| t.tm_delete.is_none());
         if live.is_none() {
-            direct_pairs::replace(txn, customer, caller.agent, other, id)
+            direct_pairs::replace(txn, customer, caller.agent_id, other, id)
                 .await
                 .map_err(db_error)?;
         }

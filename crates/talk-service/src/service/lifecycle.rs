@@ -83,7 +83,7 @@ impl Talks {
         model.tm_update = now;
         let model = talks::save(&write.txn, model).await.map_err(db_error)?;
         if model.kind == TalkType::Direct {
-            direct_pairs::release(&write.txn, caller.customer, id)
+            direct_pairs::release(&write.txn, caller.customer_id, id)
                 .await
                 .map_err(db_error)?;
         }

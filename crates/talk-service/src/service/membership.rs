@@ -15,7 +15,7 @@ use crate::db::queries::{participants, talks};
 
 /// Whether the caller may add `agent` to the talk they see.
 fn may_add(caller: &Caller, seen: &Seen, agent: AgentId) -> Result<(), ApiError> {
-    let own_public = seen.talk.kind == TalkType::Talk && agent == caller.agent;
+    let own_public = seen.talk.kind == TalkType::Talk && agent == caller.agent_id;
     if seen.me.is_some() || own_public {
         Ok(())
     } else {
@@ -49,7 +49,7 @@ impl Talks {
             Some(ref existing) => existing.clone(),
             None => {
                 seen.require_open()?;
-                self.enter(&mut write, seen.talk, caller.agent).await?
+                self.enter(&mut write, seen.talk, caller.agent_id).await?
             }
         };
         let response = convert::participant(&record);
@@ -78,7 +78,7 @@ impl Talks {
         };
         let seen = access::lock(&write.txn, &caller, id).await?;
         may_add(&caller, &seen, agent)?;
-        let existing = participants::active_of(&write.txn, caller.customer, id, agent)
+        let existing = participants::active_of(&write.txn, caller.customer_id, id, agent)
             .await
             .map_err(db_error)?;
         let record = match existing {
@@ -110,7 +110,7 @@ impl Talks {
         };
         let seen = access::lock(&write.txn, &caller, id).await?;
         seen.participant()?;
-        let record = participants::find_in_talk(&write.txn, caller.customer, id, participant_id)
+        let record = participants::find_in_talk(&write.txn, caller.customer_id, id, participant_id)
             .await
             .map_err(db_error)?
             .ok_or_else(participant_not_found)?;

@@ -17,7 +17,7 @@ use talk_events::kinds::{DomainEvent, envelope};
 use talk_proto::WriteOptions;
 use talk_store::idempotency::{self, Claim, Operation, Scope};
 use talk_store::{Outbox, db_error};
-use talk_types::{AgentId, ApiError, CustomerId};
+use talk_types::ApiError;
 
 pub use agents::Agents;
 pub use create::NewTalk;
@@ -29,27 +29,7 @@ pub const MAX_NAME_CHARS: usize = 255;
 /// Longest talk detail, in characters.
 pub const MAX_DETAIL_CHARS: usize = 4096;
 
-/// The authenticated agent a call is made for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Caller {
-    /// The agent.
-    pub agent: AgentId,
-    /// Its customer.
-    pub customer: CustomerId,
-    /// VoIPBIN permission bits, passed on to agent-service.
-    pub permission: u32,
-}
-
-impl Caller {
-    /// The caller as the wire carries it.
-    pub fn to_proto(&self) -> talk_proto::Caller {
-        talk_proto::Caller {
-            agent_id: self.agent.to_string(),
-            customer_id: self.customer.to_string(),
-            permission: self.permission,
-        }
-    }
-}
+pub use talk_auth::Caller;
 
 /// talk-service's domain: the database, the outbox and the agent directory.
 #[derive(Clone)]
@@ -132,5 +112,5 @@ impl Talks {
 
 /// The idempotency scope of `caller`'s `operation` on `talk`.
 fn scope(caller: &Caller, operation: Operation, talk: impl std::fmt::Display) -> Scope {
-    Scope::new(caller.agent, operation, talk)
+    Scope::new(caller.agent_id, operation, talk)
 }

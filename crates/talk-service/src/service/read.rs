@@ -45,7 +45,7 @@ impl Talks {
         page: Option<PageRequest>,
     ) -> Result<TalkPage, ApiError> {
         let (limit, before) = page_of(page.as_ref())?;
-        let select = talks::mine(caller.customer, caller.agent);
+        let select = talks::mine(caller.customer_id, caller.agent_id);
         let rows = talks::page(&self.db, select, before, limit)
             .await
             .map_err(db_error)?;
@@ -59,7 +59,7 @@ impl Talks {
         page: Option<PageRequest>,
     ) -> Result<TalkPage, ApiError> {
         let (limit, before) = page_of(page.as_ref())?;
-        let rows = talks::page(&self.db, talks::channels(caller.customer), before, limit)
+        let rows = talks::page(&self.db, talks::channels(caller.customer_id), before, limit)
             .await
             .map_err(db_error)?;
         Ok(to_page(&rows))
@@ -72,7 +72,7 @@ impl Talks {
         id: TalkId,
     ) -> Result<Vec<Participant>, ApiError> {
         access::visible(&self.db, &caller, id, Deleted::Hidden).await?;
-        let rows = participants::list_active(&self.db, caller.customer, id)
+        let rows = participants::list_active(&self.db, caller.customer_id, id)
             .await
             .map_err(db_error)?;
         Ok(rows.iter().map(convert::participant).collect())
@@ -83,7 +83,7 @@ impl Talks {
     /// message-service's rules.
     pub async fn check_access(&self, caller: Caller, id: TalkId) -> Result<Access, ApiError> {
         let mut answers = self
-            .check_access_many(caller.customer, id, &[caller.agent])
+            .check_access_many(caller.customer_id, id, &[caller.agent_id])
             .await?;
         answers.pop().unwrap_or_else(|| Err(ApiError::internal()))
     }

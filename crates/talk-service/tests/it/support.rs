@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::ConnectionTrait;
 use talk_config::Config;
 use talk_events::memory::MemoryBus;
 use talk_events::{Bus, EventKind, EventStream, Payload, Start};
@@ -16,13 +16,13 @@ use talk_proto::{
     Caller, CreateAgentRequest, CreateTalkRequest, CreateTalkResponse, LoginRequest, Participant,
     ParticipantRef, Talk, TalkRef, TalkWrite, WriteOptions,
 };
+use talk_testkit::task_ended;
 use talk_types::{ApiError, CustomerId};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const ADMIN_PASSWORD: &str = "admin-password-123";
 
 /// A running service task.
@@ -53,7 +53,8 @@ pub struct Setup {
 
 /// One database, agent-service and talk-service on it, and a caller per customer admin.
 pub struct Env {
-    db_name: String,
+    /// The fresh PostgreSQL database (on SQLite, the URL the files are named after).
+    database_url: String,
     sqlite_dir: Option<std::path::PathBuf>,
     nats: Option<(talk_events::nats::NatsBus, String)>,
     agent_service: Running,
@@ -67,19 +68,9 @@ pub struct Env {
 }
 
 async fn wait_ready(addr: SocketAddr, handle: &JoinHandle<Result<(), String>>, name: &str) {
-    let http = reqwest::Client::new();
-    let url = format!("http://{addr}/readyz");
-    let mut interval = tokio::time::interval(Duration::from_millis(20));
-    for _ in 0..1500 {
-        interval.tick().await;
-        assert!(!handle.is_finished(), "{name} stopped while starting");
-        if let Ok(response) = http.get(&url).send().await
-            && response.status().is_success()
-        {
-            return;
-        }
-    }
-    panic!("{name} never became ready");
+    talk_testkit::wait_ready(&format!("http://{addr}"), None, task_ended(handle))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e:#}"));
 }
 
 impl Env {
@@ -90,34 +81,26 @@ impl Env {
 
     /// Starts everything as `setup` says.
     pub async fn start_with(setup: Setup) -> Self {
-        let unique = uuid::Uuid::new_v4().simple().to_string();
-        let db_name = format!("t_{unique}");
+        let names = talk_testkit::fresh_prefix();
         let mut sqlite_dir = None;
         let database_url = if setup.sqlite {
-            let dir = std::env::temp_dir().join(format!("talk-service-{unique}"));
+            let dir = std::env::temp_dir().join(format!("talk-service-{}", names.subject));
             let url = format!("sqlite://{}/all.db?mode=rwc", dir.display());
             sqlite_dir = Some(dir);
             url
         } else {
-            let admin_db = Database::connect(ADMIN_URL)
+            talk_testkit::fresh_database()
                 .await
-                .expect("connect postgres");
-            admin_db
-                .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
-                .await
-                .expect("create database");
-            admin_db.close().await.ok();
-            format!("postgres://postgres@127.0.0.1:5432/{db_name}")
+                .expect("create a database")
         };
 
         let agent_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let agent_addr = agent_listener.local_addr().expect("addr");
-        let subject_prefix = format!("t{unique}");
         let config = Config {
             agent_database_url: database_url.replace("all.db", "agent.db"),
             talk_database_url: database_url.replace("all.db", "talk.db"),
             database_max_connections: 8,
-            subject_prefix: subject_prefix.clone(),
+            subject_prefix: names.subject.clone(),
             jwt_secret: "test-secret-0123456789abcdef".into(),
             admin_password: ADMIN_PASSWORD.into(),
             agent_service_url: format!("http://{agent_addr}"),
@@ -137,11 +120,11 @@ impl Env {
 
         let mut nats = None;
         let bus: Arc<dyn Bus> = if setup.nats {
-            let stream = format!("T_{unique}");
+            let stream = names.stream;
             let bus = talk_events::nats::NatsBus::connect(talk_events::nats::NatsSettings {
-                url: "nats://127.0.0.1:4222".into(),
+                url: talk_testkit::nats_url(),
                 stream: stream.clone(),
-                prefix: subject_prefix,
+                prefix: names.subject,
                 retention: Duration::from_secs(3600),
                 replicas: 1,
             })
@@ -182,7 +165,7 @@ impl Env {
             .into_inner();
         let admin = login.agent.expect("admin agent");
         Self {
-            db_name,
+            database_url,
             sqlite_dir,
             nats,
             agent_service,
@@ -232,7 +215,7 @@ impl Env {
         let customer = CustomerId::new();
         let url = match &self.sqlite_dir {
             Some(dir) => format!("sqlite://{}/agent.db?mode=rwc", dir.display()),
-            None => format!("postgres://postgres@127.0.0.1:5432/{}", self.db_name),
+            None => self.database_url.clone(),
         };
         let conn = talk_store::connect(&url, "agent", 2)
             .await
@@ -349,8 +332,9 @@ impl Env {
 
     /// A direct connection to talk-service's schema (PostgreSQL setups only).
     pub async fn talk_db(&self) -> sea_orm::DatabaseConnection {
-        let url = format!("postgres://postgres@127.0.0.1:5432/{}", self.db_name);
-        talk_store::connect(&url, "talk", 2).await.expect("connect")
+        talk_store::connect(&self.database_url, "talk", 2)
+            .await
+            .expect("connect")
     }
 
     /// Subscribes to events published from now on.
@@ -370,17 +354,7 @@ impl Env {
             std::fs::remove_dir_all(dir).ok();
             return;
         }
-        let admin_db = Database::connect(ADMIN_URL)
-            .await
-            .expect("connect postgres");
-        admin_db
-            .execute_unprepared(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.db_name
-            ))
-            .await
-            .ok();
-        admin_db.close().await.ok();
+        talk_testkit::drop_database(&self.database_url).await.ok();
     }
 }
 

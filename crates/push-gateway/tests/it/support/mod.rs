@@ -14,6 +14,7 @@ use talk_config::Config;
 use talk_events::kinds::{self, DomainEvent};
 use talk_events::nats::{NatsBus, NatsSettings};
 use talk_events::{Bus, EventEnvelope, Outgoing};
+use talk_testkit::{Prefix, task_ended};
 use talk_types::{AgentId, CustomerId, MessageId, TalkId};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -26,19 +27,17 @@ pub const SECRET: &str = "test-secret-of-sufficient-length";
 
 /// A fresh JetStream stream and subject prefix.
 pub async fn nats_bus() -> (Arc<NatsBus>, String, String) {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let prefix = format!("t{id}");
-    let stream = format!("PUSH_{id}");
+    let Prefix { subject, stream } = talk_testkit::fresh_prefix();
     let bus = NatsBus::connect(NatsSettings {
-        url: "nats://127.0.0.1:4222".into(),
+        url: talk_testkit::nats_url(),
         stream: stream.clone(),
-        prefix: prefix.clone(),
+        prefix: subject.clone(),
         retention: Duration::from_secs(3600),
         replicas: 1,
     })
     .await
-    .expect("nats at 127.0.0.1:4222");
-    (Arc::new(bus), prefix, stream)
+    .unwrap_or_else(|e| panic!("NATS at {}: {e}", talk_testkit::nats_url()));
+    (Arc::new(bus), subject, stream)
 }
 
 /// One test's world: the bus, the fake talk-service and a token issuer.
@@ -94,14 +93,9 @@ impl World {
             listener,
             shutdown.clone(),
         ));
-        let http = reqwest::Client::new();
-        loop {
-            let ready = http.get(format!("http://{addr}/readyz")).send().await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
+        talk_testkit::wait_ready(&format!("http://{addr}"), None, task_ended(&handle))
+            .await
+            .expect("gateway ready");
         Gateway {
             addr,
             shutdown,

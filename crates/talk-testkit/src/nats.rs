@@ -1,4 +1,4 @@
-//! PostgreSQL databases and NATS servers for tests.
+//! NATS: the shared server with names of a test's own, or a private server.
 
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
@@ -6,33 +6,34 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use sea_orm::{ConnectionTrait, Database};
 
-/// The PostgreSQL server tests use (`TALK_TEST_PG`, default the local one).
-pub fn pg_base() -> String {
-    std::env::var("TALK_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-/// Creates an empty database and returns its URL.
-pub async fn fresh_database() -> anyhow::Result<String> {
-    let name = format!("talk_e2e_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(format!("{}/test", pg_base()))
-        .await
-        .context("connecting to PostgreSQL (is it running? see README)")?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await?;
-    admin.close().await?;
-    Ok(format!("{}/{name}", pg_base()))
-}
-
-/// The machine's NATS server (`TALK_TEST_NATS`, default 127.0.0.1:4222).
-pub fn shared_nats() -> String {
+/// The NATS server (with JetStream) tests share: `TALK_TEST_NATS`, by
+/// default `nats://127.0.0.1:4222`.
+pub fn nats_url() -> String {
     std::env::var("TALK_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
+/// Names on the shared NATS server that no other test uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prefix {
+    /// The subject prefix: `t` and a random suffix.
+    pub subject: String,
+    /// The JetStream stream: `T` and the same suffix.
+    pub stream: String,
+}
+
+/// A fresh subject prefix and stream name (see [`Prefix`]).
+pub fn fresh_prefix() -> Prefix {
+    let unique = crate::unique();
+    Prefix {
+        subject: format!("t{unique}"),
+        stream: format!("T{unique}"),
+    }
+}
+
 /// A private `nats-server` with JetStream on a free port, which a test may stop
-/// and start again (same port, same store).
+/// and start again (same port, same store). Killed, and its store removed,
+/// when dropped.
 pub struct NatsServer {
     port: u16,
     store: PathBuf,
