@@ -169,14 +169,8 @@ async fn write_each<C: ConnectionTrait>(
     outbox: &Outbox,
     batch: Batch<'_>,
 ) -> Result<bool, DbErr> {
-    let Batch {
-        items,
-        before,
-        after,
-        events,
-        claims,
-    } = batch;
     use talk_counter::Column;
+    let (before, after) = (batch.before, batch.after);
     let moved = talk_counter::Entity::update_many()
         .col_expr(Column::LastSeq, Expr::value(after.last_seq))
         .col_expr(Column::LastChange, Expr::value(after.last_change))
@@ -189,7 +183,7 @@ async fn write_each<C: ConnectionTrait>(
     if moved.rows_affected != 1 {
         return Ok(false);
     }
-    let rows = items.iter().map(|item| {
+    let rows = batch.items.iter().map(|item| {
         // Every column set, as `insert` needs.
         sea_orm::ActiveModelTrait::reset_all(sea_orm::IntoActiveModel::into_active_model(
             item.row.clone(),
@@ -198,16 +192,16 @@ async fn write_each<C: ConnectionTrait>(
     message::Entity::insert_many(rows)
         .exec_without_returning(db)
         .await?;
-    for item in items {
+    for item in batch.items {
         if let Some(reader) = item.reader {
             let (customer, talk) = (before.customer_id, before.talk_id);
             read_states::advance(db, customer, talk, reader, item.row.seq).await?;
         }
     }
     outbox
-        .stage(db, events.to_vec())
+        .stage(db, batch.events.to_vec())
         .await
         .map_err(|e| DbErr::Custom(e.message))?;
-    idempotency::record(db, claims).await?;
+    idempotency::record(db, batch.claims).await?;
     Ok(true)
 }
