@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use talk_proto as pb;
-use talk_types::ApiError;
+use talk_types::{ApiError, Reason};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -233,8 +233,8 @@ fn participant(
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| "agent".into());
     if owner_type != "agent" {
-        return Err(ApiError::invalid(
-            "INVALID_OWNER_TYPE",
+        return Err(ApiError::of(
+            Reason::InvalidOwnerType,
             format!("The owner_type \"{owner_type}\" is not supported; use \"agent\"."),
         ));
     }
@@ -264,8 +264,8 @@ impl AddParticipantBody {
         match (self.agent_id, self.owner_id) {
             (Some(agent_id), _) => participant(self.owner_type, "agent_id", &agent_id),
             (None, Some(owner_id)) => participant(self.owner_type, "owner_id", &owner_id),
-            (None, None) => Err(ApiError::invalid(
-                "MISSING_FIELD",
+            (None, None) => Err(ApiError::of(
+                Reason::MissingField,
                 "The body needs \"owner_id\" (with \"owner_type\") or \"agent_id\".",
             )),
         }

@@ -9,7 +9,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use talk_types::{ApiError, ErrorKind};
+use talk_types::{ApiError, ErrorKind, Reason};
 
 /// A handler error: an [`ApiError`] that renders as VoIPBIN's error body.
 #[derive(Debug)]
@@ -52,28 +52,25 @@ impl IntoResponse for HttpError {
 /// (axum's own 404/405, tower-http's 413 or timeout).
 pub fn for_bare_status(status: StatusCode) -> ApiError {
     match status {
-        StatusCode::NOT_FOUND => ApiError::new(
-            ErrorKind::NotFound,
-            "ROUTE_NOT_FOUND",
+        StatusCode::NOT_FOUND => ApiError::of(
+            Reason::RouteNotFound,
             "The requested endpoint does not exist.",
         ),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
-            ErrorKind::InvalidArgument,
-            "METHOD_NOT_ALLOWED",
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::of(
+            Reason::MethodNotAllowed,
             "The endpoint does not support this method.",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
-        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => ApiError::new(
-            ErrorKind::Unavailable,
-            "REQUEST_TIMEOUT",
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => ApiError::of(
+            Reason::RequestTimeout,
             "The request took too long; retry later.",
         ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::invalid(
-            "INVALID_JSON_BODY",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::of(
+            Reason::InvalidJsonBody,
             "The request body must be JSON (Content-Type: application/json).",
         ),
         other if other.is_client_error() => {
-            ApiError::invalid("INVALID_ARGUMENT", "The request is invalid.")
+            ApiError::of(Reason::InvalidArgument, "The request is invalid.")
         }
         _ => ApiError::internal(),
     }
@@ -81,9 +78,5 @@ pub fn for_bare_status(status: StatusCode) -> ApiError {
 
 /// 413: the body is over the configured limit.
 pub fn payload_too_large() -> ApiError {
-    ApiError::new(
-        ErrorKind::PayloadTooLarge,
-        "PAYLOAD_TOO_LARGE",
-        "The request body is too large.",
-    )
+    ApiError::of(Reason::PayloadTooLarge, "The request body is too large.")
 }

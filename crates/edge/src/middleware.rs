@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use talk_proto::WriteOptions;
-use talk_types::ApiError;
+use talk_types::{ApiError, Reason};
 use talk_wire::ErrorResponse;
 use tracing::Instrument;
 
@@ -173,8 +173,8 @@ pub async fn idempotency(
             key.to_owned()
         }
         _ => {
-            return HttpError(ApiError::invalid(
-                "INVALID_IDEMPOTENCY_KEY",
+            return HttpError(ApiError::of(
+                Reason::InvalidIdempotencyKey,
                 format!(
                     "The Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters."
                 ),

@@ -11,7 +11,7 @@ use prost::Message;
 use sea_orm::entity::prelude::*;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use talk_proto::WriteOptions;
-use talk_types::{ApiError, ErrorKind, time};
+use talk_types::{ApiError, Reason, time};
 
 use crate::db_error;
 
@@ -186,7 +186,7 @@ pub async fn claim_key<T: Message + Default>(
 }
 
 fn conflict(message: &str) -> ApiError {
-    ApiError::conflict("IDEMPOTENCY_KEY_IN_PROGRESS", message)
+    ApiError::of(Reason::IdempotencyKeyInProgress, message)
 }
 
 /// Records the response of a fresh claim, in the same transaction.
@@ -270,9 +270,8 @@ pub async fn lookup<T: Message + Default, C: ConnectionTrait>(
 }
 
 fn reused() -> ApiError {
-    ApiError::new(
-        ErrorKind::Unprocessable,
-        "IDEMPOTENCY_KEY_REUSED",
+    ApiError::of(
+        Reason::IdempotencyKeyReused,
         "This Idempotency-Key was already used with a different request.",
     )
 }

@@ -6,6 +6,8 @@ use std::borrow::Cow;
 
 use tonic::metadata::MetadataValue;
 
+use crate::Reason;
+
 /// The class of an error; decides the HTTP status, the gRPC code and VoIPBIN's `status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -147,95 +149,55 @@ const REASON_KEY: &str = "talk-reason";
 const STATUS_KEY: &str = "talk-status";
 
 impl ApiError {
-    /// An error of `kind` with a reason code and a message.
-    pub fn new(
-        kind: ErrorKind,
-        reason: impl Into<Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
+    /// The error `reason` names, with a sentence that says what is wrong.
+    pub fn of(reason: Reason, message: impl Into<String>) -> Self {
         Self {
-            kind,
+            kind: reason.kind(),
             reason: reason.into(),
             message: message.into(),
         }
     }
 
-    /// 400 INVALID_ARGUMENT with a reason and message.
-    pub fn invalid(reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::InvalidArgument, reason, message)
-    }
-
     /// 400 INVALID_ID for a field that is not a UUID.
     pub fn invalid_id(field: &str) -> Self {
-        Self::invalid(
-            "INVALID_ID",
+        Self::of(
+            Reason::InvalidId,
             format!("The provided {field} is not a valid UUID."),
         )
     }
 
     /// 400 INVALID_JSON_BODY.
     pub fn invalid_json(detail: impl std::fmt::Display) -> Self {
-        Self::invalid(
-            "INVALID_JSON_BODY",
+        Self::of(
+            Reason::InvalidJsonBody,
             format!("The request body is not valid JSON: {detail}"),
         )
     }
 
     /// 401 AUTHENTICATION_REQUIRED.
     pub fn unauthenticated() -> Self {
-        Self::new(
-            ErrorKind::Unauthenticated,
-            "AUTHENTICATION_REQUIRED",
-            "Authentication is required.",
-        )
+        Reason::AuthenticationRequired.into()
     }
 
     /// 401 INVALID_CREDENTIALS.
     pub fn invalid_credentials() -> Self {
-        Self::new(
-            ErrorKind::Unauthenticated,
-            "INVALID_CREDENTIALS",
-            "The provided credentials are invalid.",
-        )
+        Reason::InvalidCredentials.into()
     }
 
     /// 403 PERMISSION_DENIED.
     pub fn permission_denied() -> Self {
-        Self::new(
-            ErrorKind::PermissionDenied,
-            "PERMISSION_DENIED",
-            "You do not have permission to access this resource.",
-        )
-    }
-
-    /// 404 for a resource (`what` is e.g. "talk", "message").
-    pub fn not_found(what: &str) -> Self {
-        Self::new(
-            ErrorKind::NotFound,
-            format!("{}_NOT_FOUND", what.to_ascii_uppercase()),
-            format!("The {what} does not exist."),
-        )
-    }
-
-    /// 409 FAILED_PRECONDITION.
-    pub fn conflict(reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::FailedPrecondition, reason, message)
+        Reason::PermissionDenied.into()
     }
 
     /// 500 INTERNAL; the detail is for logs, never for the caller.
     pub fn internal() -> Self {
-        Self::new(
-            ErrorKind::Internal,
-            "INTERNAL",
-            "An internal error occurred.",
-        )
+        Reason::Internal.into()
     }
 
-    /// 503 UNAVAILABLE.
+    /// 503 SERVICE_UNAVAILABLE.
     pub fn unavailable(what: &str) -> Self {
-        Self::new(
-            ErrorKind::Unavailable,
-            "SERVICE_UNAVAILABLE",
+        Self::of(
+            Reason::ServiceUnavailable,
             format!("The {what} is unavailable; retry later."),
         )
     }
@@ -272,7 +234,44 @@ impl ApiError {
             .and_then(|v| v.to_str().ok())
             .map(|r| Cow::Owned(r.to_owned()))
             .unwrap_or(Cow::Borrowed(kind.default_reason()));
-        Self::new(kind, reason, status.message().to_owned())
+        Self {
+            kind,
+            reason,
+            message: status.message().to_owned(),
+        }
+    }
+}
+
+impl From<ApiError> for talk_proto::Refusal {
+    /// A refusal one service answers another inside a reply (an access
+    /// check's answer for one of many callers).
+    fn from(error: ApiError) -> Self {
+        Self {
+            kind: error.kind.status().to_owned(),
+            reason: error.reason.into_owned(),
+            message: error.message,
+        }
+    }
+}
+
+impl From<talk_proto::Refusal> for ApiError {
+    /// The error a refusal names; an internal or unknown kind is internal.
+    fn from(refusal: talk_proto::Refusal) -> Self {
+        match ErrorKind::from_status_str(&refusal.kind) {
+            Some(ErrorKind::Internal) | None => Self::internal(),
+            Some(kind) => Self {
+                kind,
+                reason: Cow::Owned(refusal.reason),
+                message: refusal.message,
+            },
+        }
+    }
+}
+
+impl From<Reason> for ApiError {
+    /// The error with the reason's default sentence.
+    fn from(reason: Reason) -> Self {
+        Self::of(reason, reason.message())
     }
 }
 
@@ -294,7 +293,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_grpc() {
-        let err = ApiError::conflict("TALK_CLOSED", "The talk is closed.");
+        let err = ApiError::of(Reason::TalkClosed, "The talk is closed.");
         let back = ApiError::from_status(&err.clone().into_status());
         assert_eq!(back, err);
         let internal = ApiError::from_status(&tonic::Status::internal("db exploded at row 7"));

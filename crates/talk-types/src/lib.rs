@@ -3,7 +3,9 @@
 pub mod error;
 pub mod ids;
 pub mod page;
+pub mod reason;
 pub mod time;
 
 pub use error::{ApiError, ErrorKind};
 pub use ids::{AgentId, CustomerId, EventId, MessageId, ParticipantId, TalkId};
+pub use reason::Reason;

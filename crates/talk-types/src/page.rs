@@ -1,8 +1,8 @@
 //! VoIPBIN's paging: a page size (1..=100; anything else means 100) and a
 //! `page_token`, the `tm_create` of the previous page's last item.
 
-use crate::ApiError;
 use crate::time::{self, Timestamp};
+use crate::{ApiError, Reason};
 
 /// VoIPBIN's default and largest page.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -17,8 +17,8 @@ pub fn parse(page_size: u32, page_token: &str) -> Result<(u64, Option<Timestamp>
     let before = match page_token {
         "" => None,
         token => Some(time::parse(token).ok_or_else(|| {
-            ApiError::invalid(
-                "INVALID_REQUEST_PARAMETER",
+            ApiError::of(
+                Reason::InvalidRequestParameter,
                 "page_token must be a timestamp like 2026-01-15T09:30:00.123456Z.",
             )
         })?),

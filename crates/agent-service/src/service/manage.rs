@@ -6,7 +6,7 @@ use talk_auth::{PERMISSION_AGENT, PERMISSION_SUPER_ADMIN};
 use talk_proto::WriteOptions;
 use talk_store::db_error;
 use talk_store::idempotency::{self, Claim, Operation, Scope};
-use talk_types::{AgentId, ApiError, ErrorKind, time};
+use talk_types::{AgentId, ApiError, Reason, time};
 
 use super::{Agents, Caller, is_unique_violation, not_found, password, validate};
 use crate::db::entities::agent;
@@ -194,8 +194,8 @@ impl Agents {
             return Err(ApiError::permission_denied());
         }
         if id == caller.agent_id {
-            return Err(ApiError::conflict(
-                "CANNOT_DELETE_SELF",
+            return Err(ApiError::of(
+                Reason::CannotDeleteSelf,
                 "An agent cannot delete itself.",
             ));
         }
@@ -251,9 +251,5 @@ fn guard_super_admin(caller: &Caller, target: &agent::Model) -> Result<(), ApiEr
 
 /// 409 ALREADY_EXISTS / USERNAME_TAKEN.
 pub fn username_taken() -> ApiError {
-    ApiError::new(
-        ErrorKind::AlreadyExists,
-        "USERNAME_TAKEN",
-        "The username is already taken.",
-    )
+    ApiError::of(Reason::UsernameTaken, "The username is already taken.")
 }

@@ -9,7 +9,7 @@ pub mod validate;
 
 use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 use talk_auth::Tokens;
-use talk_types::ApiError;
+use talk_types::{ApiError, Reason};
 
 pub use manage::{AgentUpdate, NewAgent};
 pub use read::Page;
@@ -37,7 +37,7 @@ impl Agents {
 
 /// 404 AGENT_NOT_FOUND.
 fn not_found() -> ApiError {
-    ApiError::not_found("agent")
+    ApiError::from(Reason::AgentNotFound)
 }
 
 /// Whether a database error is a unique violation.

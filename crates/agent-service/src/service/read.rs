@@ -1,7 +1,7 @@
 //! Reads: one agent, a page of agents, and resolution of many ids.
 
 use talk_store::db_error;
-use talk_types::{AgentId, ApiError, time};
+use talk_types::{AgentId, ApiError, Reason, time};
 
 use super::{Agents, Caller, not_found};
 use crate::db::entities::agent;
@@ -60,8 +60,8 @@ impl Agents {
         ids: &[String],
     ) -> Result<(Vec<agent::Model>, Vec<String>), ApiError> {
         if ids.len() > RESOLVE_MAX {
-            return Err(ApiError::invalid(
-                "TOO_MANY_IDS",
+            return Err(ApiError::of(
+                Reason::TooManyIds,
                 format!("At most {RESOLVE_MAX} agent ids can be resolved at once."),
             ));
         }

@@ -1,7 +1,7 @@
 //! Input rules for agents' fields; each failure is a 400 naming the field.
 
 use talk_auth::{PERMISSION_ADMIN, PERMISSION_AGENT, PERMISSION_MANAGER, PERMISSION_SUPER_ADMIN};
-use talk_types::ApiError;
+use talk_types::{ApiError, Reason};
 
 const USERNAME_MAX: usize = 64;
 const PASSWORD_MIN: usize = 8;
@@ -13,7 +13,10 @@ const KNOWN_PERMISSIONS: u32 =
 
 /// 400 MISSING_FIELD naming `field`.
 pub fn missing(field: &str) -> ApiError {
-    ApiError::invalid("MISSING_FIELD", format!("The field {field} is required."))
+    ApiError::of(
+        Reason::MissingField,
+        format!("The field {field} is required."),
+    )
 }
 
 /// 1–64 characters of `[A-Za-z0-9._@-]`.
@@ -26,8 +29,8 @@ pub fn username(value: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "INVALID_USERNAME",
+        Err(ApiError::of(
+            Reason::InvalidUsername,
             "The username must be 1 to 64 characters of letters, digits, '.', '_', '@' or '-'.",
         ))
     }
@@ -39,8 +42,8 @@ pub fn password(value: &str) -> Result<(), ApiError> {
     if (PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "INVALID_PASSWORD",
+        Err(ApiError::of(
+            Reason::InvalidPassword,
             "The password must be 8 to 256 characters long.",
         ))
     }
@@ -61,8 +64,8 @@ pub fn permission(value: u32) -> Result<(), ApiError> {
     if value != 0 && value & !KNOWN_PERMISSIONS == 0 {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "INVALID_PERMISSION",
+        Err(ApiError::of(
+            Reason::InvalidPermission,
             "The permission must combine 1 (super admin), 16 (agent), 32 (admin) and 64 (manager).",
         ))
     }
@@ -72,8 +75,8 @@ fn max_len(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.chars().count() <= max {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "FIELD_TOO_LONG",
+        Err(ApiError::of(
+            Reason::FieldTooLong,
             format!("The field {field} must be at most {max} characters long."),
         ))
     }

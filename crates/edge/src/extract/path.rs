@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use talk_types::{AgentId, ApiError, MessageId, ParticipantId, TalkId};
+use talk_types::{AgentId, ApiError, MessageId, ParticipantId, Reason, TalkId};
 use uuid::Uuid;
 
 use crate::error::HttpError;
@@ -29,7 +29,7 @@ path_id!(AgentId, MessageId, ParticipantId, TalkId);
 async fn params(parts: &mut Parts) -> Result<Vec<(String, String)>, HttpError> {
     let raw = RawPathParams::from_request_parts(parts, &())
         .await
-        .map_err(|_| ApiError::invalid("INVALID_ID", "The path is not valid UTF-8."))?;
+        .map_err(|_| ApiError::of(Reason::InvalidId, "The path is not valid UTF-8."))?;
     Ok(raw
         .iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use talk_proto::PageRequest;
-use talk_types::{ApiError, TalkId, time};
+use talk_types::{ApiError, Reason, TalkId, time};
 use uuid::Uuid;
 
 use talk_types::page::MAX_PAGE_SIZE;
@@ -18,8 +18,8 @@ async fn query(parts: &mut Parts) -> Result<HashMap<String, String>, HttpError> 
         .await
         .map(|Query(q)| q)
         .map_err(|_| {
-            ApiError::invalid(
-                "INVALID_REQUEST_PARAMETER",
+            ApiError::of(
+                Reason::InvalidRequestParameter,
                 "The query string could not be parsed.",
             )
             .into()
@@ -27,8 +27,8 @@ async fn query(parts: &mut Parts) -> Result<HashMap<String, String>, HttpError> 
 }
 
 fn invalid_parameter(name: &str) -> HttpError {
-    ApiError::invalid(
-        "INVALID_REQUEST_PARAMETER",
+    ApiError::of(
+        Reason::InvalidRequestParameter,
         format!("The parameter \"{name}\" has an invalid format."),
     )
     .into()
@@ -84,8 +84,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ChatIdQuery {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, HttpError> {
         let q = query(parts).await?;
         let raw = q.get("chat_id").filter(|s| !s.is_empty()).ok_or_else(|| {
-            HttpError(ApiError::invalid(
-                "MISSING_REQUEST_PARAMETER",
+            HttpError(ApiError::of(
+                Reason::MissingRequestParameter,
                 "The parameter \"chat_id\" is required.",
             ))
         })?;

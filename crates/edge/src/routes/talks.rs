@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode};
 use talk_auth::Identity;
 use talk_proto as pb;
 use talk_runtime::grpc::request;
-use talk_types::{ApiError, TalkId};
+use talk_types::{ApiError, Reason, TalkId};
 use talk_wire::{Page, Participant, ReadState, Talk};
 
 use super::openapi::{ParticipantDoc, ReadStateDoc, TalkDoc, TalkPageDoc};
@@ -266,8 +266,8 @@ pub async fn update(
 ) -> Result<Json<Talk>, HttpError> {
     let UpdateTalkBody { name, detail } = body;
     if name.is_none() && detail.is_none() {
-        return Err(ApiError::invalid(
-            "MISSING_FIELD",
+        return Err(ApiError::of(
+            Reason::MissingField,
             "The body needs \"name\" and/or \"detail\".",
         )
         .into());

@@ -263,7 +263,7 @@ impl TalkService for Fakes {
     }
     async fn get_talk(&self, request: Request<pb::TalkRef>) -> Result<Response<pb::Talk>, Status> {
         if request.get_ref().talk_id != TALK {
-            return Err(talk_types::ApiError::not_found("talk").into_status());
+            return Err(talk_types::ApiError::from(talk_types::Reason::TalkNotFound).into_status());
         }
         Ok(Response::new(talk()))
     }
@@ -302,7 +302,10 @@ impl TalkService for Fakes {
         unimplemented()
     }
     async fn close_talk(&self, _: Request<pb::TalkWrite>) -> Result<Response<pb::Talk>, Status> {
-        Err(talk_types::ApiError::conflict("TALK_CLOSED", "The talk is closed.").into_status())
+        Err(
+            talk_types::ApiError::of(talk_types::Reason::TalkClosed, "The talk is closed.")
+                .into_status(),
+        )
     }
     async fn reopen_talk(&self, _: Request<pb::TalkWrite>) -> Result<Response<pb::Talk>, Status> {
         unimplemented()

@@ -1,6 +1,6 @@
 //! Parsing wire ids.
 
-use talk_types::{ApiError, MessageId, TalkId};
+use talk_types::{ApiError, MessageId, Reason, TalkId};
 
 /// Most talks one unread-count request may name.
 pub const MAX_UNREAD_TALKS: usize = 1000;
@@ -26,8 +26,8 @@ pub fn parent_id(value: Option<String>) -> Result<Option<MessageId>, ApiError> {
 /// The talk ids of an unread-count request.
 pub fn talk_ids(values: &[String]) -> Result<Vec<TalkId>, ApiError> {
     if values.len() > MAX_UNREAD_TALKS {
-        return Err(ApiError::invalid(
-            "TOO_MANY_TALKS",
+        return Err(ApiError::of(
+            Reason::TooManyTalks,
             "At most 1000 talk ids can be asked for at once.",
         ));
     }

@@ -1,7 +1,7 @@
 //! Who may read and write a talk's messages, as talk-service says.
 
 use talk_proto::{Access, AccessAnswer, AccessQuery, TalkRef};
-use talk_types::{ApiError, ErrorKind, TalkId};
+use talk_types::{ApiError, Reason, TalkId};
 
 use super::{Caller, Messages};
 
@@ -87,8 +87,8 @@ pub(super) fn writable(access: Access) -> Result<Access, ApiError> {
         return Err(ApiError::permission_denied());
     }
     if access.talk.as_ref().is_some_and(|t| t.state != "active") {
-        return Err(ApiError::conflict(
-            "TALK_CLOSED",
+        return Err(ApiError::of(
+            Reason::TalkClosed,
             "The talk is closed; reopen it to post.",
         ));
     }
@@ -105,10 +105,7 @@ fn answer(answer: AccessAnswer, talk: TalkId) -> Result<Access, ApiError> {
         AccessAnswer {
             refusal: Some(refusal),
             ..
-        } => match ErrorKind::from_status_str(&refusal.kind) {
-            Some(ErrorKind::Internal) | None => Err(ApiError::internal()),
-            Some(kind) => Err(ApiError::new(kind, refusal.reason, refusal.message)),
-        },
+        } => Err(refusal.into()),
         _ => {
             tracing::warn!(talk_id = %talk, "talk-service answered an access check without a talk");
             Err(ApiError::internal())

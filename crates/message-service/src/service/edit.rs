@@ -4,7 +4,7 @@ use sea_orm::{DatabaseTransaction, IntoActiveModel, Set};
 use talk_events::kinds::{MessageDeleted, MessageUpdated};
 use talk_proto::{Message, WriteOptions};
 use talk_store::db_error;
-use talk_types::{ApiError, MessageId, time};
+use talk_types::{ApiError, MessageId, Reason, time};
 
 use super::{Caller, Messages, Operation, Scope, load, next_change, validate};
 use crate::db::entities::message;
@@ -20,9 +20,8 @@ impl Messages {
     ) -> Result<(message::Model, Vec<String>), ApiError> {
         let (row, audience) = self.live_message(txn, caller, id).await?;
         if row.owner_type != "agent" || row.owner_id != caller.agent_id.0 {
-            return Err(ApiError::new(
-                talk_types::ErrorKind::PermissionDenied,
-                "NOT_MESSAGE_OWNER",
+            return Err(ApiError::of(
+                Reason::NotMessageOwner,
                 "Only the author of a message can change it.",
             ));
         }

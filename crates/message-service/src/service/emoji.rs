@@ -1,7 +1,7 @@
 //! Emoji validation: a Unicode emoji sequence, or a `:short_name:` from a
 //! known list.
 
-use talk_types::ApiError;
+use talk_types::{ApiError, Reason};
 
 /// Longest emoji sequence, in code points (family and flag sequences are ~10).
 const MAX_SEQUENCE: usize = 16;
@@ -277,8 +277,8 @@ pub fn validate(emoji: &str) -> Result<(), ApiError> {
     if is_short_name(emoji) || is_unicode_emoji(emoji) {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "INVALID_EMOJI",
+        Err(ApiError::of(
+            Reason::InvalidEmoji,
             "The emoji must be a Unicode emoji or a known :short_name: such as :thumbsup:.",
         ))
     }

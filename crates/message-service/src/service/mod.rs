@@ -21,7 +21,7 @@ use talk_proto::talk_service_client::TalkServiceClient;
 use talk_proto::{Message, WriteOptions};
 use talk_store::idempotency::{self, Claim, Operation, Scope};
 use talk_store::{Outbox, db_error};
-use talk_types::{ApiError, CustomerId, MessageId, TalkId};
+use talk_types::{ApiError, CustomerId, MessageId, Reason, TalkId};
 use tonic::transport::Channel;
 
 pub use post::NewMessage;
@@ -180,5 +180,5 @@ async fn load_many<C: sea_orm::ConnectionTrait>(
 
 /// 404 MESSAGE_NOT_FOUND.
 fn not_found() -> ApiError {
-    ApiError::not_found("message")
+    ApiError::from(Reason::MessageNotFound)
 }

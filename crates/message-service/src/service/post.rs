@@ -6,7 +6,7 @@ use talk_events::kinds::{MessageCreated, envelope};
 use talk_proto::{Media, Message, WriteOptions};
 use talk_store::{Outbox, db_error, idempotency};
 use talk_telemetry::metrics;
-use talk_types::{AgentId, ApiError, CustomerId, MessageId, TalkId, time};
+use talk_types::{AgentId, ApiError, CustomerId, MessageId, Reason, TalkId, time};
 use uuid::Uuid;
 
 use super::{Caller, Messages, Operation, Scope, validate};
@@ -188,8 +188,8 @@ async fn append_drafts<C: ConnectionTrait>(
                 // with it): the caller writes each post again on its own,
                 // claiming first.
                 tracing::debug!(error = %e, "a keyed batch was not written");
-                ApiError::conflict(
-                    "IDEMPOTENCY_KEY_IN_PROGRESS",
+                ApiError::of(
+                    Reason::IdempotencyKeyInProgress,
                     "Another request with this Idempotency-Key is in progress.",
                 )
             } else {
@@ -284,8 +284,8 @@ pub(super) fn fill<T>(
 }
 
 fn invalid_parent() -> ApiError {
-    ApiError::invalid(
-        "INVALID_PARENT",
+    ApiError::of(
+        Reason::InvalidParent,
         "parent_id must be a message of the same talk.",
     )
 }

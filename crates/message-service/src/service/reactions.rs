@@ -6,7 +6,7 @@ use sea_orm::{DatabaseTransaction, IntoActiveModel, Set};
 use talk_events::kinds::{ReactionAdded, ReactionRemoved};
 use talk_proto::{Message, WriteOptions};
 use talk_store::db_error;
-use talk_types::{ApiError, ErrorKind, MessageId, time};
+use talk_types::{ApiError, MessageId, Reason, time};
 
 use super::{Caller, Messages, Operation, Scope, emoji, load, next_change};
 use crate::db::entities::message;
@@ -44,8 +44,8 @@ impl Messages {
             .await
             .map_err(db_error)?;
         if !present.contains(&emoji) && present.len() >= MAX_DISTINCT_EMOJI {
-            return Err(ApiError::invalid(
-                "TOO_MANY_REACTIONS",
+            return Err(ApiError::of(
+                Reason::TooManyReactions,
                 "A message can carry at most 50 different emoji.",
             ));
         }
@@ -87,9 +87,8 @@ impl Messages {
             .await
             .map_err(db_error)?;
         if !removed {
-            return Err(ApiError::new(
-                ErrorKind::NotFound,
-                "REACTION_NOT_FOUND",
+            return Err(ApiError::of(
+                Reason::ReactionNotFound,
                 "You have not reacted to this message with that emoji.",
             ));
         }

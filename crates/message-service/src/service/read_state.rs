@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use talk_proto::{ReadState, WriteOptions};
 use talk_store::db_error;
-use talk_types::{ApiError, TalkId};
+use talk_types::{ApiError, Reason, TalkId};
 
 use super::{Caller, Messages, Operation, Scope};
 use crate::db::queries::{counters, messages, read_states};
@@ -39,8 +39,8 @@ impl Messages {
             .first()
             .map_or(0, |c| to_u64(c.last_seq));
         if seq > last_seq {
-            return Err(ApiError::invalid(
-                "INVALID_SEQ",
+            return Err(ApiError::of(
+                Reason::InvalidSeq,
                 format!("seq must not be past the talk's last message ({last_seq})."),
             ));
         }

@@ -1,7 +1,7 @@
 //! Input rules for messages: type, text, medias and paging.
 
 use talk_proto::{Media, PageRequest};
-use talk_types::{ApiError, time};
+use talk_types::{ApiError, Reason, time};
 
 /// Longest text, in characters.
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -18,12 +18,12 @@ const MAX_ADDRESS_CHARS: usize = 1024;
 pub fn post_type(kind: &str) -> Result<&'static str, ApiError> {
     match kind {
         "" | "normal" => Ok("normal"),
-        "system" => Err(ApiError::invalid(
-            "SYSTEM_MESSAGE_FORBIDDEN",
+        "system" => Err(ApiError::of(
+            Reason::SystemMessageForbidden,
             "System messages are created by the platform; agents post normal messages.",
         )),
-        _ => Err(ApiError::invalid(
-            "INVALID_TYPE",
+        _ => Err(ApiError::of(
+            Reason::InvalidType,
             "The message type must be normal.",
         )),
     }
@@ -32,20 +32,20 @@ pub fn post_type(kind: &str) -> Result<&'static str, ApiError> {
 /// A message text: at most [`MAX_TEXT_CHARS`], and not empty unless there are medias.
 pub fn text(text: &str, has_medias: bool) -> Result<(), ApiError> {
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::invalid(
-            "TEXT_TOO_LONG",
+        return Err(ApiError::of(
+            Reason::TextTooLong,
             "The text is longer than the limit of 20,000 characters.",
         ));
     }
     if text.contains('\0') {
-        return Err(ApiError::invalid(
-            "INVALID_TEXT",
+        return Err(ApiError::of(
+            Reason::InvalidText,
             "The text contains a NUL character.",
         ));
     }
     if text.trim().is_empty() && !has_medias {
-        return Err(ApiError::invalid(
-            "EMPTY_MESSAGE",
+        return Err(ApiError::of(
+            Reason::EmptyMessage,
             "A message needs a text or at least one media.",
         ));
     }
@@ -56,8 +56,8 @@ pub fn text(text: &str, has_medias: bool) -> Result<(), ApiError> {
 /// the seed's `{type: <mime type>, url, name}`.
 pub fn medias(medias: &[Media]) -> Result<(), ApiError> {
     if medias.len() > MAX_MEDIAS {
-        return Err(ApiError::invalid(
-            "TOO_MANY_MEDIAS",
+        return Err(ApiError::of(
+            Reason::TooManyMedias,
             "A message can carry at most 10 medias.",
         ));
     }
@@ -68,7 +68,7 @@ pub fn medias(medias: &[Media]) -> Result<(), ApiError> {
 }
 
 fn invalid_media(message: String) -> ApiError {
-    ApiError::invalid("INVALID_MEDIA", message)
+    ApiError::of(Reason::InvalidMedia, message)
 }
 
 fn one_media(i: usize, media: &Media) -> Result<(), ApiError> {
@@ -170,8 +170,8 @@ fn is_mime_type(value: &str) -> bool {
 /// An absolute `http` or `https` URL with a host.
 fn http_url(field: &str, value: &str) -> Result<(), ApiError> {
     let bad = || {
-        ApiError::invalid(
-            "INVALID_URL",
+        ApiError::of(
+            Reason::InvalidUrl,
             format!("{field} must be an absolute http or https URL."),
         )
     };

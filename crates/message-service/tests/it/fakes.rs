@@ -143,17 +143,10 @@ impl TalkService for FakeTalks {
                     access: Some(access.into_inner()),
                     refusal: None,
                 },
-                Err(status) => {
-                    let e = ApiError::from_status(&status);
-                    AccessAnswer {
-                        access: None,
-                        refusal: Some(Refusal {
-                            kind: e.kind.status().to_owned(),
-                            reason: e.reason.into_owned(),
-                            message: e.message,
-                        }),
-                    }
-                }
+                Err(status) => AccessAnswer {
+                    access: None,
+                    refusal: Some(ApiError::from_status(&status).into()),
+                },
             });
         }
         Ok(Response::new(AccessAnswers { answers }))
@@ -166,7 +159,7 @@ impl TalkService for FakeTalks {
         let Some(found) = talks.get(&talk_id).filter(|t| {
             t.talk.customer_id == caller.customer_id || self.any_customer.load(Ordering::Relaxed)
         }) else {
-            return Err(ApiError::not_found("talk").into_status());
+            return Err(ApiError::from(talk_types::Reason::TalkNotFound).into_status());
         };
         let participant = found
             .members
@@ -254,7 +247,7 @@ impl AgentService for FakeAgents {
             .unwrap()
             .get(&agent_id)
             .cloned()
-            .ok_or_else(|| ApiError::not_found("agent").into_status())?;
+            .ok_or_else(|| ApiError::from(talk_types::Reason::AgentNotFound).into_status())?;
         Ok(Response::new(Agent {
             id: agent_id,
             customer_id: caller.customer_id,

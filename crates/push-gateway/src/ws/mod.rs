@@ -20,7 +20,7 @@ use serde_json::Value;
 use talk_auth::{Identity, Tokens};
 use talk_events::Bus;
 use talk_proto::talk_service_client::TalkServiceClient;
-use talk_types::ApiError;
+use talk_types::{ApiError, Reason};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
@@ -92,8 +92,8 @@ fn params(shared: &Shared, query: &WsQuery, headers: &HeaderMap) -> Result<Param
         None | Some("" | "seed") => Naming::Seed,
         Some("voipbin") => Naming::Voipbin,
         Some(_) => {
-            return Err(ApiError::invalid(
-                "INVALID_REQUEST_PARAMETER",
+            return Err(ApiError::of(
+                Reason::InvalidRequestParameter,
                 "The events parameter must be seed or voipbin.",
             ));
         }
@@ -102,7 +102,7 @@ fn params(shared: &Shared, query: &WsQuery, headers: &HeaderMap) -> Result<Param
         None => None,
         Some(cursor) => Some(
             protocol::parse_cursor(&Value::from(cursor))
-                .map_err(|r| ApiError::invalid("INVALID_REQUEST_PARAMETER", r.message))?,
+                .map_err(|r| ApiError::of(Reason::InvalidRequestParameter, r.message))?,
         ),
     };
     Ok(Params {
@@ -122,8 +122,8 @@ pub(crate) async fn upgrade(
     let query = match query {
         Ok(Query(query)) => query,
         Err(_) => {
-            let error = ApiError::invalid(
-                "INVALID_REQUEST_PARAMETER",
+            let error = ApiError::of(
+                Reason::InvalidRequestParameter,
                 "The query string could not be read.",
             );
             return reject(&error, &headers);

@@ -6,11 +6,11 @@ use talk_proto::talk_service_server::TalkService;
 use talk_proto::{
     Access, AccessAnswer, AccessAnswers, AccessQuery, AddParticipantRequest, CreateTalkRequest,
     CreateTalkResponse, ListMembershipsRequest, ListTalksRequest, Memberships, Participant,
-    ParticipantList, Refusal, RemoveParticipantRequest, Talk, TalkPage, TalkRef, TalkWrite,
+    ParticipantList, RemoveParticipantRequest, Talk, TalkPage, TalkRef, TalkWrite,
     UpdateTalkRequest, WriteOptions,
 };
 use talk_runtime::grpc::handle;
-use talk_types::{AgentId, ApiError, CustomerId, ParticipantId, TalkId};
+use talk_types::{AgentId, ApiError, CustomerId, ParticipantId, Reason, TalkId};
 use tonic::{Request, Response, Status};
 
 use crate::service::{Caller, NewTalk, Talks};
@@ -252,8 +252,8 @@ impl TalkService for TalkApi {
                 return Ok(AccessAnswers::default());
             };
             if callers.iter().any(|c| c.customer_id != customer) {
-                return Err(ApiError::invalid(
-                    "INVALID_REQUEST_PARAMETER",
+                return Err(ApiError::of(
+                    Reason::InvalidRequestParameter,
                     "The callers of one access query must be of one customer.",
                 ));
             }
@@ -269,11 +269,7 @@ impl TalkService for TalkApi {
                         },
                         Err(e) => AccessAnswer {
                             access: None,
-                            refusal: Some(Refusal {
-                                kind: e.kind.status().to_owned(),
-                                reason: e.reason.into_owned(),
-                                message: e.message,
-                            }),
+                            refusal: Some(e.into()),
                         },
                     })
                     .collect(),

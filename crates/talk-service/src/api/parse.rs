@@ -1,7 +1,7 @@
 //! Wire requests to domain inputs: ids parsed, enums checked, the caller verified.
 
 use talk_proto::ParticipantRef;
-use talk_types::{AgentId, ApiError};
+use talk_types::{AgentId, ApiError, Reason};
 
 use crate::db::entities::participant::OWNER_AGENT;
 use crate::db::entities::talk::TalkType;
@@ -13,8 +13,8 @@ pub fn talk_type(value: &str) -> Result<Option<TalkType>, ApiError> {
         "direct" => Ok(Some(TalkType::Direct)),
         "group" => Ok(Some(TalkType::Group)),
         "talk" => Ok(Some(TalkType::Talk)),
-        _ => Err(ApiError::invalid(
-            "INVALID_TYPE",
+        _ => Err(ApiError::of(
+            Reason::InvalidType,
             "The type must be one of direct, group or talk.",
         )),
     }
@@ -27,8 +27,8 @@ pub fn participant_ref(reference: ParticipantRef) -> Result<AgentId, ApiError> {
         owner_id,
     } = reference;
     if !owner_type.is_empty() && owner_type != OWNER_AGENT {
-        return Err(ApiError::invalid(
-            "INVALID_OWNER_TYPE",
+        return Err(ApiError::of(
+            Reason::InvalidOwnerType,
             "The owner_type must be agent.",
         ));
     }
@@ -38,6 +38,9 @@ pub fn participant_ref(reference: ParticipantRef) -> Result<AgentId, ApiError> {
 /// The participant of an add request, which must be there.
 pub fn required_participant(reference: Option<ParticipantRef>) -> Result<AgentId, ApiError> {
     participant_ref(reference.ok_or_else(|| {
-        ApiError::invalid("MISSING_FIELD", "The participant (owner_id) is required.")
+        ApiError::of(
+            Reason::MissingField,
+            "The participant (owner_id) is required.",
+        )
     })?)
 }

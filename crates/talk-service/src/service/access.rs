@@ -2,7 +2,7 @@
 
 use sea_orm::ConnectionTrait;
 use talk_store::db_error;
-use talk_types::{ApiError, TalkId};
+use talk_types::{ApiError, Reason, TalkId};
 
 use super::Caller;
 use crate::db::entities::participant;
@@ -84,8 +84,8 @@ impl Seen {
     pub fn require_open(&self) -> Result<(), ApiError> {
         match self.talk.state {
             TalkState::Active => Ok(()),
-            TalkState::Closed => Err(ApiError::conflict(
-                "TALK_CLOSED",
+            TalkState::Closed => Err(ApiError::of(
+                Reason::TalkClosed,
                 "The talk is closed; reopen it before adding participants.",
             )),
         }
@@ -94,10 +94,10 @@ impl Seen {
 
 /// 404 TALK_NOT_FOUND.
 pub(super) fn talk_not_found() -> ApiError {
-    ApiError::not_found("talk")
+    ApiError::from(Reason::TalkNotFound)
 }
 
 /// 404 PARTICIPANT_NOT_FOUND.
 pub(super) fn participant_not_found() -> ApiError {
-    ApiError::not_found("participant")
+    ApiError::from(Reason::ParticipantNotFound)
 }

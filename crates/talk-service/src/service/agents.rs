@@ -2,7 +2,7 @@
 
 use talk_proto::ResolveAgentsRequest;
 use talk_proto::agent_service_client::AgentServiceClient;
-use talk_types::{AgentId, ApiError, ErrorKind};
+use talk_types::{AgentId, ApiError, ErrorKind, Reason};
 use tonic::transport::Channel;
 
 use super::Caller;
@@ -63,8 +63,8 @@ impl Agents {
         if missing.is_empty() {
             return Ok(());
         }
-        Err(ApiError::invalid(
-            "UNKNOWN_AGENT",
+        Err(ApiError::of(
+            Reason::UnknownAgent,
             format!(
                 "No agent of your customer has the id {}.",
                 missing.join(", ")

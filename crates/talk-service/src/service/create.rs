@@ -3,7 +3,7 @@
 use talk_events::kinds::{ParticipantJoined, TalkCreated};
 use talk_proto::{CreateTalkResponse, WriteOptions};
 use talk_store::db_error;
-use talk_types::{AgentId, ApiError, ParticipantId, TalkId, time};
+use talk_types::{AgentId, ApiError, ParticipantId, Reason, TalkId, time};
 
 use super::{
     Begun, Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, Scope, Talks, Write, convert,
@@ -28,8 +28,8 @@ pub struct NewTalk {
 /// 400 FIELD_TOO_LONG when `value` has more than `max` characters.
 pub(super) fn check_len(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
     match value {
-        Some(v) if v.chars().count() > max => Err(ApiError::invalid(
-            "FIELD_TOO_LONG",
+        Some(v) if v.chars().count() > max => Err(ApiError::of(
+            Reason::FieldTooLong,
             format!("The field {field} is longer than {max} characters."),
         )),
         _ => Ok(()),
@@ -64,8 +64,8 @@ impl Talks {
             TalkType::Group
         });
         if kind == TalkType::Direct && members.len() != 2 {
-            return Err(ApiError::invalid(
-                "INVALID_PARTICIPANTS",
+            return Err(ApiError::of(
+                Reason::InvalidParticipants,
                 "A direct talk needs exactly one other agent.",
             ));
         }

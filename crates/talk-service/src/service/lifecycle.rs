@@ -3,7 +3,7 @@
 use talk_events::kinds::{TalkClosed, TalkDeleted, TalkReopened, TalkUpdated};
 use talk_proto::{Talk, WriteOptions};
 use talk_store::db_error;
-use talk_types::{ApiError, TalkId, time};
+use talk_types::{ApiError, Reason, TalkId, time};
 
 use super::access;
 use super::create::check_len;
@@ -29,8 +29,8 @@ impl Talks {
         detail: Option<String>,
     ) -> Result<Talk, ApiError> {
         if name.is_none() && detail.is_none() {
-            return Err(ApiError::invalid(
-                "MISSING_FIELD",
+            return Err(ApiError::of(
+                Reason::MissingField,
                 "Give at least one of name and detail.",
             ));
         }
@@ -136,14 +136,14 @@ impl Talks {
             (Transition::Close, TalkState::Active) => TalkState::Closed,
             (Transition::Reopen, TalkState::Closed) => TalkState::Active,
             (Transition::Close, TalkState::Closed) => {
-                return Err(ApiError::conflict(
-                    "TALK_ALREADY_CLOSED",
+                return Err(ApiError::of(
+                    Reason::TalkAlreadyClosed,
                     "The talk is already closed.",
                 ));
             }
             (Transition::Reopen, TalkState::Active) => {
-                return Err(ApiError::conflict(
-                    "TALK_NOT_CLOSED",
+                return Err(ApiError::of(
+                    Reason::TalkNotClosed,
                     "The talk is not closed, so it cannot be reopened.",
                 ));
             }

@@ -5,7 +5,7 @@
 use talk_events::kinds::{ParticipantJoined, ParticipantLeft, TalkClosed};
 use talk_proto::{Participant, WriteOptions};
 use talk_store::db_error;
-use talk_types::{AgentId, ApiError, ParticipantId, TalkId, time};
+use talk_types::{AgentId, ApiError, ParticipantId, Reason, TalkId, time};
 
 use super::access::{self, Deleted, Seen, participant_not_found};
 use super::{Begun, Caller, Operation, Talks, Write, convert, scope};
@@ -40,8 +40,8 @@ impl Talks {
         };
         let seen = access::lock(&write.txn, &caller, id).await?;
         if seen.talk.kind != TalkType::Talk {
-            return Err(ApiError::invalid(
-                "NOT_PUBLIC",
+            return Err(ApiError::of(
+                Reason::NotPublic,
                 "Only a public talk (type talk) can be joined; ask a participant to add you.",
             ));
         }
