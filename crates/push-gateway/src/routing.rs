@@ -208,12 +208,21 @@ impl Hub {
     }
 
     /// Adds topics (already checked); re-subscribing is a no-op.
-    pub(crate) fn subscribe(&self, id: ConnId, topics: Vec<String>) {
+    /// With `hold`, the connection's live events are kept back from now on
+    /// (see [`Mode::Held`]) until [`Hub::release`] or a resume: in the same
+    /// step, so that no live event comes between.
+    pub(crate) fn subscribe(&self, id: ConnId, topics: Vec<String>, hold: bool) {
         if let Some(conn) = self.lock().conns.get_mut(&id) {
             for topic in topics {
                 if !conn.topics.contains(&topic) {
                     conn.topics.push(topic);
                 }
+            }
+            if hold && let Mode::Live { last_seq, .. } = conn.mode {
+                conn.mode = Mode::Held {
+                    last_seq,
+                    frames: Vec::new(),
+                };
             }
         }
     }
@@ -222,19 +231,6 @@ impl Hub {
     pub(crate) fn unsubscribe(&self, id: ConnId, topics: &[String]) {
         if let Some(conn) = self.lock().conns.get_mut(&id) {
             conn.topics.retain(|t| !topics.contains(t));
-        }
-    }
-
-    /// Keeps this connection's live events back (see [`Mode::Held`]) until
-    /// [`Hub::release`] or a resume.
-    pub(crate) fn hold(&self, id: ConnId) {
-        if let Some(conn) = self.lock().conns.get_mut(&id)
-            && let Mode::Live { last_seq, .. } = conn.mode
-        {
-            conn.mode = Mode::Held {
-                last_seq,
-                frames: Vec::new(),
-            };
         }
     }
 

@@ -239,15 +239,17 @@ impl Connection<'_> {
                         return;
                     }
                 }
-                self.shared.hub.subscribe(self.id, topics);
-                let first = !self.subscribed;
+                // A first subscribe without a cursor holds live events, in
+                // case a resume follows it.
+                let hold = !self.subscribed && self.pending_resume.is_none();
+                self.shared.hub.subscribe(self.id, topics, hold);
+                if hold {
+                    self.hold_until = Some(Instant::now() + RESUME_GRACE);
+                }
                 self.subscribed = true;
                 self.ack(id.as_ref());
                 if let Some(cursor) = self.pending_resume.take() {
                     self.start_replay(cursor);
-                } else if first {
-                    self.shared.hub.hold(self.id);
-                    self.hold_until = Some(Instant::now() + RESUME_GRACE);
                 }
             }
             ClientFrame::Unsubscribe(topics) => {
