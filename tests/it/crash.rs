@@ -7,7 +7,8 @@
 //!
 //! Run on the embedded default (SQLite + the in-process bus) and on
 //! PostgreSQL + NATS as one process, and with message-service and the
-//! push-gateway as processes of their own, killed in turn.
+//! push-gateway as processes of their own, killed in turn. `CRASH_ROUNDS=N`
+//! kills N times instead of 8.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
