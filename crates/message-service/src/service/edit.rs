@@ -11,21 +11,26 @@ use crate::db::entities::message;
 use crate::db::queries::{edits, messages};
 
 impl Messages {
-    /// [`Messages::live_message`], and the caller must be its author.
-    async fn own_message(
+    /// [`Messages::begin_change`] of a message the caller must be the author of.
+    async fn begin_own_change(
         &self,
-        txn: &DatabaseTransaction,
         caller: &Caller,
         id: MessageId,
-    ) -> Result<(message::Model, Vec<String>), ApiError> {
-        let (row, audience) = self.live_message(txn, caller, id).await?;
-        if row.owner_type != "agent" || row.owner_id != caller.agent_id.0 {
+        scope: &Scope,
+        options: Option<&WriteOptions>,
+    ) -> Result<Result<(DatabaseTransaction, message::Model, Vec<String>), Message>, ApiError> {
+        let begun = self
+            .begin_change::<Message>(caller, id, scope, options)
+            .await?;
+        if let Ok((_, row, _)) = &begun
+            && (row.owner_type != "agent" || row.owner_id != caller.agent_id.0)
+        {
             return Err(ApiError::of(
                 Reason::NotMessageOwner,
                 "Only the author of a message can change it.",
             ));
         }
-        Ok((row, audience))
+        Ok(begun)
     }
 
     /// Replaces the text of the caller's message, keeping the previous one in its history.
@@ -37,11 +42,10 @@ impl Messages {
         text: String,
     ) -> Result<Message, ApiError> {
         let scope = Scope::new(caller.agent_id, Operation::EditMessage, id);
-        let txn = match self.begin::<Message>(&scope, options).await? {
-            Ok(txn) => txn,
+        let (txn, row, audience) = match self.begin_own_change(caller, id, &scope, options).await? {
+            Ok(begun) => begun,
             Err(replay) => return Ok(replay),
         };
-        let (row, audience) = self.own_message(&txn, caller, id).await?;
         validate::text(&text, row.medias != "[]")?;
         let now = time::now();
         let change_seq = next_change(&txn, &row).await?;
@@ -76,11 +80,10 @@ impl Messages {
         id: MessageId,
     ) -> Result<Message, ApiError> {
         let scope = Scope::new(caller.agent_id, Operation::DeleteMessage, id);
-        let txn = match self.begin::<Message>(&scope, options).await? {
-            Ok(txn) => txn,
+        let (txn, row, audience) = match self.begin_own_change(caller, id, &scope, options).await? {
+            Ok(begun) => begun,
             Err(replay) => return Ok(replay),
         };
-        let (row, audience) = self.own_message(&txn, caller, id).await?;
         let now = time::now();
         let change_seq = next_change(&txn, &row).await?;
         edits::delete_all(&txn, row.id).await.map_err(db_error)?;

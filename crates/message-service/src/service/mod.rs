@@ -83,30 +83,44 @@ impl Messages {
         }
     }
 
-    /// Finds, access-checks and locks a live message for a change; also
-    /// returns the audience of the change's event (the access check's
-    /// `recent_member_ids`).
-    async fn live_message(
+    /// Opens the write of a change of message `id`. A retry whose first
+    /// answer is recorded replays it (whatever the message or the talk is
+    /// now). Else the caller's write access is checked — a call to
+    /// talk-service, made before any transaction opens — then the
+    /// transaction opens with the key claimed and the live message locked.
+    /// Answers the transaction, the message and the audience of the change's
+    /// event (the access check's `recent_member_ids`), or the replay.
+    async fn begin_change<T: prost::Message + Default>(
         &self,
-        txn: &DatabaseTransaction,
         caller: &Caller,
         id: MessageId,
-    ) -> Result<(message::Model, Vec<String>), ApiError> {
+        scope: &Scope,
+        options: Option<&WriteOptions>,
+    ) -> Result<Result<(DatabaseTransaction, message::Model, Vec<String>), T>, ApiError> {
+        if let Some(key) = idempotency::Key::of(scope, options)
+            && let Some(replay) = idempotency::lookup(&self.db, &key).await?
+        {
+            return Ok(Err(replay));
+        }
         let live = |row: Option<message::Model>| {
             row.filter(|r| r.tm_delete.is_none()).ok_or_else(not_found)
         };
         let row = live(
-            queries::messages::find(txn, caller.customer_id, id)
+            queries::messages::find(&self.db, caller.customer_id, id)
                 .await
                 .map_err(db_error)?,
         )?;
         let access = self.write_access(caller, row.talk_id).await?;
+        let txn = match self.begin::<T>(scope, options).await? {
+            Ok(txn) => txn,
+            Err(replay) => return Ok(Err(replay)),
+        };
         let row = live(
-            queries::messages::find_for_update(txn, caller.customer_id, id)
+            queries::messages::find_for_update(&txn, caller.customer_id, id)
                 .await
                 .map_err(db_error)?,
         )?;
-        Ok((row, access.recent_member_ids))
+        Ok(Ok((txn, row, access.recent_member_ids)))
     }
 
     /// Stages `event` of `talk`, for its members and `audience`.

@@ -27,11 +27,10 @@ impl Messages {
     ) -> Result<Message, ApiError> {
         emoji::validate(&emoji)?;
         let scope = Scope::new(caller.agent_id, Operation::AddReaction, id);
-        let txn = match self.begin::<Message>(&scope, options).await? {
-            Ok(txn) => txn,
+        let (txn, row, audience) = match self.begin_change(caller, id, &scope, options).await? {
+            Ok(begun) => begun,
             Err(replay) => return Ok(replay),
         };
-        let (row, audience) = self.live_message(&txn, caller, id).await?;
         if reactions::exists(&txn, id, caller.agent_id, &emoji)
             .await
             .map_err(db_error)?
@@ -78,11 +77,10 @@ impl Messages {
     ) -> Result<Message, ApiError> {
         emoji::validate(&emoji)?;
         let scope = Scope::new(caller.agent_id, Operation::RemoveReaction, id);
-        let txn = match self.begin::<Message>(&scope, options).await? {
-            Ok(txn) => txn,
+        let (txn, row, audience) = match self.begin_change(caller, id, &scope, options).await? {
+            Ok(begun) => begun,
             Err(replay) => return Ok(replay),
         };
-        let (row, audience) = self.live_message(&txn, caller, id).await?;
         let removed = reactions::delete(&txn, id, caller.agent_id, &emoji)
             .await
             .map_err(db_error)?;
