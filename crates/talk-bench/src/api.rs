@@ -21,6 +21,8 @@ pub struct Agent {
 pub struct Api {
     http: reqwest::Client,
     base: String,
+    /// Whether posts carry an `Idempotency-Key` (`BENCH_KEYS=0`: no).
+    keys: bool,
 }
 
 /// The password every bench agent gets.
@@ -37,6 +39,7 @@ impl Api {
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_owned(),
+            keys: std::env::var("BENCH_KEYS").as_deref() != Ok("0"),
         })
     }
 
@@ -115,7 +118,7 @@ impl Api {
             .http
             .post(format!("{}/v1.0/talks/{talk}/messages", self.base))
             .bearer_auth(token);
-        if std::env::var("BENCH_KEYS").as_deref() != Ok("0") {
+        if self.keys {
             request = request.header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
         }
         let response = request.json(&json!({ "text": text })).send().await?;

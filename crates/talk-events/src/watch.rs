@@ -3,9 +3,12 @@
 //! cares about), in bus order, with no gap — a consumer that must not read
 //! the whole bus (a push-gateway follows the talks of its connected agents).
 //!
-//! The contract: after [`Watch::add`] returns, every event of the added talks
-//! positioned after the last event [`Watch::next`] returned will be returned,
-//! in bus order; an event is returned at most once. `Err(BusError::Gap)` from
+//! The contract: after [`Watch::add`] returns position `p`, every event of
+//! the added talks positioned after `p` will be returned, in bus order; an
+//! event is returned at most once. Events of those talks between `from` and
+//! `p` may or may not be (the JetStream watch reads them from the stream, the
+//! in-process one has already dropped them): whoever needs them — a client
+//! resuming from an older cursor — reads the bus itself up to `p` at least. `Err(BusError::Gap)` from
 //! `next` means the watch may have skipped an event it cannot return in order
 //! any more: the caller treats its position as lost. The JetStream
 //! implementation subscribes to the per-talk subjects the stream republishes
@@ -28,9 +31,11 @@ pub trait Watch: Send {
     /// Cancel-safe: dropping the future loses no event.
     async fn next(&mut self) -> Option<Result<Delivery, BusError>>;
 
-    /// Watches more talks: their events after `from` (or after the last event
-    /// `next` returned, if later) will come. Answers a position the watch has
-    /// read the bus to: a connection that starts now may start there.
+    /// Watches more talks: their events after the answered position will
+    /// come, and those after `from` (or after the last event `next` returned,
+    /// if later) may (see the module documentation). Answers the position the
+    /// watch has read the bus to: a connection that starts now may start
+    /// there, and a replay for the added talks must reach it.
     async fn add(&mut self, talks: Vec<TalkId>, from: u64) -> Result<u64, BusError>;
 
     /// Stops watching talks (their participant events still come); when it

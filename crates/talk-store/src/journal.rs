@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::{ColumnDef, Index, Table};
+use sea_orm::sea_query::{ColumnDef, Table};
 use sea_orm::{DatabaseConnection, QueryOrder, QuerySelect, Set, TransactionTrait};
 use sea_orm_migration::SchemaManager;
 use talk_events::BusError;
@@ -61,17 +61,6 @@ impl DbJournal {
                     )
                     .col(ColumnDef::new(entity::Column::EventId).string().not_null())
                     .col(ColumnDef::new(entity::Column::Payload).blob().not_null())
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("bus_journal_event_id")
-                    .table(entity::Entity)
-                    .col(entity::Column::EventId)
-                    .unique()
-                    .if_not_exists()
                     .to_owned(),
             )
             .await?;

@@ -160,9 +160,10 @@ async fn replayed_or(
 }
 
 /// Writes a batch of posts to one talk and answers each: in one statement
-/// when the talk's counters are known, else in one transaction. When a statement fails before
-/// the commit, nothing was written and each post is written again on its own,
-/// so that one bad post fails alone with its own error.
+/// when the talk's counters are known, else in one transaction. When a
+/// statement fails before the commit, nothing was written and each post is
+/// written again on its own, so that one bad post fails alone with its own
+/// error (and a keyed post whose key is recorded replays its answer).
 async fn write(
     messages: &Messages,
     key: Key,
@@ -174,53 +175,54 @@ async fn write(
         messages.db.get_database_backend() == DatabaseBackend::Postgres
             && drafts.iter().all(|d| d.parent.is_none())
     });
-    let mut answers = None;
+    let mut written = None;
     if let Some(before) = known {
         match write_known(messages, &drafts, &before).await {
             Ok(Some((posted, after))) => {
                 batches.remember(key, Some(after));
-                answers = Some(posted.into_iter().map(Ok).collect());
+                return posted.into_iter().map(Ok).collect();
             }
             Ok(None) => batches.remember(key, None),
-            Err(e) => {
+            Err(failed) => {
                 batches.remember(key, None);
-                answers = Some(vec![Err(e); drafts.len()]);
+                written = Some(Err(failed));
             }
         }
     }
-    match answers {
-        Some(answers) => answers,
-        None => match commit(messages, &drafts).await {
-            Ok((posted, counters)) => {
-                batches.remember(key, counters);
-                posted
+    let written = match written {
+        Some(failed) => failed,
+        None => commit(messages, &drafts).await,
+    };
+    match written {
+        Ok((posted, counters)) => {
+            batches.remember(key, counters);
+            posted
+        }
+        Err(Failed::BeforeCommit(e)) if drafts.len() == 1 && drafts[0].key.is_none() => {
+            vec![Err(e)]
+        }
+        Err(Failed::BeforeCommit(_)) => {
+            let mut answers = Vec::with_capacity(drafts.len());
+            for draft in drafts {
+                answers.push(commit_alone(messages, draft).await);
             }
-            Err(Failed::BeforeCommit(_)) if drafts.len() > 1 => {
-                let mut answers = Vec::with_capacity(drafts.len());
-                for draft in drafts {
-                    answers.push(commit_alone(messages, draft).await);
-                }
-                answers
-            }
-            // A post alone whose key was recorded meanwhile: claim it instead.
-            Err(Failed::BeforeCommit(e)) => match drafts.into_iter().next() {
-                Some(draft) if draft.key.is_some() => vec![commit_alone(messages, draft).await],
-                _ => vec![Err(e)],
-            },
-            Err(Failed::AtCommit(e)) => vec![Err(e); drafts.len()],
-        },
+            answers
+        }
+        Err(Failed::AtCommit(e)) => vec![Err(e); drafts.len()],
     }
 }
 
 /// Writes posts without replies in one statement numbered from the talk's
 /// counters `before`: the messages and the counters after them; Ok(None)
 /// when nothing was written because the counters moved (or the statement
-/// was refused). Err only when whether it was written is unknown.
+/// was refused). A key of the batch recorded already is
+/// [`Failed::BeforeCommit`]; [`Failed::AtCommit`] when whether it was written
+/// is unknown.
 async fn write_known(
     messages: &Messages,
     drafts: &[Draft],
     before: &talk_counter::Model,
-) -> Result<Option<(Vec<Message>, talk_counter::Model)>, ApiError> {
+) -> Result<Option<(Vec<Message>, talk_counter::Model)>, Failed> {
     let written = post::write_drafts(&messages.db, &messages.outbox, drafts.to_vec(), before).await;
     match written {
         Ok(Some((_, posted, after))) => {
@@ -229,11 +231,12 @@ async fn write_known(
             Ok(Some((posted, after)))
         }
         Ok(None) => Ok(None),
+        Err(e) if post::key_recorded(&e) => Err(Failed::BeforeCommit(post::key_in_progress())),
         Err(e) if refused(&e) => {
             tracing::warn!(error = %e, "one-statement post batch refused; writing it in a transaction");
             Ok(None)
         }
-        Err(e) => Err(db_error(e)),
+        Err(e) => Err(Failed::AtCommit(db_error(e))),
     }
 }
 

@@ -178,20 +178,12 @@ async fn append_drafts<C: ConnectionTrait>(
         return Err(ApiError::internal());
     };
     let (customer, talk) = (first.customer, first.talk);
-    let keyed = drafts.iter().any(|d| d.key.is_some());
     let before = append::lock(txn, customer, talk).await.map_err(db_error)?;
     let written = write_drafts(txn, outbox, drafts, &before)
         .await
         .map_err(|e| {
-            if keyed {
-                // Most likely a key recorded meanwhile (a concurrent request
-                // with it): the caller writes each post again on its own,
-                // claiming first.
-                tracing::debug!(error = %e, "a keyed batch was not written");
-                ApiError::of(
-                    Reason::IdempotencyKeyInProgress,
-                    "Another request with this Idempotency-Key is in progress.",
-                )
+            if key_recorded(&e) {
+                key_in_progress()
             } else {
                 db_error(e)
             }
@@ -254,6 +246,25 @@ pub(super) async fn append_posts(
     }
     let answers = fill(answers, written);
     Ok((answers, counters))
+}
+
+/// Whether a write failed because one of its idempotency keys is recorded
+/// already (a retry, or a concurrent request with the key): the caller
+/// writes each post again on its own, claiming first.
+pub(super) fn key_recorded(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// What a post whose key was recorded meanwhile answers, if it is not written
+/// again on its own.
+pub(super) fn key_in_progress() -> ApiError {
+    ApiError::of(
+        Reason::IdempotencyKeyInProgress,
+        "Another request with this Idempotency-Key is in progress.",
+    )
 }
 
 /// The idempotency records of written posts: each post's key (if any) with

@@ -14,7 +14,7 @@ use crate::protocol::{self, Naming};
 use crate::queue::{self, Offer, Queue, close};
 
 /// Whether a connection gets the consumer's live events.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) enum Mode {
     /// Live: events after `last_seq` (dedupe against a finished replay).
     /// `delivered`: whether any live event reached the queue.
@@ -29,7 +29,7 @@ pub(super) enum Mode {
 }
 
 /// A frame kept back while a connection is [`Mode::Held`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) struct Held {
     seq: u64,
     frame: String,
