@@ -140,24 +140,12 @@ pub enum Claim<T> {
     Replay(T),
 }
 
-/// Claims `options`' key in `txn`. On [`Claim::Replay`], drop `txn`.
-pub async fn claim<T: Message + Default>(
-    txn: &DatabaseTransaction,
-    scope: &Scope,
-    options: Option<&WriteOptions>,
-) -> Result<Claim<T>, ApiError> {
-    match Key::of(scope, options) {
-        Some(key) => claim_key(txn, &key).await,
-        None => Ok(Claim::Fresh),
-    }
-}
-
 /// Claims `key` in `txn`. On [`Claim::Replay`], drop `txn`.
 ///
 /// `ON CONFLICT DO NOTHING` waits for a concurrent claim of the same key to
 /// commit or roll back, and a read-committed statement after it sees the
 /// winner's row, so the existing record is read through `txn` itself.
-pub async fn claim_key<T: Message + Default>(
+pub async fn claim<T: Message + Default>(
     txn: &DatabaseTransaction,
     key: &Key,
 ) -> Result<Claim<T>, ApiError> {
@@ -189,21 +177,8 @@ fn conflict(message: &str) -> ApiError {
     ApiError::of(Reason::IdempotencyKeyInProgress, message)
 }
 
-/// Records the response of a fresh claim, in the same transaction.
-pub async fn complete<T: Message>(
-    txn: &DatabaseTransaction,
-    scope: &Scope,
-    options: Option<&WriteOptions>,
-    response: &T,
-) -> Result<(), ApiError> {
-    match Key::of(scope, options) {
-        Some(key) => complete_key(txn, &key, response).await,
-        None => Ok(()),
-    }
-}
-
 /// Records the response of a fresh claim of `key`, in the same transaction.
-pub async fn complete_key<T: Message>(
+pub async fn complete<T: Message>(
     txn: &DatabaseTransaction,
     key: &Key,
     response: &T,

@@ -12,9 +12,11 @@ pub mod idempotency;
 pub mod journal;
 pub mod migration;
 pub mod outbox;
+pub mod write;
 
 pub use connect::connect;
 pub use outbox::Outbox;
+pub use write::{Begun, Write, Writes};
 
 use sea_orm::DbErr;
 use talk_types::ApiError;

@@ -1,11 +1,11 @@
 //! Writes: create, update and soft-delete agents. Each is one transaction:
 //! claim the idempotency key, check the rules, write, record the response, commit.
 
-use sea_orm::{DatabaseTransaction, TransactionTrait};
 use talk_auth::{PERMISSION_AGENT, PERMISSION_SUPER_ADMIN};
 use talk_proto::WriteOptions;
 use talk_store::db_error;
-use talk_store::idempotency::{self, Claim, Operation, Scope};
+use talk_store::idempotency::{Operation, Scope};
+use talk_store::{Begun, Write};
 use talk_types::{AgentId, ApiError, Reason, time};
 
 use super::{Agents, Caller, is_unique_violation, not_found, password, validate};
@@ -55,6 +55,10 @@ impl Agents {
         if !caller.is_admin() {
             return Err(ApiError::permission_denied());
         }
+        let scope = Scope::new(caller.agent_id, Operation::CreateAgent, caller.agent_id);
+        if let Some(replay) = self.writes.recorded(&scope, options).await? {
+            return Ok(replay);
+        }
         let NewAgent {
             username,
             password,
@@ -75,11 +79,10 @@ impl Agents {
         grantable(caller, permission)?;
         let password_hash = password::hash(password).await?;
 
-        let scope = Scope::new(caller.agent_id, Operation::CreateAgent, caller.agent_id);
-        let txn = self.db.begin().await.map_err(db_error)?;
-        if let Claim::Replay(agent) = idempotency::claim(&txn, &scope, options).await? {
-            return Ok(agent);
-        }
+        let write = match self.writes.begin(&scope, options).await? {
+            Begun::Replay(agent) => return Ok(agent),
+            Begun::Fresh(write) => write,
+        };
         let now = time::now();
         let row = agent::Model {
             id: AgentId::new().0,
@@ -95,7 +98,7 @@ impl Agents {
             tm_update: now,
             tm_delete: None,
         };
-        let row = agents::insert(&txn, row).await.map_err(|e| {
+        let row = agents::insert(write.txn(), row).await.map_err(|e| {
             if is_unique_violation(&e) {
                 username_taken()
             } else {
@@ -103,7 +106,7 @@ impl Agents {
             }
         })?;
         let agent = wire::agent(&row);
-        finish(txn, &scope, options, &agent).await?;
+        write.commit(&agent).await?;
         tracing::info!(agent_id = %row.id, by = %caller.agent_id, "agent created");
         Ok(agent)
     }
@@ -126,6 +129,10 @@ impl Agents {
         if !caller.is_admin() && (id != caller.agent_id || permission.is_some()) {
             return Err(ApiError::permission_denied());
         }
+        let scope = Scope::new(caller.agent_id, Operation::UpdateAgent, id);
+        if let Some(replay) = self.writes.recorded(&scope, options).await? {
+            return Ok(replay);
+        }
         if let Some(name) = &name {
             validate::name(name)?;
         }
@@ -144,16 +151,10 @@ impl Agents {
             None => None,
         };
 
-        let scope = Scope::new(caller.agent_id, Operation::UpdateAgent, id);
-        let txn = self.db.begin().await.map_err(db_error)?;
-        if let Claim::Replay(agent) = idempotency::claim(&txn, &scope, options).await? {
-            return Ok(agent);
-        }
-        let mut row = agents::find_for_update(&txn, caller.customer_id, id)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(not_found)?;
-        guard_super_admin(caller, &row)?;
+        let (write, mut row) = match self.begin_on(caller, &scope, id, options).await? {
+            Ok(begun) => begun,
+            Err(replay) => return Ok(replay),
+        };
         let now = time::now();
         let changes = Changes {
             name: name.clone(),
@@ -161,7 +162,7 @@ impl Agents {
             password_hash: password_hash.clone(),
             permission,
         };
-        agents::update(&txn, caller.customer_id, id, changes, now)
+        agents::update(write.txn(), caller.customer_id, id, changes, now)
             .await
             .map_err(db_error)?;
         if let Some(name) = name {
@@ -178,7 +179,7 @@ impl Agents {
         }
         row.tm_update = now;
         let agent = wire::agent(&row);
-        finish(txn, &scope, options, &agent).await?;
+        write.commit(&agent).await?;
         tracing::info!(agent_id = %id, by = %caller.agent_id, "agent updated");
         Ok(agent)
     }
@@ -200,37 +201,45 @@ impl Agents {
             ));
         }
         let scope = Scope::new(caller.agent_id, Operation::DeleteAgent, id);
-        let txn = self.db.begin().await.map_err(db_error)?;
-        if let Claim::Replay(agent) = idempotency::claim(&txn, &scope, options).await? {
-            return Ok(agent);
-        }
-        let mut row = agents::find_for_update(&txn, caller.customer_id, id)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(not_found)?;
-        guard_super_admin(caller, &row)?;
+        let (write, mut row) = match self.begin_on(caller, &scope, id, options).await? {
+            Ok(begun) => begun,
+            Err(replay) => return Ok(replay),
+        };
         let now = time::now();
-        agents::soft_delete(&txn, caller.customer_id, id, now)
+        agents::soft_delete(write.txn(), caller.customer_id, id, now)
             .await
             .map_err(db_error)?;
         row.tm_update = now;
         row.tm_delete = Some(now);
         let agent = wire::agent(&row);
-        finish(txn, &scope, options, &agent).await?;
+        write.commit(&agent).await?;
         tracing::info!(agent_id = %id, by = %caller.agent_id, "agent deleted");
         Ok(agent)
     }
 }
 
-/// Records the idempotent response and commits.
-async fn finish(
-    txn: DatabaseTransaction,
-    scope: &Scope,
-    options: Option<&WriteOptions>,
-    agent: &talk_proto::Agent,
-) -> Result<(), ApiError> {
-    idempotency::complete(&txn, scope, options, agent).await?;
-    txn.commit().await.map_err(db_error)
+impl Agents {
+    /// Opens a write of agent `id` under `scope`: claims the key (a retry
+    /// gets the first answer instead), locks the live agent and checks that
+    /// the caller may change it.
+    async fn begin_on(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        id: AgentId,
+        options: Option<&WriteOptions>,
+    ) -> Result<Result<(Write, agent::Model), talk_proto::Agent>, ApiError> {
+        let write = match self.writes.begin(scope, options).await? {
+            Begun::Replay(agent) => return Ok(Err(agent)),
+            Begun::Fresh(write) => write,
+        };
+        let row = agents::find_for_update(write.txn(), caller.customer_id, id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(not_found)?;
+        guard_super_admin(caller, &row)?;
+        Ok(Ok((write, row)))
+    }
 }
 
 /// Only a super admin grants the super admin bit.

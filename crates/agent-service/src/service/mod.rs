@@ -9,6 +9,7 @@ pub mod validate;
 
 use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 use talk_auth::Tokens;
+use talk_store::Writes;
 use talk_types::{ApiError, Reason};
 
 pub use manage::{AgentUpdate, NewAgent};
@@ -19,6 +20,7 @@ pub use talk_auth::Caller;
 #[derive(Clone)]
 pub struct Agents {
     db: DatabaseConnection,
+    writes: Writes,
     tokens: Tokens,
 }
 
@@ -31,7 +33,11 @@ impl std::fmt::Debug for Agents {
 impl Agents {
     /// Agents stored in `db`, issuing tokens with `tokens`.
     pub fn new(db: DatabaseConnection, tokens: Tokens) -> Self {
-        Self { db, tokens }
+        Self {
+            writes: Writes::silent(db.clone()),
+            db,
+            tokens,
+        }
     }
 }
 

@@ -32,8 +32,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sea_orm::error::RuntimeErr;
 use sea_orm::{DatabaseBackend, DbErr, TransactionTrait};
 use talk_proto::Message;
-use talk_store::db_error;
-use talk_store::idempotency::{self, Claim};
+use talk_store::{Begun, db_error, idempotency};
 use talk_telemetry::metrics;
 use talk_types::{ApiError, CustomerId, TalkId};
 
@@ -291,16 +290,14 @@ async fn commit_alone(messages: &Messages, mut draft: Draft) -> Result<Message, 
             .map_err(Failed::into_error)?;
         return posted.pop().unwrap_or_else(|| Err(ApiError::internal()));
     };
-    let txn = messages.db.begin().await.map_err(db_error)?;
-    if let Claim::Replay(message) = idempotency::claim_key(&txn, &key).await? {
-        return Ok(message);
-    }
+    let write = match messages.writes.begin_keyed(Some(key)).await? {
+        Begun::Fresh(write) => write,
+        Begun::Replay(message) => return Ok(message),
+    };
     let (mut posted, _) =
-        append_posts(&txn, &messages.outbox, std::slice::from_ref(&draft)).await?;
+        append_posts(write.txn(), &messages.outbox, std::slice::from_ref(&draft)).await?;
     let message = posted.pop().unwrap_or_else(|| Err(ApiError::internal()))?;
-    idempotency::complete_key(&txn, &key, &message).await?;
-    txn.commit().await.map_err(db_error)?;
-    messages.outbox.notify();
+    write.commit(&message).await?;
     Ok(message)
 }
 

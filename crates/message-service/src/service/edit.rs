@@ -1,12 +1,12 @@
 //! Editing and deleting one's own messages.
 
-use sea_orm::{DatabaseTransaction, IntoActiveModel, Set};
+use sea_orm::{IntoActiveModel, Set};
 use talk_events::kinds::{MessageDeleted, MessageUpdated};
 use talk_proto::{Message, WriteOptions};
 use talk_store::db_error;
 use talk_types::{ApiError, MessageId, Reason, time};
 
-use super::{Caller, Messages, Operation, Scope, load, next_change, validate};
+use super::{Caller, Change, Messages, Operation, Scope, load, next_change, validate};
 use crate::db::entities::message;
 use crate::db::queries::{edits, messages};
 
@@ -18,12 +18,12 @@ impl Messages {
         id: MessageId,
         scope: &Scope,
         options: Option<&WriteOptions>,
-    ) -> Result<Result<(DatabaseTransaction, message::Model, Vec<String>), Message>, ApiError> {
+    ) -> Result<Result<Change, Message>, ApiError> {
         let begun = self
             .begin_change::<Message>(caller, id, scope, options)
             .await?;
-        if let Ok((_, row, _)) = &begun
-            && (row.owner_type != "agent" || row.owner_id != caller.agent_id.0)
+        if let Ok(change) = &begun
+            && (change.row.owner_type != "agent" || change.row.owner_id != caller.agent_id.0)
         {
             return Err(ApiError::of(
                 Reason::NotMessageOwner,
@@ -42,33 +42,19 @@ impl Messages {
         text: String,
     ) -> Result<Message, ApiError> {
         let scope = Scope::new(caller.agent_id, Operation::EditMessage, id);
-        let (txn, row, audience) = match self.begin_own_change(caller, id, &scope, options).await? {
-            Ok(begun) => begun,
+        let change = match self.begin_own_change(caller, id, &scope, options).await? {
+            Ok(change) => change,
             Err(replay) => return Ok(replay),
         };
+        let row = &change.row;
         validate::text(&text, row.medias != "[]")?;
         let now = time::now();
-        let change_seq = next_change(&txn, &row).await?;
-        edits::insert(&txn, row.id, row.text.clone(), now)
+        let txn = change.write.txn();
+        edits::insert(txn, row.id, row.text.clone(), now)
             .await
             .map_err(db_error)?;
-        let mut change = row.into_active_model();
-        change.text = Set(text);
-        change.tm_update = Set(now);
-        change.change_seq = Set(change_seq);
-        let row = messages::update(&txn, change).await.map_err(db_error)?;
-        let (customer, talk) = (row.customer_id, row.talk_id);
-        let message = load(&txn, row).await?;
-        self.announce(
-            &txn,
-            MessageUpdated(message.clone()),
-            customer,
-            talk,
-            audience,
-        )
-        .await?;
-        self.finish(txn, &scope, options, &message).await?;
-        Ok(message)
+        let message = rewrite(&change, now, |row| row.text = Set(text)).await?;
+        change.publish(MessageUpdated, message).await
     }
 
     /// Soft-deletes the caller's message: text, medias and edit history are
@@ -80,31 +66,38 @@ impl Messages {
         id: MessageId,
     ) -> Result<Message, ApiError> {
         let scope = Scope::new(caller.agent_id, Operation::DeleteMessage, id);
-        let (txn, row, audience) = match self.begin_own_change(caller, id, &scope, options).await? {
-            Ok(begun) => begun,
+        let change = match self.begin_own_change(caller, id, &scope, options).await? {
+            Ok(change) => change,
             Err(replay) => return Ok(replay),
         };
         let now = time::now();
-        let change_seq = next_change(&txn, &row).await?;
-        edits::delete_all(&txn, row.id).await.map_err(db_error)?;
-        let mut change = row.into_active_model();
-        change.text = Set(String::new());
-        change.medias = Set("[]".to_owned());
-        change.tm_update = Set(now);
-        change.tm_delete = Set(Some(now));
-        change.change_seq = Set(change_seq);
-        let row = messages::update(&txn, change).await.map_err(db_error)?;
-        let (customer, talk) = (row.customer_id, row.talk_id);
-        let message = load(&txn, row).await?;
-        self.announce(
-            &txn,
-            MessageDeleted(message.clone()),
-            customer,
-            talk,
-            audience,
-        )
+        edits::delete_all(change.write.txn(), change.row.id)
+            .await
+            .map_err(db_error)?;
+        let message = rewrite(&change, now, |row| {
+            row.text = Set(String::new());
+            row.medias = Set("[]".to_owned());
+            row.tm_delete = Set(Some(now));
+        })
         .await?;
-        self.finish(txn, &scope, options, &message).await?;
-        Ok(message)
+        change.publish(MessageDeleted, message).await
     }
+}
+
+/// Saves the changed message with `fields` set, a new change number and
+/// `tm_update` at `now` (reactions too move it, as VoIPBIN does); answers it
+/// as the wire shows it.
+pub(super) async fn rewrite(
+    change: &Change,
+    now: time::Timestamp,
+    fields: impl FnOnce(&mut message::ActiveModel),
+) -> Result<Message, ApiError> {
+    let txn = change.write.txn();
+    let change_seq = next_change(txn, &change.row).await?;
+    let mut row = change.row.clone().into_active_model();
+    fields(&mut row);
+    row.tm_update = Set(now);
+    row.change_seq = Set(change_seq);
+    let row = messages::update(txn, row).await.map_err(db_error)?;
+    load(txn, row).await
 }

@@ -13,15 +13,14 @@ mod rounds;
 pub mod system;
 pub mod validate;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use talk_events::DomainEvent;
-use talk_events::kinds::envelope;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_proto::{Message, WriteOptions};
-use talk_store::idempotency::{self, Claim, Operation, Scope};
-use talk_store::{Outbox, db_error};
-use talk_types::{ApiError, CustomerId, MessageId, Reason, TalkId};
+use talk_store::idempotency::{Operation, Scope};
+use talk_store::{Begun, Outbox, Write, Writes, db_error};
+use talk_types::{ApiError, MessageId, Reason};
 use tonic::transport::Channel;
 
 pub use post::NewMessage;
@@ -36,6 +35,7 @@ use crate::wire;
 pub struct Messages {
     db: DatabaseConnection,
     outbox: Outbox,
+    writes: Writes,
     batches: std::sync::Arc<batch::Batches>,
     checks: std::sync::Arc<
         rounds::Rounds<batch::Key, talk_proto::Caller, Result<talk_proto::Access, ApiError>>,
@@ -60,6 +60,7 @@ impl Messages {
         agent_url: &str,
     ) -> Result<Self, ApiError> {
         Ok(Self {
+            writes: Writes::new(db.clone(), outbox.clone()),
             db,
             outbox,
             batches: Default::default(),
@@ -69,37 +70,21 @@ impl Messages {
         })
     }
 
-    /// Opens a write transaction and claims the idempotency key; on a retry,
-    /// the first response instead.
-    async fn begin<T: prost::Message + Default>(
-        &self,
-        scope: &Scope,
-        options: Option<&WriteOptions>,
-    ) -> Result<Result<DatabaseTransaction, T>, ApiError> {
-        let txn = self.db.begin().await.map_err(db_error)?;
-        match idempotency::claim::<T>(&txn, scope, options).await? {
-            Claim::Fresh => Ok(Ok(txn)),
-            Claim::Replay(response) => Ok(Err(response)),
-        }
-    }
-
     /// Opens the write of a change of message `id`. A retry whose first
     /// answer is recorded replays it (whatever the message or the talk is
     /// now). Else the caller's write access is checked — a call to
-    /// talk-service, made before any transaction opens — then the
-    /// transaction opens with the key claimed and the live message locked.
-    /// Answers the transaction, the message and the audience of the change's
-    /// event (the access check's `recent_member_ids`), or the replay.
+    /// talk-service, made before any transaction opens — then the write
+    /// opens with the key claimed and the live message locked. Answers the
+    /// write, the message and the audience of the change's event (the access
+    /// check's `recent_member_ids`), or the replay.
     async fn begin_change<T: prost::Message + Default>(
         &self,
         caller: &Caller,
         id: MessageId,
         scope: &Scope,
         options: Option<&WriteOptions>,
-    ) -> Result<Result<(DatabaseTransaction, message::Model, Vec<String>), T>, ApiError> {
-        if let Some(key) = idempotency::Key::of(scope, options)
-            && let Some(replay) = idempotency::lookup(&self.db, &key).await?
-        {
+    ) -> Result<Result<Change, T>, ApiError> {
+        if let Some(replay) = self.writes.recorded(scope, options).await? {
             return Ok(Err(replay));
         }
         let live = |row: Option<message::Model>| {
@@ -111,45 +96,49 @@ impl Messages {
                 .map_err(db_error)?,
         )?;
         let access = self.write_access(caller, row.talk_id).await?;
-        let txn = match self.begin::<T>(scope, options).await? {
-            Ok(txn) => txn,
-            Err(replay) => return Ok(Err(replay)),
+        let write = match self.writes.begin::<T>(scope, options).await? {
+            Begun::Fresh(write) => write,
+            Begun::Replay(replay) => return Ok(Err(replay)),
         };
         let row = live(
-            queries::messages::find_for_update(&txn, caller.customer_id, id)
+            queries::messages::find_for_update(write.txn(), caller.customer_id, id)
                 .await
                 .map_err(db_error)?,
         )?;
-        Ok(Ok((txn, row, access.recent_member_ids)))
+        Ok(Ok(Change {
+            write,
+            row,
+            audience: access.recent_member_ids,
+        }))
     }
+}
 
-    /// Stages `event` of `talk`, for its members and `audience`.
-    async fn announce<E: DomainEvent>(
-        &self,
-        txn: &DatabaseTransaction,
-        event: E,
-        customer: CustomerId,
-        talk: TalkId,
-        audience: Vec<String>,
-    ) -> Result<(), ApiError> {
-        let traceparent = talk_telemetry::propagation::current_traceparent();
-        let mut envelope = envelope(event, customer, talk, traceparent);
-        envelope.audience = audience;
-        self.outbox.stage(txn, vec![envelope]).await
-    }
+/// An open change of one message: its write, the locked row and who, beyond
+/// the talk's members, hears of it.
+struct Change {
+    write: Write,
+    row: message::Model,
+    audience: Vec<String>,
+}
 
-    /// Records the response, commits and wakes the outbox relay.
-    async fn finish<T: prost::Message>(
-        &self,
-        txn: DatabaseTransaction,
-        scope: &Scope,
-        options: Option<&WriteOptions>,
-        response: &T,
-    ) -> Result<(), ApiError> {
-        idempotency::complete(&txn, scope, options, response).await?;
-        txn.commit().await.map_err(db_error)?;
-        self.outbox.notify();
-        Ok(())
+impl Change {
+    /// Announces `event` of the changed message to its talk and commits,
+    /// answering `message`.
+    async fn publish<E: DomainEvent>(
+        self,
+        event: impl FnOnce(Message) -> E,
+        message: Message,
+    ) -> Result<Message, ApiError> {
+        let Self {
+            mut write,
+            row,
+            audience,
+        } = self;
+        write
+            .event(event(message.clone()), row.customer_id, row.talk_id)
+            .audience = audience;
+        write.commit(&message).await?;
+        Ok(message)
     }
 }
 

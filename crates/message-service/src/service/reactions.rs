@@ -2,15 +2,14 @@
 //! the message row is locked while one changes, so concurrent reactions never
 //! lose one another and the distinct-emoji cap holds.
 
-use sea_orm::{DatabaseTransaction, IntoActiveModel, Set};
 use talk_events::kinds::{ReactionAdded, ReactionRemoved};
 use talk_proto::{Message, WriteOptions};
 use talk_store::db_error;
 use talk_types::{ApiError, MessageId, Reason, time};
 
-use super::{Caller, Messages, Operation, Scope, emoji, load, next_change};
-use crate::db::entities::message;
-use crate::db::queries::{messages, reactions};
+use super::edit::rewrite;
+use super::{Caller, Messages, Operation, Scope, emoji, load};
+use crate::db::queries::reactions;
 
 /// Most distinct emoji on one message.
 pub const MAX_DISTINCT_EMOJI: usize = 50;
@@ -27,21 +26,20 @@ impl Messages {
     ) -> Result<Message, ApiError> {
         emoji::validate(&emoji)?;
         let scope = Scope::new(caller.agent_id, Operation::AddReaction, id);
-        let (txn, row, audience) = match self.begin_change(caller, id, &scope, options).await? {
-            Ok(begun) => begun,
+        let change = match self.begin_change(caller, id, &scope, options).await? {
+            Ok(change) => change,
             Err(replay) => return Ok(replay),
         };
-        if reactions::exists(&txn, id, caller.agent_id, &emoji)
+        let txn = change.write.txn();
+        if reactions::exists(txn, id, caller.agent_id, &emoji)
             .await
             .map_err(db_error)?
         {
-            let message = load(&txn, row).await?;
-            self.finish(txn, &scope, options, &message).await?;
+            let message = load(txn, change.row).await?;
+            change.write.commit(&message).await?;
             return Ok(message);
         }
-        let present = reactions::distinct_emoji(&txn, id)
-            .await
-            .map_err(db_error)?;
+        let present = reactions::distinct_emoji(txn, id).await.map_err(db_error)?;
         if !present.contains(&emoji) && present.len() >= MAX_DISTINCT_EMOJI {
             return Err(ApiError::of(
                 Reason::TooManyReactions,
@@ -49,22 +47,11 @@ impl Messages {
             ));
         }
         let now = time::now();
-        reactions::insert(&txn, id, caller.agent_id, &emoji, now)
+        reactions::insert(txn, id, caller.agent_id, &emoji, now)
             .await
             .map_err(db_error)?;
-        let talk = row.talk_id;
-        let message = self.stamp(&txn, row, now).await?;
-        let customer = caller.customer_id;
-        self.announce(
-            &txn,
-            ReactionAdded(message.clone()),
-            customer,
-            talk,
-            audience,
-        )
-        .await?;
-        self.finish(txn, &scope, options, &message).await?;
-        Ok(message)
+        let message = rewrite(&change, now, |_| {}).await?;
+        change.publish(ReactionAdded, message).await
     }
 
     /// Removes the caller's `emoji` from a message; 404 when it was not there.
@@ -77,11 +64,11 @@ impl Messages {
     ) -> Result<Message, ApiError> {
         emoji::validate(&emoji)?;
         let scope = Scope::new(caller.agent_id, Operation::RemoveReaction, id);
-        let (txn, row, audience) = match self.begin_change(caller, id, &scope, options).await? {
-            Ok(begun) => begun,
+        let change = match self.begin_change(caller, id, &scope, options).await? {
+            Ok(change) => change,
             Err(replay) => return Ok(replay),
         };
-        let removed = reactions::delete(&txn, id, caller.agent_id, &emoji)
+        let removed = reactions::delete(change.write.txn(), id, caller.agent_id, &emoji)
             .await
             .map_err(db_error)?;
         if !removed {
@@ -90,33 +77,7 @@ impl Messages {
                 "You have not reacted to this message with that emoji.",
             ));
         }
-        let talk = row.talk_id;
-        let message = self.stamp(&txn, row, time::now()).await?;
-        let customer = caller.customer_id;
-        self.announce(
-            &txn,
-            ReactionRemoved(message.clone()),
-            customer,
-            talk,
-            audience,
-        )
-        .await?;
-        self.finish(txn, &scope, options, &message).await?;
-        Ok(message)
-    }
-
-    /// Takes a change number for a reaction change and moves `tm_update` (as VoIPBIN does).
-    async fn stamp(
-        &self,
-        txn: &DatabaseTransaction,
-        row: message::Model,
-        now: time::Timestamp,
-    ) -> Result<Message, ApiError> {
-        let change_seq = next_change(txn, &row).await?;
-        let mut change = row.into_active_model();
-        change.tm_update = Set(now);
-        change.change_seq = Set(change_seq);
-        let row = messages::update(txn, change).await.map_err(db_error)?;
-        load(txn, row).await
+        let message = rewrite(&change, time::now(), |_| {}).await?;
+        change.publish(ReactionRemoved, message).await
     }
 }

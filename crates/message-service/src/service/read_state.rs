@@ -11,7 +11,7 @@ use talk_proto::{ReadState, WriteOptions};
 use talk_store::db_error;
 use talk_types::{ApiError, Reason, TalkId};
 
-use super::{Caller, Messages, Operation, Scope};
+use super::{Begun, Caller, Messages, Operation, Scope};
 use crate::db::queries::{counters, messages, read_states};
 
 fn to_u64(value: i64) -> u64 {
@@ -28,12 +28,16 @@ impl Messages {
         seq: u64,
     ) -> Result<ReadState, ApiError> {
         let scope = Scope::new(caller.agent_id, Operation::MarkRead, talk);
-        let txn = match self.begin::<ReadState>(&scope, options).await? {
-            Ok(txn) => txn,
-            Err(replay) => return Ok(replay),
-        };
+        if let Some(replay) = self.writes.recorded(&scope, options).await? {
+            return Ok(replay);
+        }
         self.access(caller, talk).await?;
-        let last_seq = counters::find_many(&txn, caller.customer_id, &[talk])
+        let write = match self.writes.begin(&scope, options).await? {
+            Begun::Fresh(write) => write,
+            Begun::Replay(replay) => return Ok(replay),
+        };
+        let txn = write.txn();
+        let last_seq = counters::find_many(txn, caller.customer_id, &[talk])
             .await
             .map_err(db_error)?
             .first()
@@ -45,15 +49,15 @@ impl Messages {
             ));
         }
         let seq = i64::try_from(seq).map_err(|_| ApiError::internal())?;
-        read_states::advance(&txn, caller.customer_id, talk, caller.agent_id, seq)
+        read_states::advance(txn, caller.customer_id, talk, caller.agent_id, seq)
             .await
             .map_err(db_error)?;
         let state = self
-            .read_states(&txn, caller, &[talk])
+            .read_states(txn, caller, &[talk])
             .await?
             .pop()
             .ok_or_else(ApiError::internal)?;
-        self.finish(txn, &scope, options, &state).await?;
+        write.commit(&state).await?;
         Ok(state)
     }
 

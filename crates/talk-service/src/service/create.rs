@@ -6,7 +6,8 @@ use talk_store::db_error;
 use talk_types::{AgentId, ApiError, ParticipantId, Reason, TalkId, time};
 
 use super::{
-    Begun, Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, Scope, Talks, Write, convert,
+    Begun, Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, Scope, TalkEvents, Talks, Write,
+    convert,
 };
 use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState};
 use crate::db::entities::talk::{self, TalkState, TalkType};
@@ -44,6 +45,10 @@ impl Talks {
         options: Option<WriteOptions>,
         new: NewTalk,
     ) -> Result<CreateTalkResponse, ApiError> {
+        let scope = Scope::new(caller.agent_id, Operation::CreateTalk, caller.agent_id);
+        if let Some(replay) = self.writes.recorded(&scope, options.as_ref()).await? {
+            return Ok(replay);
+        }
         let NewTalk {
             kind,
             name,
@@ -71,8 +76,11 @@ impl Talks {
         }
         self.agents.require(&caller, &members).await?;
 
-        let scope = Scope::new(caller.agent_id, Operation::CreateTalk, caller.agent_id);
-        let mut write = match self.begin::<CreateTalkResponse>(scope, options).await? {
+        let mut write = match self
+            .writes
+            .begin::<CreateTalkResponse>(&scope, options.as_ref())
+            .await?
+        {
             Begun::Replay(response) => return Ok(response),
             Begun::Fresh(write) => write,
         };
@@ -84,7 +92,7 @@ impl Talks {
                 talk: Some(convert::talk(&existing)),
                 created: false,
             };
-            self.commit(write, &response).await?;
+            write.commit(&response).await?;
             return Ok(response);
         }
 
@@ -101,7 +109,7 @@ impl Talks {
             tm_update: now,
             tm_delete: None,
         };
-        talks::insert(&write.txn, model.clone())
+        talks::insert(write.txn(), model.clone())
             .await
             .map_err(db_error)?;
         let records: Vec<participant::Model> = members
@@ -117,20 +125,20 @@ impl Talks {
                 tm_left: None,
             })
             .collect();
-        participants::insert_many(&write.txn, records.clone())
+        participants::insert_many(write.txn(), records.clone())
             .await
             .map_err(db_error)?;
         for record in &records {
             write
-                .event(ParticipantJoined(convert::participant(record)), &model)
+                .event_about(ParticipantJoined(convert::participant(record)), &model)
                 .at_creation = true;
         }
-        write.event(TalkCreated(convert::talk(&model)), &model);
+        write.event_about(TalkCreated(convert::talk(&model)), &model);
         let response = CreateTalkResponse {
             talk: Some(convert::talk(&model)),
             created: true,
         };
-        self.commit(write, &response).await?;
+        write.commit(&response).await?;
         Ok(response)
     }
 
@@ -143,7 +151,7 @@ impl Talks {
         other: AgentId,
         id: TalkId,
     ) -> Result<Option<talk::Model>, ApiError> {
-        let txn = &write.txn;
+        let txn = write.txn();
         let customer = caller.customer_id;
         if direct_pairs::claim(txn, customer, caller.agent_id, other, id)
             .await

@@ -5,9 +5,8 @@ use talk_proto::{Talk, WriteOptions};
 use talk_store::db_error;
 use talk_types::{ApiError, Reason, TalkId, time};
 
-use super::access;
 use super::create::check_len;
-use super::{Begun, Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, Talks, convert, scope};
+use super::{Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, TalkEvents, Talks, convert};
 use crate::db::entities::talk::{TalkState, TalkType};
 use crate::db::queries::{direct_pairs, talks};
 
@@ -36,14 +35,13 @@ impl Talks {
         }
         check_len("name", name.as_deref(), MAX_NAME_CHARS)?;
         check_len("detail", detail.as_deref(), MAX_DETAIL_CHARS)?;
-        let mut write = match self
-            .begin(scope(&caller, Operation::UpdateTalk, id), options)
+        let (mut write, seen) = match self
+            .begin_on(&caller, Operation::UpdateTalk, id, options.as_ref())
             .await?
         {
-            Begun::Replay(response) => return Ok(response),
-            Begun::Fresh(write) => write,
+            Ok(begun) => begun,
+            Err(replay) => return Ok(replay),
         };
-        let seen = access::lock(&write.txn, &caller, id).await?;
         seen.participant()?;
         let mut model = seen.talk;
         if let Some(name) = name {
@@ -53,10 +51,10 @@ impl Talks {
             model.detail = detail;
         }
         model.tm_update = time::now();
-        let model = talks::save(&write.txn, model).await.map_err(db_error)?;
+        let model = talks::save(write.txn(), model).await.map_err(db_error)?;
         let response = convert::talk(&model);
-        write.event(TalkUpdated(response.clone()), &model);
-        self.commit(write, &response).await?;
+        write.event_about(TalkUpdated(response.clone()), &model);
+        write.commit(&response).await?;
         Ok(response)
     }
 
@@ -67,28 +65,27 @@ impl Talks {
         options: Option<WriteOptions>,
         id: TalkId,
     ) -> Result<Talk, ApiError> {
-        let mut write = match self
-            .begin(scope(&caller, Operation::DeleteTalk, id), options)
+        let (mut write, seen) = match self
+            .begin_on(&caller, Operation::DeleteTalk, id, options.as_ref())
             .await?
         {
-            Begun::Replay(response) => return Ok(response),
-            Begun::Fresh(write) => write,
+            Ok(begun) => begun,
+            Err(replay) => return Ok(replay),
         };
-        let seen = access::lock(&write.txn, &caller, id).await?;
         seen.participant()?;
         let snapshot = convert::talk(&seen.talk);
         let mut model = seen.talk;
         let now = time::now();
         model.tm_delete = Some(now);
         model.tm_update = now;
-        let model = talks::save(&write.txn, model).await.map_err(db_error)?;
+        let model = talks::save(write.txn(), model).await.map_err(db_error)?;
         if model.kind == TalkType::Direct {
-            direct_pairs::release(&write.txn, caller.customer_id, id)
+            direct_pairs::release(write.txn(), caller.customer_id, id)
                 .await
                 .map_err(db_error)?;
         }
-        write.event(TalkDeleted(snapshot.clone()), &model);
-        self.commit(write, &snapshot).await?;
+        write.event_about(TalkDeleted(snapshot.clone()), &model);
+        write.commit(&snapshot).await?;
         Ok(snapshot)
     }
 
@@ -125,11 +122,10 @@ impl Talks {
             Transition::Close => Operation::CloseTalk,
             Transition::Reopen => Operation::ReopenTalk,
         };
-        let mut write = match self.begin(scope(&caller, rpc, id), options).await? {
-            Begun::Replay(response) => return Ok(response),
-            Begun::Fresh(write) => write,
+        let (mut write, seen) = match self.begin_on(&caller, rpc, id, options.as_ref()).await? {
+            Ok(begun) => begun,
+            Err(replay) => return Ok(replay),
         };
-        let seen = access::lock(&write.txn, &caller, id).await?;
         seen.participant()?;
         let mut model = seen.talk;
         model.state = match (to, model.state) {
@@ -149,13 +145,13 @@ impl Talks {
             }
         };
         model.tm_update = time::now();
-        let model = talks::save(&write.txn, model).await.map_err(db_error)?;
+        let model = talks::save(write.txn(), model).await.map_err(db_error)?;
         let response = convert::talk(&model);
         match to {
-            Transition::Close => write.event(TalkClosed(response.clone()), &model),
-            Transition::Reopen => write.event(TalkReopened(response.clone()), &model),
+            Transition::Close => write.event_about(TalkClosed(response.clone()), &model),
+            Transition::Reopen => write.event_about(TalkReopened(response.clone()), &model),
         };
-        self.commit(write, &response).await?;
+        write.commit(&response).await?;
         Ok(response)
     }
 }

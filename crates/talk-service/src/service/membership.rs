@@ -8,7 +8,7 @@ use talk_store::db_error;
 use talk_types::{AgentId, ApiError, ParticipantId, Reason, TalkId, time};
 
 use super::access::{self, Deleted, Seen, participant_not_found};
-use super::{Begun, Caller, Operation, Talks, Write, convert, scope};
+use super::{Caller, Operation, TalkEvents, Talks, Write, convert, scope};
 use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState};
 use crate::db::entities::talk::{self, TalkState, TalkType};
 use crate::db::queries::{participants, talks};
@@ -31,14 +31,13 @@ impl Talks {
         options: Option<WriteOptions>,
         id: TalkId,
     ) -> Result<Participant, ApiError> {
-        let mut write = match self
-            .begin(scope(&caller, Operation::JoinTalk, id), options)
+        let (mut write, seen) = match self
+            .begin_on(&caller, Operation::JoinTalk, id, options.as_ref())
             .await?
         {
-            Begun::Replay(response) => return Ok(response),
-            Begun::Fresh(write) => write,
+            Ok(begun) => begun,
+            Err(replay) => return Ok(replay),
         };
-        let seen = access::lock(&write.txn, &caller, id).await?;
         if seen.talk.kind != TalkType::Talk {
             return Err(ApiError::of(
                 Reason::NotPublic,
@@ -53,7 +52,7 @@ impl Talks {
             }
         };
         let response = convert::participant(&record);
-        self.commit(write, &response).await?;
+        write.commit(&response).await?;
         Ok(response)
     }
 
@@ -65,20 +64,24 @@ impl Talks {
         id: TalkId,
         agent: AgentId,
     ) -> Result<Participant, ApiError> {
+        let operation = Operation::AddParticipant;
+        let scope = scope(&caller, operation, id);
+        if let Some(replay) = self.writes.recorded(&scope, options.as_ref()).await? {
+            return Ok(replay);
+        }
         let seen = access::visible(&self.db, &caller, id, Deleted::Hidden).await?;
         may_add(&caller, &seen, agent)?;
         self.agents.require(&caller, &[agent]).await?;
 
-        let mut write = match self
-            .begin(scope(&caller, Operation::AddParticipant, id), options)
+        let (mut write, seen) = match self
+            .begin_on(&caller, operation, id, options.as_ref())
             .await?
         {
-            Begun::Replay(response) => return Ok(response),
-            Begun::Fresh(write) => write,
+            Ok(begun) => begun,
+            Err(replay) => return Ok(replay),
         };
-        let seen = access::lock(&write.txn, &caller, id).await?;
         may_add(&caller, &seen, agent)?;
-        let existing = participants::active_of(&write.txn, caller.customer_id, id, agent)
+        let existing = participants::active_of(write.txn(), caller.customer_id, id, agent)
             .await
             .map_err(db_error)?;
         let record = match existing {
@@ -89,7 +92,7 @@ impl Talks {
             }
         };
         let response = convert::participant(&record);
-        self.commit(write, &response).await?;
+        write.commit(&response).await?;
         Ok(response)
     }
 
@@ -101,25 +104,25 @@ impl Talks {
         id: TalkId,
         participant_id: ParticipantId,
     ) -> Result<Participant, ApiError> {
-        let mut write = match self
-            .begin(scope(&caller, Operation::RemoveParticipant, id), options)
+        let (mut write, seen) = match self
+            .begin_on(&caller, Operation::RemoveParticipant, id, options.as_ref())
             .await?
         {
-            Begun::Replay(response) => return Ok(response),
-            Begun::Fresh(write) => write,
+            Ok(begun) => begun,
+            Err(replay) => return Ok(replay),
         };
-        let seen = access::lock(&write.txn, &caller, id).await?;
         seen.participant()?;
-        let record = participants::find_in_talk(&write.txn, caller.customer_id, id, participant_id)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(participant_not_found)?;
+        let record =
+            participants::find_in_talk(write.txn(), caller.customer_id, id, participant_id)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(participant_not_found)?;
         let record = match record.state {
             ParticipantState::Left => record,
             ParticipantState::Active => self.exit(&mut write, seen.talk, record).await?,
         };
         let response = convert::participant(&record);
-        self.commit(write, &response).await?;
+        write.commit(&response).await?;
         Ok(response)
     }
 
@@ -130,14 +133,13 @@ impl Talks {
         options: Option<WriteOptions>,
         id: TalkId,
     ) -> Result<Participant, ApiError> {
-        let mut write = match self
-            .begin(scope(&caller, Operation::LeaveTalk, id), options)
+        let (mut write, seen) = match self
+            .begin_on(&caller, Operation::LeaveTalk, id, options.as_ref())
             .await?
         {
-            Begun::Replay(response) => return Ok(response),
-            Begun::Fresh(write) => write,
+            Ok(begun) => begun,
+            Err(replay) => return Ok(replay),
         };
-        let seen = access::lock(&write.txn, &caller, id).await?;
         let Some(me) = seen.me else {
             return Err(match seen.talk.kind {
                 TalkType::Talk => participant_not_found(),
@@ -146,7 +148,7 @@ impl Talks {
         };
         let record = self.exit(&mut write, seen.talk, me).await?;
         let response = convert::participant(&record);
-        self.commit(write, &response).await?;
+        write.commit(&response).await?;
         Ok(response)
     }
 
@@ -168,11 +170,11 @@ impl Talks {
             tm_joined: now,
             tm_left: None,
         };
-        participants::insert_many(&write.txn, vec![record.clone()])
+        participants::insert_many(write.txn(), vec![record.clone()])
             .await
             .map_err(db_error)?;
         let talk = self.recount(write, talk).await?;
-        write.event(ParticipantJoined(convert::participant(&record)), &talk);
+        write.event_about(ParticipantJoined(convert::participant(&record)), &talk);
         Ok(record)
     }
 
@@ -183,26 +185,26 @@ impl Talks {
         talk: talk::Model,
         record: participant::Model,
     ) -> Result<participant::Model, ApiError> {
-        let record = participants::mark_left(&write.txn, record, time::now())
+        let record = participants::mark_left(write.txn(), record, time::now())
             .await
             .map_err(db_error)?;
         let mut talk = self.recount(write, talk).await?;
-        write.event(ParticipantLeft(convert::participant(&record)), &talk);
+        write.event_about(ParticipantLeft(convert::participant(&record)), &talk);
         if talk.member_count == 0 && talk.state == TalkState::Active {
             talk.state = TalkState::Closed;
-            let talk = talks::save(&write.txn, talk).await.map_err(db_error)?;
-            write.event(TalkClosed(convert::talk(&talk)), &talk);
+            let talk = talks::save(write.txn(), talk).await.map_err(db_error)?;
+            write.event_about(TalkClosed(convert::talk(&talk)), &talk);
         }
         Ok(record)
     }
 
     /// Sets `member_count` to the number of active records (the row is locked).
     async fn recount(&self, write: &Write, mut talk: talk::Model) -> Result<talk::Model, ApiError> {
-        let count = participants::count_active(&write.txn, talk.talk_id())
+        let count = participants::count_active(write.txn(), talk.talk_id())
             .await
             .map_err(db_error)?;
         talk.member_count = i32::try_from(count).unwrap_or(i32::MAX);
         talk.tm_update = time::now();
-        talks::save(&write.txn, talk).await.map_err(db_error)
+        talks::save(write.txn(), talk).await.map_err(db_error)
     }
 }

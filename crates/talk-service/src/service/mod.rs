@@ -10,14 +10,15 @@ mod lifecycle;
 mod membership;
 mod read;
 
-use prost::Message;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use talk_events::EventEnvelope;
-use talk_events::kinds::{DomainEvent, envelope};
+use talk_events::kinds::DomainEvent;
 use talk_proto::WriteOptions;
-use talk_store::idempotency::{self, Claim, Operation, Scope};
-use talk_store::{Outbox, db_error};
-use talk_types::ApiError;
+use talk_store::idempotency::{Operation, Scope};
+use talk_store::{Begun, Outbox, Write, Writes};
+use talk_types::{ApiError, TalkId};
+
+use access::Seen;
 
 pub use agents::Agents;
 pub use create::NewTalk;
@@ -35,78 +36,54 @@ pub use talk_auth::Caller;
 #[derive(Clone)]
 pub struct Talks {
     db: DatabaseConnection,
-    outbox: Outbox,
+    writes: Writes,
     agents: Agents,
 }
 
-/// A write transaction that claimed its idempotency key, or the replayed response.
-enum Begun<T> {
-    Fresh(Write),
-    Replay(T),
+/// talk-service's writes: each event is about a talk.
+trait TalkEvents {
+    /// Queues `event` about `talk` (staged at commit, after the talk's lock).
+    fn event_about<E: DomainEvent>(&mut self, event: E, talk: &talk::Model) -> &mut EventEnvelope;
 }
 
-/// An open write: its transaction, idempotency scope and staged events.
-struct Write {
-    txn: DatabaseTransaction,
-    scope: Scope,
-    options: Option<WriteOptions>,
-    events: Vec<EventEnvelope>,
-    traceparent: String,
-}
-
-impl Write {
-    /// Queues an event about `talk` (staged at commit, after the talk's lock).
-    fn event<E: DomainEvent>(&mut self, event: E, talk: &talk::Model) -> &mut EventEnvelope {
-        self.events.push(envelope(
-            event,
-            talk.customer_id,
-            talk.talk_id(),
-            self.traceparent.clone(),
-        ));
-        let last = self.events.len() - 1;
-        &mut self.events[last]
+impl TalkEvents for Write {
+    fn event_about<E: DomainEvent>(&mut self, event: E, talk: &talk::Model) -> &mut EventEnvelope {
+        self.event(event, talk.customer_id, talk.talk_id())
     }
 }
 
 impl Talks {
     /// The domain over `db`, staging events in `outbox`, checking agents with `agents`.
     pub fn new(db: DatabaseConnection, outbox: Outbox, agents: Agents) -> Self {
-        Self { db, outbox, agents }
-    }
-
-    /// Opens a write and claims its idempotency key under `scope`.
-    async fn begin<T: Message + Default>(
-        &self,
-        scope: Scope,
-        options: Option<WriteOptions>,
-    ) -> Result<Begun<T>, ApiError> {
-        let txn = self.db.begin().await.map_err(db_error)?;
-        match idempotency::claim::<T>(&txn, &scope, options.as_ref()).await? {
-            Claim::Replay(response) => Ok(Begun::Replay(response)),
-            Claim::Fresh => Ok(Begun::Fresh(Write {
-                txn,
-                scope,
-                options,
-                events: Vec::new(),
-                traceparent: talk_telemetry::propagation::current_traceparent(),
-            })),
+        Self {
+            writes: Writes::new(db.clone(), outbox),
+            db,
+            agents,
         }
     }
+}
 
-    /// Stages the events, records the response, commits and wakes the relay.
-    async fn commit<T: Message>(&self, write: Write, response: &T) -> Result<(), ApiError> {
-        let Write {
-            txn,
-            scope,
-            options,
-            events,
-            traceparent: _,
-        } = write;
-        self.outbox.stage(&txn, events).await?;
-        idempotency::complete(&txn, &scope, options.as_ref(), response).await?;
-        txn.commit().await.map_err(db_error)?;
-        self.outbox.notify();
-        Ok(())
+impl Talks {
+    /// Opens `caller`'s `operation` on talk `id`: claims the key (a retry
+    /// gets the first answer instead) and locks the live talk, so one talk's
+    /// writes and events are in commit order.
+    async fn begin_on<T: prost::Message + Default>(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        id: TalkId,
+        options: Option<&WriteOptions>,
+    ) -> Result<Result<(Write, Seen), T>, ApiError> {
+        let write = match self
+            .writes
+            .begin(&scope(caller, operation, id), options)
+            .await?
+        {
+            Begun::Fresh(write) => write,
+            Begun::Replay(replay) => return Ok(Err(replay)),
+        };
+        let seen = access::lock(write.txn(), caller, id).await?;
+        Ok(Ok((write, seen)))
     }
 }
 
