@@ -2,7 +2,7 @@
 CARGO ?= cargo
 export CARGO_BUILD_JOBS ?= 2
 
-.PHONY: run test lint fmt check-fmt clippy build migrate chart-check bench
+.PHONY: run test lint fmt check-fmt clippy unused-deps build migrate chart-check bench
 
 ## Start Talk: every service in one process, SQLite and the in-process bus, on :8080.
 run:
@@ -20,10 +20,15 @@ test:
 	fi
 
 ## Formatting and lints, as CI checks them.
-lint: check-fmt clippy
+lint: check-fmt clippy unused-deps
 
 check-fmt:
 	$(CARGO) fmt --all -- --check
+
+## No unused dependencies: cargo-machete reads the sources (installed when missing).
+unused-deps:
+	@command -v cargo-machete >/dev/null || $(CARGO) install --locked cargo-machete
+	cargo machete --skip-target-dir crates tests
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

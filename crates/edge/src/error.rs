@@ -21,14 +21,26 @@ impl From<ApiError> for HttpError {
     }
 }
 
+/// A failure is logged once, where it happens: a service logs its own (a
+/// database error in `talk_store::db_error`, …), so a status a Talk service
+/// answered is not logged again here. Only a status the transport made (the
+/// service could not be reached, or died mid-call) is, as nobody else saw it.
 impl From<tonic::Status> for HttpError {
     fn from(status: tonic::Status) -> Self {
         let error = ApiError::from_status(&status);
-        if error.kind == ErrorKind::Internal || error.kind == ErrorKind::Unavailable {
+        let server_error = matches!(error.kind, ErrorKind::Internal | ErrorKind::Unavailable);
+        if server_error && !talk_types::error::answered_by_talk(&status) {
             tracing::warn!(code = ?status.code(), error = %status.message(), "internal call failed");
         }
         Self(error)
     }
+}
+
+/// A 500 for what cannot happen (an answer missing what it always carries),
+/// logged here since nobody else saw it.
+pub fn broken(what: &'static str) -> HttpError {
+    tracing::error!(what, "broken invariant");
+    HttpError(ApiError::internal())
 }
 
 /// The [`ApiError`] behind an error response, waiting for its request id.

@@ -121,6 +121,7 @@ fn render_error(response: Response, request_id: &str) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let (error, status) = match pending {
+        // Logged where it happened (see `crate::error`).
         Some(PendingError(error)) => {
             let status = status_of(&error);
             (error, status)
@@ -129,13 +130,15 @@ fn render_error(response: Response, request_id: &str) -> Response {
             if is_json {
                 return response;
             }
-            (for_bare_status(status), status)
+            let error = for_bare_status(status);
+            if status.is_server_error() {
+                // The edge's own layers (a timeout): nobody else logged it.
+                tracing::warn!(status = status.as_u16(), reason = %error.reason, request_id, "request failed");
+            }
+            (error, status)
         }
         None => return response,
     };
-    if status.is_server_error() {
-        tracing::warn!(status = status.as_u16(), reason = %error.reason, "request failed");
-    }
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(http::header::CONTENT_LENGTH);
     parts.extensions.remove::<PendingError>();

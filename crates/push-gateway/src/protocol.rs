@@ -53,10 +53,47 @@ pub(crate) enum ClientFrame {
     Resume(u64),
 }
 
-/// A client frame that could not be understood: the reason code and a sentence.
+/// Why a client's frame was refused: the `reason` of the error frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// Not JSON.
+    InvalidJson,
+    /// JSON, but no frame the protocol knows (or a binary frame).
+    InvalidFrame,
+    /// A resume cursor that is not a position.
+    InvalidCursor,
+    /// A topic that does not look like one.
+    InvalidTopic,
+    /// A topic the caller may not hear.
+    PermissionDenied,
+    /// The caller's talks could not be loaded.
+    ServiceUnavailable,
+    /// A second resume while one is under way.
+    ResumeInProgress,
+    /// A resume after live events reached the connection.
+    ResumeTooLate,
+}
+
+impl Reason {
+    /// As the error frame names it.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "INVALID_JSON",
+            Self::InvalidFrame => "INVALID_FRAME",
+            Self::InvalidCursor => "INVALID_CURSOR",
+            Self::InvalidTopic => "INVALID_TOPIC",
+            Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::ResumeInProgress => "RESUME_IN_PROGRESS",
+            Self::ResumeTooLate => "RESUME_TOO_LATE",
+        }
+    }
+}
+
+/// A client frame that could not be understood: the reason and a sentence.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Refusal {
-    pub(crate) reason: &'static str,
+    pub(crate) reason: Reason,
     pub(crate) message: String,
 }
 
@@ -77,7 +114,7 @@ pub(crate) fn parse(text: &str) -> (Option<Value>, Result<ClientFrame, Refusal>)
             return (
                 None,
                 Err(refusal(
-                    "INVALID_JSON",
+                    Reason::InvalidJson,
                     format!("The frame is not valid JSON: {e}"),
                 )),
             );
@@ -90,7 +127,7 @@ pub(crate) fn parse(text: &str) -> (Option<Value>, Result<ClientFrame, Refusal>)
         Ok(Wire::Unsubscribe { topics }) => Ok(ClientFrame::Unsubscribe(topics)),
         Ok(Wire::Resume { cursor }) => parse_cursor(&cursor).map(ClientFrame::Resume),
         Err(e) => Err(refusal(
-            "INVALID_FRAME",
+            Reason::InvalidFrame,
             format!("Expected a frame of type auth, subscribe, unsubscribe or resume: {e}"),
         )),
     };
@@ -106,13 +143,13 @@ pub(crate) fn parse_cursor(value: &Value) -> Result<u64, Refusal> {
     };
     parsed.ok_or_else(|| {
         refusal(
-            "INVALID_CURSOR",
+            Reason::InvalidCursor,
             "The cursor must be the decimal string of a frame's cursor.".into(),
         )
     })
 }
 
-fn refusal(reason: &'static str, message: String) -> Refusal {
+fn refusal(reason: Reason, message: String) -> Refusal {
     Refusal { reason, message }
 }
 
@@ -124,7 +161,7 @@ pub(crate) fn check_topic(identity: &Identity, topic: &str) -> Result<(), Refusa
     let id = parts.next().and_then(|id| Uuid::parse_str(id).ok());
     let Some(id) = id.filter(|id| !id.is_nil()) else {
         return Err(refusal(
-            "INVALID_TOPIC",
+            Reason::InvalidTopic,
             format!("Topic {topic:?} must look like agent_id:<uuid>:chat[:<chat_id>]."),
         ));
     };
@@ -137,7 +174,7 @@ pub(crate) fn check_topic(identity: &Identity, topic: &str) -> Result<(), Refusa
         Ok(())
     } else {
         Err(refusal(
-            "PERMISSION_DENIED",
+            Reason::PermissionDenied,
             format!("You may not subscribe to topic {topic:?}."),
         ))
     }
@@ -155,8 +192,9 @@ pub(crate) fn event(name: &str, data: &str, topic: &str, seq: u64) -> String {
 }
 
 /// `{"type":"error","data":{"reason","message"}}` (with the client frame's `id`).
-pub(crate) fn error(reason: &str, message: &str, id: Option<&Value>) -> String {
-    let mut frame = json!({"type": "error", "data": {"reason": reason, "message": message}});
+pub(crate) fn error(reason: Reason, message: &str, id: Option<&Value>) -> String {
+    let data = json!({"reason": reason.code(), "message": message});
+    let mut frame = json!({"type": "error", "data": data});
     if let Some(id) = id {
         frame["id"] = id.clone();
     }
@@ -189,17 +227,17 @@ mod tests {
         assert_eq!(frame, Ok(ClientFrame::Resume(42)));
         let (_, frame) = parse(r#"{"type":"subscribe","topics":["a"]}"#);
         assert_eq!(frame, Ok(ClientFrame::Subscribe(vec!["a".into()])));
-        assert_eq!(parse("nope").1.unwrap_err().reason, "INVALID_JSON");
+        assert_eq!(parse("nope").1.unwrap_err().reason, Reason::InvalidJson);
         assert_eq!(
             parse(r#"{"type":"dance"}"#).1.unwrap_err().reason,
-            "INVALID_FRAME"
+            Reason::InvalidFrame
         );
         assert_eq!(
             parse(r#"{"type":"resume","cursor":"x"}"#)
                 .1
                 .unwrap_err()
                 .reason,
-            "INVALID_CURSOR"
+            Reason::InvalidCursor
         );
     }
 

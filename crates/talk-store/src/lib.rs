@@ -1,6 +1,6 @@
 //! Persistence shared by the stateful services: connecting to PostgreSQL or
 //! SQLite with one schema per service, the transactional outbox and its relay,
-//! and idempotency records.
+//! idempotency records, and the skeleton every write follows ([`write`]).
 //!
 //! A write is one transaction that checks the rules, writes its rows, stages
 //! its events in the outbox (and records the idempotent response), commits,

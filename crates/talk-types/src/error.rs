@@ -148,6 +148,13 @@ pub struct ApiError {
 const REASON_KEY: &str = "talk-reason";
 const STATUS_KEY: &str = "talk-status";
 
+/// Whether a Talk service answered `status` ([`ApiError::into_status`]), as
+/// opposed to the transport (unreachable, reset): a service logs its own
+/// failures, the transport's are nobody's yet.
+pub fn answered_by_talk(status: &tonic::Status) -> bool {
+    status.metadata().get(STATUS_KEY).is_some()
+}
+
 impl ApiError {
     /// The error `reason` names, with a sentence that says what is wrong.
     pub fn of(reason: Reason, message: impl Into<String>) -> Self {

@@ -43,7 +43,9 @@ fn parse<T: PathId>(name: &str, value: &str) -> Result<T, HttpError> {
 }
 
 fn nth(params: &[(String, String)], index: usize) -> Result<&(String, String), HttpError> {
-    params.get(index).ok_or_else(|| ApiError::internal().into())
+    params
+        .get(index)
+        .ok_or_else(|| crate::error::broken("a route without its path parameter"))
 }
 
 /// The route's first path parameter (`{id}`) as a typed id.

@@ -224,7 +224,9 @@ pub async fn create<const SEED: bool>(
         }))
         .await?
         .into_inner();
-    let talk = reply.talk.ok_or_else(ApiError::internal)?;
+    let talk = reply
+        .talk
+        .ok_or_else(|| crate::error::broken("CreateTalk answered no talk"))?;
     let status = if SEED && reply.created {
         StatusCode::CREATED
     } else {
@@ -253,7 +255,7 @@ pub async fn get(
     talks
         .pop()
         .map(Json)
-        .ok_or_else(|| ApiError::internal().into())
+        .ok_or_else(|| crate::error::broken("a talk lost with its unread count"))
 }
 
 /// `PUT /service_agents/talk_chats/{id}`, `PUT /talks/{id}`.

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::socket::{authenticate, write};
 use super::{Params, Shared};
-use crate::protocol::{self, ClientFrame};
+use crate::protocol::{self, ClientFrame, Reason};
 use crate::queue::{Queue, close};
 use crate::resume;
 use crate::routing::{ConnId, Resume};
@@ -195,7 +195,7 @@ impl Connection<'_> {
 
     fn unavailable(&self) {
         self.queue.control(protocol::error(
-            "SERVICE_UNAVAILABLE",
+            Reason::ServiceUnavailable,
             "Your talks could not be loaded; retry later.",
             None,
         ));
@@ -210,7 +210,7 @@ impl Connection<'_> {
         match message {
             Message::Text(text) => self.handle_text(text.as_str()),
             Message::Binary(_) => self.queue.control(protocol::error(
-                "INVALID_FRAME",
+                Reason::InvalidFrame,
                 "Frames must be JSON text.",
                 None,
             )),
@@ -276,11 +276,11 @@ impl Connection<'_> {
         let error = match refusal {
             Resume::Started => None,
             Resume::InProgress => Some((
-                "RESUME_IN_PROGRESS",
+                Reason::ResumeInProgress,
                 "A resume is already in progress on this connection.",
             )),
             Resume::TooLate => Some((
-                "RESUME_TOO_LATE",
+                Reason::ResumeTooLate,
                 "This connection has already received live events: resume on a new connection \
                  (?cursor=, or a resume frame before or right after the first subscribe).",
             )),

@@ -43,7 +43,10 @@ impl Agents {
             .await
             .map_err(|status| {
                 let error = ApiError::from_status(&status);
-                tracing::warn!(error = %error, "resolve agents failed");
+                if !talk_types::error::answered_by_talk(&status) {
+                    // agent-service logs its own failures; this one it never saw.
+                    tracing::warn!(error = %error, "resolve agents failed");
+                }
                 match error.kind {
                     ErrorKind::InvalidArgument | ErrorKind::NotFound => error,
                     _ => ApiError::unavailable("agent directory"),
