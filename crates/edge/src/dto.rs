@@ -99,6 +99,13 @@ pub struct UpdateTalkBody {
     pub detail: Option<String>,
 }
 
+/// `PUT /talks/{id}/participants/{participant_id}`: `{"role": "moderator" | "member"}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct SetRoleBody {
+    /// The new role.
+    pub role: String,
+}
+
 /// Adds a participant: `{agent_id}` (seed) or `{owner_type, owner_id}` (VoIPBIN).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct AddParticipantBody {

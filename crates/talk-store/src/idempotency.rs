@@ -72,6 +72,8 @@ pub enum Operation {
     AddParticipant,
     /// `TalkService/RemoveParticipant`.
     RemoveParticipant,
+    /// `TalkService/SetParticipantRole`.
+    SetParticipantRole,
     /// `MessageService/PostMessage`.
     PostMessage,
     /// `MessageService/EditMessage`.
@@ -102,6 +104,7 @@ impl Operation {
             Self::LeaveTalk => "LeaveTalk",
             Self::AddParticipant => "AddParticipant",
             Self::RemoveParticipant => "RemoveParticipant",
+            Self::SetParticipantRole => "SetParticipantRole",
             Self::PostMessage => "PostMessage",
             Self::EditMessage => "EditMessage",
             Self::DeleteMessage => "DeleteMessage",

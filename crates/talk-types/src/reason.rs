@@ -81,6 +81,8 @@ reasons! {
     InvalidParticipants = "INVALID_PARTICIPANTS", InvalidArgument, "The participants do not fit the talk.";
     /// An agent id that names no agent of the customer.
     UnknownAgent = "UNKNOWN_AGENT", InvalidArgument, "An agent does not exist.";
+    /// A participant role that cannot be given (`owner`, or none of the roles).
+    InvalidRole = "INVALID_ROLE", InvalidArgument, "The role is invalid.";
     /// A talk that is not public, joined as if it were.
     NotPublic = "NOT_PUBLIC", InvalidArgument, "The talk is not public.";
     /// A message without text and without media.
@@ -133,6 +135,8 @@ reasons! {
     TalkClosed = "TALK_CLOSED", FailedPrecondition, "The talk is closed.";
     /// Closing a closed talk.
     TalkAlreadyClosed = "TALK_ALREADY_CLOSED", FailedPrecondition, "The talk is already closed.";
+    /// Adding to or removing from a direct talk's pair.
+    DirectTalkFixed = "DIRECT_TALK_FIXED", FailedPrecondition, "A direct talk's members are fixed.";
     /// Reopening a talk that is not closed.
     TalkNotClosed = "TALK_NOT_CLOSED", FailedPrecondition, "The talk is not closed.";
     /// An agent deleting itself.

@@ -55,6 +55,7 @@ impl From<pb::Participant> for Participant {
             state,
             tm_joined,
             tm_left,
+            role,
         } = value;
         Self {
             id,
@@ -63,6 +64,7 @@ impl From<pb::Participant> for Participant {
             owner_id,
             chat_id,
             state,
+            role,
             tm_joined: ts(tm_joined),
             tm_left: ts(tm_left),
         }

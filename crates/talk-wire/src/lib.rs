@@ -59,6 +59,8 @@ pub struct Participant {
     pub chat_id: String,
     /// `active` or `left`.
     pub state: String,
+    /// `owner`, `moderator` or `member` (Talk's own; VoIPBIN has no roles).
+    pub role: String,
     /// Joined.
     pub tm_joined: Option<String>,
     /// Left, or null.

@@ -197,7 +197,8 @@ async fn every_change_publishes_its_event_to_the_participants() -> anyhow::Resul
     let frames = frames_until(&mut alice_ws, &t, "talk_closed").await?;
     assert_eq!(kinds(&frames), vec!["talk_closed"]);
     assert_eq!(frames[0]["data"]["state"], "closed");
-    bob.post(&format!("{TALKS}/{t}/reopen"), json!(null), 200)
+    alice
+        .post(&format!("{TALKS}/{t}/reopen"), json!(null), 200)
         .await?;
     let frames = frames_until(&mut alice_ws, &t, "talk_reopened").await?;
     assert_eq!(kinds(&frames), vec!["talk_reopened"]);
@@ -209,7 +210,7 @@ async fn every_change_publishes_its_event_to_the_participants() -> anyhow::Resul
     );
     let frames = frames_until(&mut bob_ws, &t, "chat_updated").await?;
     assert_eq!(frames[0]["data"]["state"], "active");
-    delete(&bob, &format!("{TALKS}/{t}")).await?;
+    delete(&alice, &format!("{TALKS}/{t}")).await?;
     let frames = frames_until(&mut alice_ws, &t, "talk_deleted").await?;
     assert_eq!(kinds(&frames), vec!["talk_deleted"]);
     assert_eq!(frames[0]["data"]["id"], t.as_str());

@@ -184,8 +184,8 @@ async fn idempotent_retries_replay_the_first_answer_or_422() -> anyhow::Result<(
     // Close and reopen: the retry is not a 409.
     for (action, key) in [("close", "close-1"), ("reopen", "reopen-1")] {
         let p = format!("{TALKS}/{t}/{action}");
-        let once = with_key(&bob, Method::POST, &p, None, key).await?;
-        let twice = with_key(&bob, Method::POST, &p, None, key).await?;
+        let once = with_key(&alice, Method::POST, &p, None, key).await?;
+        let twice = with_key(&alice, Method::POST, &p, None, key).await?;
         assert_eq!(
             (once.status.as_u16(), twice.status.as_u16()),
             (200, 200),

@@ -26,7 +26,7 @@ async fn close_reopen_and_auto_close_with_409_talk_closed() -> anyhow::Result<()
         .await?;
     let g = id_of(&group);
 
-    // Only participants close a talk.
+    // Only owners, moderators and admins close a talk (docs/DOMAIN.md, "Roles").
     let outsider = carol
         .call(Method::POST, &format!("{TALKS}/{g}/close"), None)
         .await?;
@@ -93,12 +93,17 @@ async fn close_reopen_and_auto_close_with_409_talk_closed() -> anyhow::Result<()
         "nothing was posted"
     );
 
-    // Reopen (any participant), then everything works again.
-    let reopened = bob
+    // Reopen (an owner, a moderator or an admin; not a plain member), then
+    // everything works again.
+    let member = bob
+        .call(Method::POST, &format!("{TALKS}/{g}/reopen"), None)
+        .await?;
+    assert_error(&member, 403, "PERMISSION_DENIED");
+    let reopened = alice
         .post(&format!("{TALKS}/{g}/reopen"), json!(null), 200)
         .await?;
     assert_eq!(reopened["state"], "active");
-    let again = bob
+    let again = alice
         .call(Method::POST, &format!("{TALKS}/{g}/reopen"), None)
         .await?;
     assert_error(&again, 409, "TALK_NOT_CLOSED");
@@ -195,14 +200,20 @@ async fn close_reopen_and_auto_close_with_409_talk_closed() -> anyhow::Result<()
         .find(|t| id_of(t) == p)
         .context("an auto-closed public talk is still a channel")?;
     assert_eq!(listed["state"], "closed");
-    let late = carol
-        .call(Method::POST, &format!("{CHATS}/{p}/join"), None)
-        .await?;
-    assert_error(&late, 409, "TALK_CLOSED");
     let reopen = carol
         .call(Method::POST, &format!("{TALKS}/{p}/reopen"), None)
         .await?;
     assert_error(&reopen, 403, "PERMISSION_DENIED");
+    // Abandoned: the next agent who joins revives it and owns it.
+    let late = carol
+        .post(&format!("{CHATS}/{p}/join"), json!(null), 200)
+        .await?;
+    assert_eq!(late["role"], "owner", "{late}");
+    let revived = carol.get(&format!("{CHATS}/{p}")).await?;
+    assert_eq!(
+        (revived["state"].as_str(), members(&revived)),
+        (Some("active"), 1)
+    );
 
     // A private talk auto-closes too; nobody is left to see it.
     let pair = alice

@@ -22,6 +22,7 @@ mod idempotency;
 mod lifecycle;
 mod membership;
 mod pagination;
+mod roles;
 mod validation;
 mod visibility;
 

@@ -13,7 +13,7 @@ use talk_wire::Participant;
 use super::openapi::ParticipantDoc;
 use super::{Registry, doc};
 use crate::AppState;
-use crate::dto::AddParticipantBody;
+use crate::dto::{AddParticipantBody, SetRoleBody};
 use crate::error::HttpError;
 use crate::extract::{Auth, Id, IdPair, JsonBody, Write};
 
@@ -61,6 +61,17 @@ pub fn register(registry: Registry) -> Registry {
             "/v1.0/talks/{id}/participants/{participant_id}",
             remove_seed,
             doc(tag, "Remove a participant (answers it, now left)").ok::<ParticipantDoc>(200),
+        )
+        .add(
+            Method::PUT,
+            "/v1.0/talks/{id}/participants/{participant_id}",
+            set_role,
+            doc(
+                tag,
+                "Make a participant a moderator or a member (owners and admins)",
+            )
+            .body::<SetRoleBody>()
+            .ok::<ParticipantDoc>(200),
         )
 }
 
@@ -158,4 +169,28 @@ pub async fn remove_seed(
 ) -> Result<Json<Participant>, HttpError> {
     let removed = remove(&state, &me, options, talk, participant).await?;
     Ok(Json(removed.into()))
+}
+
+/// `PUT /talks/{id}/participants/{participant_id}` → the participant.
+pub async fn set_role(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    IdPair(talk, participant): IdPair<TalkId, ParticipantId>,
+    JsonBody(body): JsonBody<SetRoleBody>,
+) -> Result<Json<Participant>, HttpError> {
+    let changed = state
+        .clients
+        .talks
+        .clone()
+        .set_participant_role(request(pb::SetParticipantRoleRequest {
+            caller: Some(me.caller()),
+            options: Some(options),
+            talk_id: talk.to_string(),
+            participant_id: participant.to_string(),
+            role: body.role,
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(changed.into()))
 }

@@ -89,6 +89,7 @@ fn participant(state: &str) -> pb::Participant {
         state: state.into(),
         tm_joined: 1_768_469_400_000_000,
         tm_left: 0,
+        role: "member".into(),
     }
 }
 
@@ -321,6 +322,20 @@ impl TalkService for Fakes {
         _: Request<pb::TalkWrite>,
     ) -> Result<Response<pb::Participant>, Status> {
         Ok(Response::new(participant("left")))
+    }
+
+    async fn set_participant_role(
+        &self,
+        request: Request<pb::SetParticipantRoleRequest>,
+    ) -> Result<Response<pb::Participant>, Status> {
+        self.recorder.push(
+            "SetParticipantRole",
+            &request,
+            request.get_ref().options.clone(),
+            None,
+            request.get_ref().role.clone(),
+        );
+        Ok(Response::new(participant("active")))
     }
     async fn add_participant(
         &self,

@@ -113,6 +113,12 @@ impl TalkService for FakeTalks {
     ) -> Result<Response<Participant>, Status> {
         unimplemented()
     }
+    async fn set_participant_role(
+        &self,
+        _: Request<talk_proto::SetParticipantRoleRequest>,
+    ) -> Result<Response<Participant>, Status> {
+        unimplemented()
+    }
     async fn list_participants(
         &self,
         _: Request<TalkRef>,

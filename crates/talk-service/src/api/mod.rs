@@ -6,8 +6,8 @@ use talk_proto::talk_service_server::TalkService;
 use talk_proto::{
     Access, AccessAnswer, AccessAnswers, AccessQuery, AddParticipantRequest, CreateTalkRequest,
     CreateTalkResponse, ListMembershipsRequest, ListTalksRequest, Memberships, Participant,
-    ParticipantList, RemoveParticipantRequest, Talk, TalkPage, TalkRef, TalkWrite,
-    UpdateTalkRequest, WriteOptions,
+    ParticipantList, RemoveParticipantRequest, SetParticipantRoleRequest, Talk, TalkPage, TalkRef,
+    TalkWrite, UpdateTalkRequest, WriteOptions,
 };
 use talk_runtime::grpc::handle;
 use talk_types::{AgentId, ApiError, CustomerId, ParticipantId, Reason, TalkId};
@@ -212,6 +212,29 @@ impl TalkService for TalkApi {
             let id = talk_id(&id)?;
             let participant = ParticipantId::parse("participant_id", &participant_id)?;
             self.talks.remove(caller, options, id, participant).await
+        })
+        .await
+    }
+
+    async fn set_participant_role(
+        &self,
+        request: Request<SetParticipantRoleRequest>,
+    ) -> Result<Response<Participant>, Status> {
+        handle("SetParticipantRole", request, |r| async move {
+            let SetParticipantRoleRequest {
+                caller,
+                options,
+                talk_id: id,
+                participant_id,
+                role,
+            } = r;
+            let caller = Caller::from_wire(caller.as_ref())?;
+            let id = talk_id(&id)?;
+            let participant = ParticipantId::parse("participant_id", &participant_id)?;
+            let role = parse::role(&role)?;
+            self.talks
+                .set_role(caller, options, id, participant, role)
+                .await
         })
         .await
     }

@@ -3,7 +3,7 @@
 use talk_proto::ParticipantRef;
 use talk_types::{AgentId, ApiError, Reason};
 
-use crate::db::entities::participant::OWNER_AGENT;
+use crate::db::entities::participant::{OWNER_AGENT, Role};
 use crate::db::entities::talk::TalkType;
 
 /// `direct` | `group` | `talk`; empty means "infer".
@@ -16,6 +16,18 @@ pub fn talk_type(value: &str) -> Result<Option<TalkType>, ApiError> {
         _ => Err(ApiError::of(
             Reason::InvalidType,
             "The type must be one of direct, group or talk.",
+        )),
+    }
+}
+
+/// A role that can be given: `moderator` | `member`.
+pub fn role(value: &str) -> Result<Role, ApiError> {
+    match value {
+        "moderator" => Ok(Role::Moderator),
+        "member" => Ok(Role::Member),
+        _ => Err(ApiError::of(
+            Reason::InvalidRole,
+            "role must be moderator or member; an owner stays an owner.",
         )),
     }
 }

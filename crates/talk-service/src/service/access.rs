@@ -5,6 +5,7 @@ use talk_store::db_error;
 use talk_types::{ApiError, Reason, TalkId};
 
 use super::Caller;
+use super::roles::{self, Action, Standing};
 use crate::db::entities::participant;
 use crate::db::entities::talk::{self, TalkState, TalkType};
 use crate::db::queries::{participants, talks};
@@ -63,8 +64,28 @@ pub(super) async fn lock<C: ConnectionTrait>(
     caller: &Caller,
     id: TalkId,
 ) -> Result<Seen, ApiError> {
-    let talk = talks::lock(conn, caller.customer_id, id)
-        .await
+    let talk = talks::lock(conn, caller.customer_id, id).await;
+    live(conn, caller, id, talk).await
+}
+
+/// [`lock`] without the lock: a check before a write (which checks again
+/// under the lock).
+pub(super) async fn current<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    id: TalkId,
+) -> Result<Seen, ApiError> {
+    let talk = talks::find(conn, caller.customer_id, id).await;
+    live(conn, caller, id, talk).await
+}
+
+async fn live<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    id: TalkId,
+    talk: Result<Option<talk::Model>, sea_orm::DbErr>,
+) -> Result<Seen, ApiError> {
+    let talk = talk
         .map_err(db_error)?
         .filter(|t| t.tm_delete.is_none())
         .ok_or_else(talk_not_found)?;
@@ -75,9 +96,14 @@ pub(super) async fn lock<C: ConnectionTrait>(
 }
 
 impl Seen {
-    /// The caller's record, or 403 (only participants change a talk).
-    pub fn participant(&self) -> Result<&participant::Model, ApiError> {
-        self.me.as_ref().ok_or_else(ApiError::permission_denied)
+    /// What the caller is to the talk.
+    pub fn standing(&self, caller: &Caller) -> Standing {
+        Standing::of(caller, self.me.as_ref())
+    }
+
+    /// Whether the caller may do `action` to the talk ([`roles::allow`]).
+    pub fn may(&self, caller: &Caller, action: Action) -> Result<(), ApiError> {
+        roles::allow(action, self.talk.kind, self.standing(caller))
     }
 
     /// 409 TALK_CLOSED when the talk is closed.

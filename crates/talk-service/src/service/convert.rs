@@ -44,6 +44,7 @@ pub fn participant(model: &participant::Model) -> Participant {
         owner_type,
         owner_id,
         state,
+        role,
         tm_joined,
         tm_left,
     } = model;
@@ -56,5 +57,6 @@ pub fn participant(model: &participant::Model) -> Participant {
         state: state.as_str().to_owned(),
         tm_joined: time::to_micros(tm_joined),
         tm_left: tm_left.as_ref().map_or(0, time::to_micros),
+        role: role.as_str().to_owned(),
     }
 }

@@ -9,7 +9,7 @@ use super::{
     Begun, Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, Scope, TalkEvents, Talks, Write,
     convert,
 };
-use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState};
+use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState, Role};
 use crate::db::entities::talk::{self, TalkState, TalkType};
 use crate::db::queries::{direct_pairs, participants, talks};
 
@@ -121,6 +121,12 @@ impl Talks {
                 owner_type: OWNER_AGENT.to_owned(),
                 owner_id: *agent,
                 state: ParticipantState::Active,
+                // The creator; in a direct talk both agents are peers.
+                role: if *agent == caller.agent_id || kind == TalkType::Direct {
+                    Role::Owner
+                } else {
+                    Role::Member
+                },
                 tm_joined: now,
                 tm_left: None,
             })

@@ -6,6 +6,7 @@ use talk_store::db_error;
 use talk_types::{ApiError, Reason, TalkId, time};
 
 use super::create::check_len;
+use super::roles::Action;
 use super::{Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, TalkEvents, Talks, convert};
 use crate::db::entities::talk::{TalkState, TalkType};
 use crate::db::queries::{direct_pairs, talks};
@@ -42,7 +43,7 @@ impl Talks {
             Ok(begun) => begun,
             Err(replay) => return Ok(replay),
         };
-        seen.participant()?;
+        seen.may(&caller, Action::Manage)?;
         let mut model = seen.talk;
         if let Some(name) = name {
             model.name = name;
@@ -72,7 +73,7 @@ impl Talks {
             Ok(begun) => begun,
             Err(replay) => return Ok(replay),
         };
-        seen.participant()?;
+        seen.may(&caller, Action::Manage)?;
         let snapshot = convert::talk(&seen.talk);
         let mut model = seen.talk;
         let now = time::now();
@@ -126,7 +127,7 @@ impl Talks {
             Ok(begun) => begun,
             Err(replay) => return Ok(replay),
         };
-        seen.participant()?;
+        seen.may(&caller, Action::Manage)?;
         let mut model = seen.talk;
         model.state = match (to, model.state) {
             (Transition::Close, TalkState::Active) => TalkState::Closed,

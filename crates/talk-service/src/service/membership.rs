@@ -1,26 +1,27 @@
-//! Who is in a talk: join, leave, add, remove. Every change locks the talk row
-//! first, then writes, recounts `member_count` and stages its events, so the
-//! count is exact and one talk's events are in commit order.
+//! Who is in a talk: join, leave, add, remove, and participants' roles. Every
+//! change locks the talk row first, then writes, recounts `member_count` and
+//! stages its events, so the count is exact and one talk's events are in
+//! commit order. Who may do what is `roles.rs`.
 
-use talk_events::kinds::{ParticipantJoined, ParticipantLeft, TalkClosed};
+use talk_events::kinds::{ParticipantJoined, ParticipantLeft, TalkClosed, TalkReopened};
 use talk_proto::{Participant, WriteOptions};
 use talk_store::db_error;
 use talk_types::{AgentId, ApiError, ParticipantId, Reason, TalkId, time};
 
-use super::access::{self, Deleted, Seen, participant_not_found};
+use super::access::{self, Seen, participant_not_found};
+use super::roles::{Action, Standing};
 use super::{Caller, Operation, TalkEvents, Talks, Write, convert, scope};
-use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState};
+use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState, Role};
 use crate::db::entities::talk::{self, TalkState, TalkType};
 use crate::db::queries::{participants, talks};
 
-/// Whether the caller may add `agent` to the talk they see.
+/// Whether the caller may add `agent` to the talk they see: adding oneself
+/// to a public talk is joining it, anyone's to do.
 fn may_add(caller: &Caller, seen: &Seen, agent: AgentId) -> Result<(), ApiError> {
-    let own_public = seen.talk.kind == TalkType::Talk && agent == caller.agent_id;
-    if seen.me.is_some() || own_public {
-        Ok(())
-    } else {
-        Err(ApiError::permission_denied())
+    if seen.talk.kind == TalkType::Talk && agent == caller.agent_id {
+        return Ok(());
     }
+    seen.may(caller, Action::AddOther)
 }
 
 impl Talks {
@@ -46,9 +47,20 @@ impl Talks {
         }
         let record = match seen.me {
             Some(ref existing) => existing.clone(),
+            // Abandoned: whoever joins reopens it, and owns it.
+            None if seen.talk.state == TalkState::Closed && seen.talk.member_count == 0 => {
+                let mut talk = seen.talk;
+                talk.state = TalkState::Active;
+                talk.tm_update = time::now();
+                let talk = talks::save(write.txn(), talk).await.map_err(db_error)?;
+                write.event_about(TalkReopened(convert::talk(&talk)), &talk);
+                self.enter(&mut write, talk, caller.agent_id, Role::Owner)
+                    .await?
+            }
             None => {
                 seen.require_open()?;
-                self.enter(&mut write, seen.talk, caller.agent_id).await?
+                self.enter(&mut write, seen.talk, caller.agent_id, Role::Member)
+                    .await?
             }
         };
         let response = convert::participant(&record);
@@ -69,7 +81,7 @@ impl Talks {
         if let Some(replay) = self.writes.recorded(&scope, options.as_ref()).await? {
             return Ok(replay);
         }
-        let seen = access::visible(&self.db, &caller, id, Deleted::Hidden).await?;
+        let seen = access::current(&self.db, &caller, id).await?;
         may_add(&caller, &seen, agent)?;
         self.agents.require(&caller, &[agent]).await?;
 
@@ -88,7 +100,8 @@ impl Talks {
             Some(record) => record,
             None => {
                 seen.require_open()?;
-                self.enter(&mut write, seen.talk, agent).await?
+                self.enter(&mut write, seen.talk, agent, Role::Member)
+                    .await?
             }
         };
         let response = convert::participant(&record);
@@ -96,7 +109,8 @@ impl Talks {
         Ok(response)
     }
 
-    /// Removes a participant record of the talk (any active participant may).
+    /// Removes a participant record of the talk: one's own (that is leaving),
+    /// or another's as `roles.rs` allows.
     pub async fn remove(
         &self,
         caller: Caller,
@@ -111,15 +125,60 @@ impl Talks {
             Ok(begun) => begun,
             Err(replay) => return Ok(replay),
         };
-        seen.participant()?;
+        if seen.standing(&caller) == Standing::Outsider {
+            return Err(ApiError::permission_denied());
+        }
         let record =
             participants::find_in_talk(write.txn(), caller.customer_id, id, participant_id)
                 .await
                 .map_err(db_error)?
                 .ok_or_else(participant_not_found)?;
+        if record.owner_id != caller.agent_id {
+            let owner = record.role == Role::Owner;
+            seen.may(&caller, Action::RemoveOther { owner })?;
+        }
         let record = match record.state {
             ParticipantState::Left => record,
             ParticipantState::Active => self.exit(&mut write, seen.talk, record).await?,
+        };
+        let response = convert::participant(&record);
+        write.commit(&response).await?;
+        Ok(response)
+    }
+
+    /// Makes an active participant a moderator or a member again (owners
+    /// and admins); an owner stays an owner.
+    pub async fn set_role(
+        &self,
+        caller: Caller,
+        options: Option<WriteOptions>,
+        id: TalkId,
+        participant_id: ParticipantId,
+        role: Role,
+    ) -> Result<Participant, ApiError> {
+        if role == Role::Owner {
+            return Err(invalid_role());
+        }
+        let (write, seen) = match self
+            .begin_on(&caller, Operation::SetParticipantRole, id, options.as_ref())
+            .await?
+        {
+            Ok(begun) => begun,
+            Err(replay) => return Ok(replay),
+        };
+        seen.may(&caller, Action::SetRole)?;
+        let record =
+            participants::find_in_talk(write.txn(), caller.customer_id, id, participant_id)
+                .await
+                .map_err(db_error)?
+                .filter(|r| r.state == ParticipantState::Active)
+                .ok_or_else(participant_not_found)?;
+        let record = match record.role {
+            Role::Owner => return Err(invalid_role()),
+            current if current == role => record,
+            _ => participants::set_role(write.txn(), record, role)
+                .await
+                .map_err(db_error)?,
         };
         let response = convert::participant(&record);
         write.commit(&response).await?;
@@ -158,6 +217,7 @@ impl Talks {
         write: &mut Write,
         talk: talk::Model,
         agent: AgentId,
+        role: Role,
     ) -> Result<participant::Model, ApiError> {
         let now = time::now();
         let record = participant::Model {
@@ -167,6 +227,7 @@ impl Talks {
             owner_type: OWNER_AGENT.to_owned(),
             owner_id: agent,
             state: ParticipantState::Active,
+            role,
             tm_joined: now,
             tm_left: None,
         };
@@ -207,4 +268,12 @@ impl Talks {
         talk.tm_update = time::now();
         talks::save(write.txn(), talk).await.map_err(db_error)
     }
+}
+
+/// 400 INVALID_ROLE: owners are made by creating (or reviving) a talk only.
+fn invalid_role() -> ApiError {
+    ApiError::of(
+        Reason::InvalidRole,
+        "role must be moderator or member; an owner stays an owner.",
+    )
 }

@@ -9,6 +9,7 @@ mod create;
 mod lifecycle;
 mod membership;
 mod read;
+mod roles;
 
 use sea_orm::DatabaseConnection;
 use talk_events::EventEnvelope;

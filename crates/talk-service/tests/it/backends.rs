@@ -79,7 +79,7 @@ async fn events_reach_nats_jetstream_in_order() {
     let talk = env.talk(&a, "group", &[&b]).await;
     env.talks
         .clone()
-        .close_talk(write(&b, &talk.id))
+        .close_talk(write(&a, &talk.id))
         .await
         .expect("close");
     let got = next_events(&mut events, 4).await;

@@ -102,7 +102,7 @@ async fn every_change_publishes_its_event() {
 
     client.close_talk(write(&a, &talk.id)).await.expect("close");
     client
-        .reopen_talk(write(&b, &talk.id))
+        .reopen_talk(write(&a, &talk.id))
         .await
         .expect("reopen");
     let got = next_events(&mut events, 2).await;

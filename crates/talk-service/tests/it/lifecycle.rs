@@ -29,8 +29,14 @@ async fn update_changes_name_and_detail_for_participants_only() {
     let talk = env.talk(&a, "group", &[&b]).await;
     let mut client = env.talks.clone();
 
-    let updated = client
+    // A plain member may not rename (roles.rs); the creator, an owner, may.
+    let refused = client
         .update_talk(update(&b, &talk.id, Some("Renamed"), None))
+        .await
+        .expect_err("a plain member");
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    let updated = client
+        .update_talk(update(&a, &talk.id, Some("Renamed"), None))
         .await
         .expect("update")
         .into_inner();
@@ -98,7 +104,7 @@ async fn close_and_reopen() {
     let mut client = env.talks.clone();
 
     let closed = client
-        .close_talk(write(&b, &group.id))
+        .close_talk(write(&a, &group.id))
         .await
         .expect("close")
         .into_inner();
@@ -222,7 +228,7 @@ async fn delete_is_soft_and_answers_the_snapshot() {
     );
     assert_eq!(e.kind, ErrorKind::PermissionDenied);
     let snapshot = client
-        .delete_talk(write(&b, &group.id))
+        .delete_talk(write(&a, &group.id))
         .await
         .expect("delete")
         .into_inner();

@@ -91,6 +91,7 @@ fake_impl! {
     leave_talk(TalkWrite) -> Participant;
     add_participant(AddParticipantRequest) -> Participant;
     remove_participant(RemoveParticipantRequest) -> Participant;
+    set_participant_role(SetParticipantRoleRequest) -> Participant;
     list_participants(TalkRef) -> ParticipantList;
     check_access(TalkRef) -> Access;
     check_access_many(AccessQuery) -> AccessAnswers;

@@ -242,6 +242,7 @@ pub fn participant(
         state: if left { "left" } else { "active" }.into(),
         tm_joined: 1_700_000_000_000_000,
         tm_left: if left { 1_700_000_001_000_000 } else { 0 },
+        role: "member".into(),
     }
 }
 

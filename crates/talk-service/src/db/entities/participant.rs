@@ -26,6 +26,32 @@ impl ParticipantState {
     }
 }
 
+/// What a participant may do in its talk (`docs/DOMAIN.md`, "Roles").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Role {
+    /// The creator (both agents of a direct talk).
+    #[sea_orm(string_value = "owner")]
+    Owner,
+    /// Appointed by an owner or an admin.
+    #[sea_orm(string_value = "moderator")]
+    Moderator,
+    /// Everyone else.
+    #[sea_orm(string_value = "member")]
+    Member,
+}
+
+impl Role {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Moderator => "moderator",
+            Self::Member => "member",
+        }
+    }
+}
+
 /// The only owner type so far.
 pub const OWNER_AGENT: &str = "agent";
 
@@ -47,6 +73,8 @@ pub struct Model {
     pub owner_id: AgentId,
     /// active | left.
     pub state: ParticipantState,
+    /// owner | moderator | member.
+    pub role: Role,
     /// Joined at.
     pub tm_joined: DateTimeUtc,
     /// Left at.

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_create_talks;
 mod m0002_create_participants;
 mod m0003_create_direct_pairs;
+mod m0004_participant_roles;
 
 /// Runs talk-service's migrations.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m0001_create_talks::Migration));
         all.push(Box::new(m0002_create_participants::Migration));
         all.push(Box::new(m0003_create_direct_pairs::Migration));
+        all.push(Box::new(m0004_participant_roles::Migration));
         all
     }
 }

@@ -34,13 +34,14 @@ const TALK_COLUMNS: [&str; 10] = [
     "tm_delete",
 ];
 
-const PARTICIPANT_COLUMNS: [&str; 8] = [
+const PARTICIPANT_COLUMNS: [&str; 9] = [
     "id",
     "customer_id",
     "talk_id",
     "owner_type",
     "owner_id",
     "state",
+    "role",
     "tm_joined",
     "tm_left",
 ];

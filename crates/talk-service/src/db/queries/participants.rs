@@ -7,7 +7,7 @@ use sea_orm::{
 use talk_types::time::Timestamp;
 use talk_types::{AgentId, CustomerId, ParticipantId, TalkId};
 
-use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState};
+use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState, Role};
 
 /// Inserts participant records.
 pub async fn insert_many<C: ConnectionTrait>(
@@ -52,6 +52,23 @@ pub async fn find_in_talk<C: ConnectionTrait>(
         .filter(participant::Column::TalkId.eq(talk))
         .one(conn)
         .await
+}
+
+/// Gives `record` the role `role`; returns the updated record.
+pub async fn set_role<C: ConnectionTrait>(
+    conn: &C,
+    record: participant::Model,
+    role: Role,
+) -> Result<participant::Model, DbErr> {
+    participant::Entity::update_many()
+        .col_expr(
+            participant::Column::Role,
+            sea_orm::sea_query::Expr::value(role),
+        )
+        .filter(participant::Column::Id.eq(record.id))
+        .exec(conn)
+        .await?;
+    Ok(participant::Model { role, ..record })
 }
 
 /// Marks an active record as left; returns the updated record.
