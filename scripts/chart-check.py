@@ -43,6 +43,37 @@ CRD_GROUPS = ("monitoring.coreos.com/",)
 OTHER_ENV = {"POD_NAME", "POD_NAMESPACE", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT", "RUST_LOG"}
 SERVICES = ["edge", "push-gateway", "agent-service", "talk-service", "message-service"]
 WS_PATHS = ["/v1.0/ws", "/v1.0/service_agents/ws"]
+# Who calls each gRPC service (the *_service_url each one is configured with).
+CALLERS = {
+    "agent-service": ["edge", "talk-service", "message-service"],
+    "talk-service": ["edge", "message-service", "push-gateway"],
+    "message-service": ["edge"],
+}
+COMPOSE = ROOT / "deploy" / "compose.yaml"
+# Variables that hold a secret: compose must require them (${VAR:?…}), never default them.
+SECRET_VARS = ("TALK_JWT_SECRET", "TALK_ADMIN_PASSWORD", "TALK_POSTGRES_PASSWORD")
+
+
+def secret_defaults(values: dict[str, Any], compose: str) -> list[str]:
+    """Every default secret: a non-empty auth secret or a password in a database URL in the chart's
+    values, a secret variable compose does not require, or a literal password in compose."""
+    found = []
+    for key in ("jwtSecret", "adminPassword"):
+        if values.get("auth", {}).get(key):
+            found.append(f"values auth.{key} has a default")
+    for key, url in values.get("database", {}).items():
+        if isinstance(url, str) and re.match(r"^\w+://[^/@]*:[^/@]*@", url):
+            found.append(f"values database.{key} carries a password")
+    for var in SECRET_VARS:
+        uses = re.findall(r"\$\{" + var + r"(:?[?-])?", compose)
+        if not uses:
+            found.append(f"compose never reads {var}")
+        found += [f"compose ${{{var}}} is not required (${{{var}:?…}})" for u in uses if u != ":?"]
+    if re.search(r"^\s*(POSTGRES_PASSWORD|TALK_\w*(SECRET|PASSWORD)):\s*[^$\s]", compose, re.M):
+        found.append("compose sets a literal secret")
+    if re.search(r"postgres://[^:/@]+:[^$/@]+@", compose):
+        found.append("compose has a literal database password")
+    return found
 
 
 class Report:
@@ -165,7 +196,7 @@ def chart_checks(report: Report, case: str, docs: list[tuple[str, dict[str, Any]
         for key in secrets[RELEASE]["data"]:
             report.check(key in known_env, f"[{case}] Secret key {key} is not a talk-config field")
         jwt = base64.b64decode(secrets[RELEASE]["data"].get("TALK_JWT_SECRET", "")).decode()
-        report.check(len(jwt) >= 16, f"[{case}] generated TALK_JWT_SECRET has at least 16 characters")
+        report.check(len(jwt) >= 32, f"[{case}] TALK_JWT_SECRET has at least 32 bytes")
 
     secret_name = merged["existingSecret"] or RELEASE
     for name, dep in by_kind.get("Deployment", {}).items():
@@ -196,6 +227,29 @@ def chart_checks(report: Report, case: str, docs: list[tuple[str, dict[str, Any]
     if merged["ingress"]["tls"]:
         tls = [i["spec"].get("tls") for i in by_kind.get("Ingress", {}).values()]
         report.check(all(tls), f"[{case}] ingress TLS on every Ingress")
+
+    # NetworkPolicies: the edge and the gateway from the ingress side, each gRPC port from its callers only.
+    policies = by_kind.get("NetworkPolicy", {})
+    if merged["networkPolicy"]["enabled"]:
+        report.check(sorted(policies) == sorted(names), f"[{case}] one NetworkPolicy per service, got {sorted(policies)}")
+        for service in SERVICES:
+            policy = policies.get(f"{RELEASE}-{service}")
+            if policy is None:
+                continue
+            spec = policy["spec"]
+            selected = spec["podSelector"]["matchLabels"].get("app.kubernetes.io/component")
+            report.check(selected == service, f"[{case}] NetworkPolicy {service} selects its pods")
+            report.check(spec.get("policyTypes") == ["Ingress"], f"[{case}] NetworkPolicy {service}: Ingress")
+            first = spec["ingress"][0]
+            sources = first["from"]
+            if service in CALLERS:
+                got = sorted(f["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for f in sources)
+                report.check(got == sorted(CALLERS[service]), f"[{case}] NetworkPolicy {service}: only {CALLERS[service]} call it, got {got}")
+                report.check(all("namespaceSelector" not in f for f in sources), f"[{case}] NetworkPolicy {service}: no namespace-wide source")
+            else:
+                report.check(all("namespaceSelector" in f for f in sources), f"[{case}] NetworkPolicy {service}: reachable from the ingress side")
+    else:
+        report.check(not policies, f"[{case}] networkPolicy.enabled=false renders no NetworkPolicy")
 
     # Migrations: `talk migrate` as a pre-install,pre-upgrade hook.
     job = by_kind.get("Job", {}).get(f"{RELEASE}-migrate")
@@ -249,7 +303,9 @@ def main() -> int:
                 "ingress": {"separateWebsocketIngress": False, "hosts": ["a.example.com", "b.example.com"]},
                 "metrics": {"serviceMonitor": {"enabled": True}},
                 "database": {"agentUrl": "postgres://agent@pg/agent", "messageUrl": "postgres://msg@pg/msg"},
-                "auth": {"jwtSecret": "a-jwt-secret-of-enough-length", "adminPassword": "pw"},
+                "auth": {"jwtSecret": "a-jwt-secret-of-enough-length-0123", "adminPassword": "pw"},
+                "networkPolicy": {"ingressNamespaceSelector": {"kubernetes.io/metadata.name": "ingress-nginx"},
+                                  "monitoringNamespaceSelector": {"kubernetes.io/metadata.name": "monitoring"}},
                 "config": {"extraEnv": {"TALK_MEMORY_BUS_HISTORY": "1000"}, "logFilter": "debug"},
                 "otel": {"endpoint": "http://otel:4317"},
                 "image": {"digest": "sha256:" + "a" * 64},
@@ -284,6 +340,7 @@ def main() -> int:
             ("logFormat yaml", {"config": {"logFormat": "yaml"}}, ["/config/logFormat"]),
             ("typo replica", {"services": {"edge": {"replica": 2}}}, ["replica"]),
             ("short jwtSecret", {"auth": {"jwtSecret": "short"}}, ["/auth/jwtSecret"]),
+            ("31-byte jwtSecret", {"auth": {"jwtSecret": "x" * 31}}, ["/auth/jwtSecret"]),
             ("extraEnv not TALK_*", {"config": {"extraEnv": {"DATABASE_URL": "x"}}}, ["DATABASE_URL", "pattern"]),
         ]
         for label, values, expected in broken_cases:
@@ -302,6 +359,26 @@ def main() -> int:
             report.check(True, "")
         except helm.HelmError as e:
             report.check(False, f"existingSecret without database.url must render: {e}")
+
+        # No default secret: not in the chart's values, not in compose; and the check catches one.
+        defaults = chart.merge_values({})
+        compose = COMPOSE.read_text()
+        found = secret_defaults(defaults, compose)
+        report.check(not found, f"no default secret: {found}")
+        for label, values, text in [
+            ("a default jwtSecret", deep_merge(defaults, {"auth": {"jwtSecret": "y" * 40}}), compose),
+            ("a password in database.url", deep_merge(defaults, {"database": {"url": "postgres://talk:talk@pg/talk"}}), compose),
+            ("a compose default", defaults, compose.replace("${TALK_JWT_SECRET:?", "${TALK_JWT_SECRET:-changeme", 1)),
+            ("a literal compose password", defaults, compose.replace("${TALK_POSTGRES_PASSWORD:?set TALK_POSTGRES_PASSWORD}", "talk")),
+        ]:
+            report.check(bool(secret_defaults(values, text)), f"the no-default-secret check misses {label}")
+        # Without networkPolicy the chart still renders, with no NetworkPolicy.
+        off = {"networkPolicy": {"enabled": False}}
+        try:
+            docs = render(chart, off)
+            chart_checks(report, "no network policies", docs, chart.merge_values(off), known_env)
+        except helm.HelmError as e:
+            report.check(False, f"networkPolicy.enabled=false must render: {e}")
 
     elapsed = time.monotonic() - started
     print(f"chart-check: {report.passed} passed, {len(report.failed)} failed")

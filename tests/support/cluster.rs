@@ -57,7 +57,7 @@ async fn bind() -> anyhow::Result<(TcpListener, SocketAddr)> {
 fn base_config() -> Config {
     let names = fresh_prefix();
     Config {
-        jwt_secret: "a-test-secret-of-enough-length".into(),
+        jwt_secret: "a-test-secret-of-enough-length-0123456789".into(),
         admin_password: ADMIN_PASSWORD.into(),
         nats_stream: names.stream,
         subject_prefix: names.subject,

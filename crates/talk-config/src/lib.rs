@@ -29,6 +29,10 @@ pub enum LogFormat {
     Json,
 }
 
+/// The shortest `TALK_JWT_SECRET` accepted: HS256's key should be at least as
+/// long as its 256-bit hash (RFC 7518 §3.2).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
 /// Every setting of every service. Field `x` is read from `TALK_X`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,10 +209,10 @@ impl Config {
                 )));
             }
         }
-        if !self.jwt_secret.is_empty() && self.jwt_secret.len() < 16 {
-            return Err(ConfigError::Invalid(
-                "TALK_JWT_SECRET must be at least 16 characters".into(),
-            ));
+        if !self.jwt_secret.is_empty() && self.jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::Invalid(format!(
+                "TALK_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes (HS256 wants as many as its hash)"
+            )));
         }
         if self.ws_queue_len == 0 || self.memory_bus_history == 0 {
             return Err(ConfigError::Invalid(
@@ -259,6 +263,21 @@ mod tests {
             assert!(Config::load().is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_jwt_secret_shorter_than_32_bytes_is_refused() {
+        let with = |secret: &str| Config {
+            jwt_secret: secret.to_owned(),
+            ..Config::default()
+        };
+        let short = with(&"s".repeat(MIN_JWT_SECRET_BYTES - 1)).validate();
+        assert!(short.is_err_and(|e| e.to_string().contains("at least 32 bytes")));
+        assert!(with(&"s".repeat(MIN_JWT_SECRET_BYTES)).validate().is_ok());
+        assert!(
+            with("").validate().is_ok(),
+            "empty: generated (embedded) or refused at start"
+        );
     }
 
     #[test]

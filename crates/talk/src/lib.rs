@@ -55,7 +55,7 @@ pub fn ensure_jwt_secret(config: &mut Config, embedded: bool) -> anyhow::Result<
     }
     let path = config.data_dir.join("jwt_secret");
     if let Ok(secret) = std::fs::read_to_string(&path)
-        && secret.trim().len() >= 16
+        && secret.trim().len() >= talk_config::MIN_JWT_SECRET_BYTES
     {
         config.jwt_secret = secret.trim().to_owned();
         return Ok(());

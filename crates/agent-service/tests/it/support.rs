@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
-pub const JWT_SECRET: &str = "test-secret-0123456789abcdef";
+pub const JWT_SECRET: &str = "test-secret-0123456789abcdef-0123456789";
 
 /// A fresh, empty PostgreSQL database, dropped on [`TestDb::drop_db`].
 pub struct TestDb {

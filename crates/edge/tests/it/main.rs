@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use fakes::{Fakes, MESSAGE, PASSWORD, Recorder, TALK};
 
-const SECRET: &str = "edge-test-secret-0123456789";
+const SECRET: &str = "edge-test-secret-0123456789abcdefghij";
 const OTHER: &str = "5c1a5e0e-0000-4000-8000-0000000000aa";
 
 struct Edge {

@@ -52,7 +52,7 @@ async fn with_the_real_talk_and_agent_services() {
     let (message_listener, message_url) = bind().await;
     let config = Config {
         database_url: database_url.clone(),
-        jwt_secret: "a-test-secret-of-some-length".into(),
+        jwt_secret: "a-test-secret-of-some-length-0123456789".into(),
         admin_password: "admin-password-1".into(),
         agent_service_url: agent_url.clone(),
         talk_service_url: talk_url.clone(),

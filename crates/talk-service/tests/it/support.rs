@@ -101,7 +101,7 @@ impl Env {
             talk_database_url: database_url.replace("all.db", "talk.db"),
             database_max_connections: 8,
             subject_prefix: names.subject.clone(),
-            jwt_secret: "test-secret-0123456789abcdef".into(),
+            jwt_secret: "test-secret-0123456789abcdef-0123456789".into(),
             admin_password: ADMIN_PASSWORD.into(),
             agent_service_url: format!("http://{agent_addr}"),
             ..Config::default()
