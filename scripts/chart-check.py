@@ -45,7 +45,7 @@ SERVICES = ["edge", "push-gateway", "agent-service", "talk-service", "message-se
 WS_PATHS = ["/v1.0/ws", "/v1.0/service_agents/ws"]
 # Who calls each gRPC service (the *_service_url each one is configured with).
 CALLERS = {
-    "agent-service": ["edge", "talk-service", "message-service"],
+    "agent-service": ["edge", "talk-service", "message-service", "push-gateway"],
     "talk-service": ["edge", "message-service", "push-gateway"],
     "message-service": ["edge"],
 }

@@ -66,3 +66,140 @@ async fn bad_credentials_tokens_and_json_get_clear_4xx() -> anyhow::Result<()> {
     cluster.stop().await;
     Ok(())
 }
+
+/// Whether `api`'s token is refused as revoked within 5 s, polling.
+async fn revoked_within_5s(api: &Api) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let reply = api.call(Method::GET, "/v1.0/talks", None).await?;
+        if reply.status == 401 {
+            reply.assert_error(401, "TOKEN_REVOKED");
+            return Ok(());
+        }
+        anyhow::ensure!(
+            reply.status == 200,
+            "unexpected {}: {}",
+            reply.status,
+            reply.body
+        );
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "still accepted after 5 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Whether `socket` is closed with 4401 within 5 s (frames before are skipped).
+async fn closed_with_4401(socket: &mut talk_e2e::ws::Socket) -> anyhow::Result<String> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match socket.next_or_close(left).await? {
+            Some(talk_e2e::ws::Incoming::Frame(_)) => continue,
+            Some(talk_e2e::ws::Incoming::Closed(Some((code, reason)))) => {
+                anyhow::ensure!(code == 4401, "closed with {code} {reason}");
+                return Ok(reason);
+            }
+            other => anyhow::bail!("no 4401 close within 5 s: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_password_change_demotion_and_delete_revoke_tokens_and_sockets() -> anyhow::Result<()>
+{
+    let cluster = Cluster::start(Topology::Services { nats_url: None }).await?;
+    let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
+    let socket_of = |api: &Api| {
+        let (push, token) = (cluster.push.clone(), api.token.clone().unwrap_or_default());
+        async move { talk_e2e::ws::Socket::connect(&push, &token, "").await }
+    };
+
+    // Logout: this token and the socket opened with it stop working; a new login works.
+    let (_, alice) = admin.create_agent("alice", "Alice").await?;
+    let mut socket = socket_of(&alice).await?;
+    let out = alice.call(Method::POST, "/v1.0/auth/logout", None).await?;
+    assert_eq!(out.status, 200, "{}", out.body);
+    revoked_within_5s(&alice).await?;
+    assert_eq!(closed_with_4401(&mut socket).await?, "token revoked");
+    let again = Api::login(&cluster.edge, "alice", "alice-password").await?;
+    again.get("/v1.0/talks").await?;
+
+    // Password change: the current password is required; the old one stops
+    // working at once, old tokens within 5 s.
+    let (_, bob) = admin.create_agent("bob", "Bob").await?;
+    let path = "/v1.0/service_agents/me/password";
+    let missing = bob
+        .call(
+            Method::PUT,
+            path,
+            Some(json!({"password": "bob-new-password"})),
+        )
+        .await?;
+    missing.assert_error(400, "MISSING_FIELD");
+    let wrong = bob
+        .call(
+            Method::PUT,
+            path,
+            Some(json!({"password": "bob-new-password", "current_password": "guess"})),
+        )
+        .await?;
+    wrong.assert_error(401, "INVALID_CREDENTIALS");
+    let changed = bob
+        .call(
+            Method::PUT,
+            path,
+            Some(json!({"password": "bob-new-password", "current_password": "bob-password"})),
+        )
+        .await?;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["username"], "bob");
+    let old = Api::new(&cluster.edge)
+        .call(
+            Method::POST,
+            "/auth/login",
+            Some(json!({"username": "bob", "password": "bob-password"})),
+        )
+        .await?;
+    old.assert_error(401, "INVALID_CREDENTIALS");
+    revoked_within_5s(&bob).await?;
+    Api::login(&cluster.edge, "bob", "bob-new-password").await?;
+
+    // Demotion (an admin loses the bit) and deletion, by an admin.
+    let (carol_id, carol) = admin.create_agent("carol", "Carol").await?;
+    let promoted = admin
+        .call(
+            Method::PUT,
+            &format!("/v1.0/agents/{carol_id}"),
+            Some(json!({"permission": 48})),
+        )
+        .await?;
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+    revoked_within_5s(&carol).await?;
+    let carol = Api::login(&cluster.edge, "carol", "carol-password").await?;
+    carol.get("/v1.0/agents").await?;
+    let mut socket = socket_of(&carol).await?;
+    let demoted = admin
+        .call(
+            Method::PUT,
+            &format!("/v1.0/agents/{carol_id}"),
+            Some(json!({"permission": 16})),
+        )
+        .await?;
+    assert_eq!(demoted.status, 200, "{}", demoted.body);
+    revoked_within_5s(&carol).await?;
+    assert_eq!(closed_with_4401(&mut socket).await?, "token revoked");
+
+    let (dave_id, dave) = admin.create_agent("dave", "Dave").await?;
+    let mut socket = socket_of(&dave).await?;
+    let deleted = admin
+        .call(Method::DELETE, &format!("/v1.0/agents/{dave_id}"), None)
+        .await?;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    revoked_within_5s(&dave).await?;
+    assert_eq!(closed_with_4401(&mut socket).await?, "token revoked");
+    // An unchanged agent keeps working throughout.
+    admin.get("/v1.0/talks").await?;
+    Ok(())
+}

@@ -19,6 +19,7 @@ pub fn agent(row: &agent::Model) -> talk_proto::Agent {
         tm_create,
         tm_update,
         tm_delete,
+        token_version: _,
     } = row;
     talk_proto::Agent {
         id: id.to_string(),

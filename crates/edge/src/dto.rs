@@ -99,6 +99,18 @@ pub struct UpdateTalkBody {
     pub detail: Option<String>,
 }
 
+/// `PUT /service_agents/me/password`: VoIPBIN's `{"password"}` plus the
+/// current one, which Talk requires.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct PasswordBody {
+    /// The new password.
+    #[serde(default)]
+    pub password: String,
+    /// The current password.
+    #[serde(default)]
+    pub current_password: String,
+}
+
 /// `PUT /talks/{id}/participants/{participant_id}`: `{"role": "moderator" | "member"}`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SetRoleBody {

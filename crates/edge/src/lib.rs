@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, header};
 use axum::routing::get;
-use talk_auth::Tokens;
+use talk_auth::{Revocations, Tokens};
 use talk_config::Config;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -60,6 +60,8 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     /// Internal service clients.
     pub clients: Clients,
+    /// Refuses revoked tokens (asks agent-service).
+    pub revocations: Revocations,
     /// Lifetime of a token, for the login cookie's `Max-Age`.
     pub token_ttl_secs: u64,
 }
@@ -96,12 +98,14 @@ pub fn router(config: &Config) -> Result<Router, Error> {
     if config.jwt_secret.is_empty() {
         return Err(Error::MissingSecret);
     }
+    let clients = Clients::new(config)?;
     let state = AppState {
         tokens: Arc::new(Tokens::new(
             config.jwt_secret.as_bytes(),
             config.token_ttl_secs,
         )),
-        clients: Clients::new(config)?,
+        revocations: Revocations::new(clients.agents.clone(), talk_auth::FRESH_FOR),
+        clients,
         token_ttl_secs: config.token_ttl_secs,
     };
     let (api, operations) = routes::all().finish();

@@ -20,6 +20,7 @@ mod consumer;
 mod protocol;
 mod queue;
 mod resume;
+mod revocation;
 mod routing;
 mod ws;
 
@@ -30,6 +31,7 @@ use axum::Router;
 use axum::routing::get;
 use talk_config::Config;
 use talk_events::Bus;
+use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::push_service_server::PushServiceServer;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_types::ApiError;
@@ -80,10 +82,18 @@ async fn routes(
         Err(e) => tracing::warn!(error = %e, "bus not reachable yet; push consumer will retry"),
     }
     tokio::spawn(consumer::run(bus.clone(), hub.clone(), shutdown.clone()));
+    let agents = AgentServiceClient::new(talk_runtime::channel(&config.agent_service_url)?);
+    let revocations = talk_auth::Revocations::new(agents, talk_auth::FRESH_FOR);
+    tokio::spawn(revocation::sweep(
+        hub.clone(),
+        revocations.clone(),
+        shutdown.clone(),
+    ));
     let shared = Arc::new(ws::Shared {
         hub: hub.clone(),
         bus,
         tokens: talk_auth::Tokens::new(config.jwt_secret.as_bytes(), config.token_ttl_secs),
+        revocations,
         talks: TalkServiceClient::new(talk_runtime::channel(&config.talk_service_url)?),
         ping_every: Duration::from_secs(config.ws_ping_secs.max(1)),
         pong_timeout: Duration::from_secs(config.ws_pong_timeout_secs.max(1)),

@@ -25,7 +25,9 @@ pub mod close {
     pub const PONG_TIMEOUT: u16 = 4000;
     /// The client fell behind (or the gateway lost its place): reconnect and resume with your cursor.
     pub const SLOW_CONSUMER: u16 = 4008;
-    /// No valid credentials: no token and no `auth` frame within 5 s, or a bad token in it.
+    /// No valid credentials: no token and no `auth` frame within 5 s, or a bad
+    /// token in it; or the token was revoked (logout, password or permission
+    /// change, delete) or expired while the socket was open.
     pub const UNAUTHENTICATED: u16 = 4401;
     /// A subscription to a topic the caller may not have.
     pub const FORBIDDEN_TOPIC: u16 = 4403;

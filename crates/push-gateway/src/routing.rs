@@ -409,6 +409,30 @@ impl Hub {
         self.received.store(received, Ordering::Relaxed);
     }
 
+    /// The agents with a connection here.
+    pub(crate) fn connected_agents(&self) -> Vec<AgentId> {
+        self.lock().agents.keys().copied().collect()
+    }
+
+    /// Closes every connection whose identity `refused` names a reason for
+    /// (its token was revoked or expired), with close code `code`; answers
+    /// how many.
+    pub(crate) fn close_refused(
+        &self,
+        code: u16,
+        refused: impl Fn(&Identity) -> Option<&'static str>,
+    ) -> usize {
+        let table = self.lock();
+        let mut closed = 0;
+        for conn in table.conns.values() {
+            if let Some(reason) = refused(&conn.identity) {
+                conn.queue.close(code, reason, false);
+                closed += 1;
+            }
+        }
+        closed
+    }
+
     /// Closes every connection of `agent`; answers how many.
     pub(crate) fn close_agent(&self, agent: AgentId, code: u16, reason: &str) -> usize {
         let table = self.lock();

@@ -1,5 +1,13 @@
 //! Agent tokens, compatible with VoIPBIN: HS256, claims
-//! `{"type": "agent", "agent": {...}, "expire": "<ts>"}` plus a standard `exp`.
+//! `{"type": "agent", "agent": {...}, "expire": "<ts>"}` plus the standard
+//! `exp`, `iss` and `aud` (`talk`) and Talk's `ver`: the agent's token
+//! version when it was issued. agent-service moves an agent's version on
+//! logout, a password or permission change and a delete; the edge and the
+//! gateway refuse a token whose version is behind ([`Identity::version`]).
+
+mod revocations;
+
+pub use revocations::{FRESH_FOR, Revocations, judge};
 
 use chrono::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -32,6 +40,9 @@ pub struct AgentClaim {
     pub permission: u32,
 }
 
+/// Who issues Talk's tokens, and for whom (`iss` and `aud`).
+pub const ISSUER: &str = "talk";
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     #[serde(rename = "type", default)]
@@ -40,6 +51,12 @@ struct Claims {
     expire: String,
     #[serde(default)]
     exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+    #[serde(default)]
+    ver: u64,
 }
 
 /// A verified caller.
@@ -47,6 +64,11 @@ struct Claims {
 pub struct Identity {
     /// The agent as the token describes it.
     pub agent: AgentClaim,
+    /// The agent's token version when the token was issued: the token is
+    /// revoked once agent-service's is higher.
+    pub version: u64,
+    /// When the token expires.
+    pub expires: time::Timestamp,
 }
 
 impl Identity {
@@ -143,23 +165,35 @@ impl Tokens {
         }
     }
 
-    /// A token for `agent`.
+    /// A token for `agent` at token version 0.
     pub fn issue(&self, agent: AgentClaim) -> Result<String, ApiError> {
+        self.issue_at(agent, 0)
+    }
+
+    /// A token for `agent` at its token `version`.
+    pub fn issue_at(&self, agent: AgentClaim, version: u64) -> Result<String, ApiError> {
         let expires = time::now() + self.ttl;
         let claims = Claims {
             kind: Some("agent".into()),
             agent,
             expire: time::format(&expires),
             exp: Some(expires.timestamp()),
+            iss: Some(ISSUER.into()),
+            aud: Some(ISSUER.into()),
+            ver: version,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| ApiError::internal())
     }
 
-    /// Verifies a token: signature, `type` (agent or absent), `exp` and `expire`.
+    /// Verifies a token: signature, `type` (agent or absent), `exp` and
+    /// `expire`, and `iss` / `aud` where present (VoIPBIN's tokens have none).
     pub fn verify(&self, token: &str) -> Result<Identity, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
+        // Checked when present (VoIPBIN's tokens carry neither).
         validation.required_spec_claims.clear();
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[ISSUER]);
         validation.leeway = 0;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map_err(|_| ApiError::invalid_credentials())?;
@@ -173,6 +207,8 @@ impl Tokens {
         }
         Ok(Identity {
             agent: claims.agent,
+            version: claims.ver,
+            expires: expire,
         })
     }
 }
@@ -202,6 +238,30 @@ mod tests {
             "INVALID_CREDENTIALS"
         );
         assert!(tokens.verify("not-a-token").is_err());
+    }
+
+    #[test]
+    fn tokens_of_another_issuer_or_audience_are_refused() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let tokens = Tokens::new(secret, 60);
+        let token = tokens.issue_at(agent(), 7).unwrap();
+        assert_eq!(tokens.verify(&token).unwrap().version, 7);
+        let expires = time::now() + Duration::seconds(60);
+        for (iss, aud) in [("other", ISSUER), (ISSUER, "other")] {
+            let claims = Claims {
+                kind: Some("agent".into()),
+                agent: agent(),
+                expire: time::format(&expires),
+                exp: Some(expires.timestamp()),
+                iss: Some(iss.into()),
+                aud: Some(aud.into()),
+                ver: 0,
+            };
+            let key = EncodingKey::from_secret(secret);
+            let foreign =
+                jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap();
+            assert!(tokens.verify(&foreign).is_err(), "{iss} / {aud}");
+        }
     }
 
     #[test]

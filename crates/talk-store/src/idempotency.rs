@@ -54,6 +54,8 @@ pub enum Operation {
     UpdateAgent,
     /// `AgentService/DeleteAgent`.
     DeleteAgent,
+    /// `AgentService/ChangePassword`.
+    ChangePassword,
     /// `TalkService/CreateTalk`.
     CreateTalk,
     /// `TalkService/UpdateTalk`.
@@ -95,6 +97,7 @@ impl Operation {
             Self::CreateAgent => "CreateAgent",
             Self::UpdateAgent => "UpdateAgent",
             Self::DeleteAgent => "DeleteAgent",
+            Self::ChangePassword => "ChangePassword",
             Self::CreateTalk => "CreateTalk",
             Self::UpdateTalk => "UpdateTalk",
             Self::DeleteTalk => "DeleteTalk",

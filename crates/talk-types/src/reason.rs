@@ -112,6 +112,9 @@ reasons! {
     AuthenticationRequired = "AUTHENTICATION_REQUIRED", Unauthenticated, "Authentication is required.";
     /// A login with a wrong username or password.
     InvalidCredentials = "INVALID_CREDENTIALS", Unauthenticated, "The provided credentials are invalid.";
+    /// A token of an agent that logged out, changed its password or
+    /// permission, or was deleted since it was issued.
+    TokenRevoked = "TOKEN_REVOKED", Unauthenticated, "The token was revoked; log in again.";
     // 403.
     /// The caller may not do this.
     PermissionDenied = "PERMISSION_DENIED", PermissionDenied, "You do not have permission to access this resource.";

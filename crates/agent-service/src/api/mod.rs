@@ -4,10 +4,13 @@ mod convert;
 
 use talk_proto::agent_service_server::AgentService;
 use talk_proto::{
-    Agent, AgentPage, CreateAgentRequest, DeleteAgentRequest, GetAgentRequest, ListAgentsRequest,
-    LoginRequest, LoginResponse, ResolveAgentsRequest, ResolveAgentsResponse, UpdateAgentRequest,
+    Agent, AgentPage, ChangePasswordRequest, CreateAgentRequest, DeleteAgentRequest,
+    GetAgentRequest, ListAgentsRequest, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
+    ResolveAgentsRequest, ResolveAgentsResponse, TokenStatesRequest, TokenStatesResponse,
+    UpdateAgentRequest,
 };
 use talk_runtime::grpc::handle;
+use talk_types::AgentId;
 use tonic::{Request, Response, Status};
 
 use crate::service::{AgentUpdate, Agents, Caller, NewAgent};
@@ -163,6 +166,53 @@ impl AgentService for AgentApi {
                 agents: rows.iter().map(wire::agent).collect(),
                 missing,
             })
+        })
+        .await
+    }
+
+    async fn logout(
+        &self,
+        request: Request<LogoutRequest>,
+    ) -> Result<Response<LogoutResponse>, Status> {
+        handle("Logout", request, |req| async move {
+            let caller = Caller::from_wire(req.caller.as_ref())?;
+            self.agents.logout(&caller).await?;
+            Ok(LogoutResponse {})
+        })
+        .await
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<ChangePasswordRequest>,
+    ) -> Result<Response<Agent>, Status> {
+        handle("ChangePassword", request, |req| async move {
+            let ChangePasswordRequest {
+                caller,
+                options,
+                current_password,
+                password,
+            } = req;
+            let caller = Caller::from_wire(caller.as_ref())?;
+            self.agents
+                .change_password(&caller, options.as_ref(), current_password, password)
+                .await
+        })
+        .await
+    }
+
+    async fn token_states(
+        &self,
+        request: Request<TokenStatesRequest>,
+    ) -> Result<Response<TokenStatesResponse>, Status> {
+        handle("TokenStates", request, |req| async move {
+            let ids = req
+                .agent_ids
+                .iter()
+                .map(|id| AgentId::parse("agent_ids", id))
+                .collect::<Result<Vec<_>, _>>()?;
+            let states = self.agents.token_states(&ids).await?;
+            Ok(TokenStatesResponse { states })
         })
         .await
     }

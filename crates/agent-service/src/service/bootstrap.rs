@@ -69,6 +69,7 @@ pub async fn run(db: &DatabaseConnection, admin_password: &str) -> Result<Outcom
         tm_create: now,
         tm_update: now,
         tm_delete: None,
+        token_version: 0,
     };
     match agents::insert(&txn, admin).await {
         Ok(_) => {}

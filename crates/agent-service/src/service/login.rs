@@ -31,7 +31,8 @@ impl Agents {
             return Err(ApiError::invalid_credentials());
         }
         let row = row.ok_or_else(ApiError::invalid_credentials)?;
-        let token = self.tokens.issue(wire::claim(&row))?;
+        let version = u64::try_from(row.token_version).unwrap_or(0);
+        let token = self.tokens.issue_at(wire::claim(&row), version)?;
         tracing::info!(agent_id = %row.id, "login");
         Ok((token, row))
     }

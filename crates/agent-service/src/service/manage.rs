@@ -97,6 +97,7 @@ impl Agents {
             tm_create: now,
             tm_update: now,
             tm_delete: None,
+            token_version: 0,
         };
         let row = agents::insert(write.txn(), row).await.map_err(|e| {
             if is_unique_violation(&e) {
@@ -156,11 +157,16 @@ impl Agents {
             Err(replay) => return Ok(replay),
         };
         let now = time::now();
+        // A new password or permission revokes the agent's tokens: their
+        // claims would be stale.
+        let revoke =
+            password_hash.is_some() || permission.is_some_and(|p| i64::from(p) != row.permission);
         let changes = Changes {
             name: name.clone(),
             detail: detail.clone(),
             password_hash: password_hash.clone(),
             permission,
+            revoke,
         };
         agents::update(write.txn(), caller.customer_id, id, changes, now)
             .await
@@ -222,7 +228,7 @@ impl Agents {
     /// Opens a write of agent `id` under `scope`: claims the key (a retry
     /// gets the first answer instead), locks the live agent and checks that
     /// the caller may change it.
-    async fn begin_on(
+    pub(super) async fn begin_on(
         &self,
         caller: &Caller,
         scope: &Scope,

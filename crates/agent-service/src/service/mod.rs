@@ -5,6 +5,7 @@ mod login;
 mod manage;
 pub mod password;
 mod read;
+mod tokens;
 pub mod validate;
 
 use sea_orm::{DatabaseConnection, DbErr, SqlErr};

@@ -1,5 +1,6 @@
 //! The caller: a token from cookie `token`, query `?token=` or
-//! `Authorization: Bearer`, in VoIPBIN's order.
+//! `Authorization: Bearer`, in VoIPBIN's order; verified, and not revoked
+//! (`talk_auth::Revocations`).
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::header::AUTHORIZATION;
@@ -47,7 +48,9 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
         let token = token(parts).ok_or_else(ApiError::unauthenticated)?;
-        Ok(Self(state.tokens.verify(&token)?))
+        let identity = state.tokens.verify(&token)?;
+        state.revocations.check(&identity).await?;
+        Ok(Self(identity))
     }
 }
 

@@ -1,18 +1,23 @@
-//! `POST /auth/login` (VoIPBIN's root path) and `POST /v1.0/auth/login`.
+//! `POST /auth/login` (VoIPBIN's root path) and `POST /v1.0/auth/login`;
+//! `POST /auth/logout` and `POST /v1.0/auth/logout` (revoke every token of
+//! the caller); `PUT /v1.0/service_agents/me/password` (one's own password,
+//! proving the current one).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
-use talk_proto::LoginRequest;
+use talk_proto::{ChangePasswordRequest, LoginRequest, LogoutRequest};
 use talk_runtime::grpc::request;
+use talk_wire::Agent;
 
+use super::openapi::AgentDoc;
 use super::{Registry, doc};
 use crate::AppState;
-use crate::dto::{LoginBody, LoginReply};
+use crate::dto::{LoginBody, LoginReply, PasswordBody};
 use crate::error::HttpError;
-use crate::extract::JsonBody;
+use crate::extract::{Auth, JsonBody, Write};
 
 /// Registers the login routes.
 pub fn register(registry: Registry) -> Registry {
@@ -25,9 +30,70 @@ pub fn register(registry: Registry) -> Registry {
         .body::<LoginBody>()
         .ok::<LoginReply>(200)
     };
+    let logout_doc = || doc("auth", "Log out: every token of the caller stops working");
+    let password_doc = || {
+        doc(
+            "auth",
+            "Change one's own password (VoIPBIN's body plus current_password); revokes every token",
+        )
+        .body::<PasswordBody>()
+        .ok::<AgentDoc>(200)
+    };
     registry
         .add(Method::POST, "/auth/login", login, login_doc())
         .add(Method::POST, "/v1.0/auth/login", login, login_doc())
+        .add(Method::POST, "/auth/logout", logout, logout_doc())
+        .add(Method::POST, "/v1.0/auth/logout", logout, logout_doc())
+        .add(
+            Method::PUT,
+            "/v1.0/service_agents/me/password",
+            change_password,
+            password_doc(),
+        )
+}
+
+/// Revokes every token of the caller; answers `{}` and clears the cookie.
+pub async fn logout(State(state): State<AppState>, Auth(me): Auth) -> Result<Response, HttpError> {
+    state
+        .clients
+        .agents
+        .clone()
+        .logout(request(LogoutRequest {
+            caller: Some(me.caller()),
+        }))
+        .await?;
+    let mut response = Json(serde_json::json!({})).into_response();
+    let cleared = "token=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict";
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, HeaderValue::from_static(cleared));
+    Ok(response)
+}
+
+/// Sets the caller's password; answers the agent.
+pub async fn change_password(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    JsonBody(body): JsonBody<PasswordBody>,
+) -> Result<Json<Agent>, HttpError> {
+    let PasswordBody {
+        password,
+        current_password,
+    } = body;
+    let agent = state
+        .clients
+        .agents
+        .clone()
+        .change_password(request(ChangePasswordRequest {
+            caller: Some(me.caller()),
+            options: Some(options),
+            current_password,
+            password,
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(agent.into()))
 }
 
 /// Checks credentials with agent-service and answers `{username, token}`.

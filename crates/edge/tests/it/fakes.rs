@@ -240,6 +240,35 @@ impl AgentService for Fakes {
     ) -> Result<Response<pb::ResolveAgentsResponse>, Status> {
         unimplemented()
     }
+    async fn logout(
+        &self,
+        _: Request<pb::LogoutRequest>,
+    ) -> Result<Response<pb::LogoutResponse>, Status> {
+        unimplemented()
+    }
+    async fn change_password(
+        &self,
+        _: Request<pb::ChangePasswordRequest>,
+    ) -> Result<Response<pb::Agent>, Status> {
+        unimplemented()
+    }
+    /// Every agent the tests name is live, at token version 0.
+    async fn token_states(
+        &self,
+        request: Request<pb::TokenStatesRequest>,
+    ) -> Result<Response<pb::TokenStatesResponse>, Status> {
+        let states = request
+            .into_inner()
+            .agent_ids
+            .into_iter()
+            .map(|agent_id| pb::TokenState {
+                agent_id,
+                version: 0,
+                active: true,
+            })
+            .collect();
+        Ok(Response::new(pb::TokenStatesResponse { states }))
+    }
 }
 
 #[tonic::async_trait]

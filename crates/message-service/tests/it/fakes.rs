@@ -240,6 +240,24 @@ impl AgentService for FakeAgents {
     ) -> Result<Response<ResolveAgentsResponse>, Status> {
         unimplemented()
     }
+    async fn logout(
+        &self,
+        _: Request<talk_proto::LogoutRequest>,
+    ) -> Result<Response<talk_proto::LogoutResponse>, Status> {
+        unimplemented()
+    }
+    async fn change_password(
+        &self,
+        _: Request<talk_proto::ChangePasswordRequest>,
+    ) -> Result<Response<Agent>, Status> {
+        unimplemented()
+    }
+    async fn token_states(
+        &self,
+        _: Request<talk_proto::TokenStatesRequest>,
+    ) -> Result<Response<talk_proto::TokenStatesResponse>, Status> {
+        unimplemented()
+    }
 
     async fn get_agent(
         &self,

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::Value;
-use talk_auth::{Identity, Tokens};
+use talk_auth::{Identity, Revocations, Tokens};
 use talk_events::Bus;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_types::{ApiError, Reason};
@@ -32,6 +32,7 @@ pub(crate) struct Shared {
     pub(crate) hub: Arc<Hub>,
     pub(crate) bus: Arc<dyn Bus>,
     pub(crate) tokens: Tokens,
+    pub(crate) revocations: Revocations,
     pub(crate) talks: TalkServiceClient<Channel>,
     pub(crate) ping_every: Duration,
     pub(crate) pong_timeout: Duration,
@@ -133,6 +134,11 @@ pub(crate) async fn upgrade(
         Ok(params) => params,
         Err(error) => return reject(&error, &headers),
     };
+    if let Some(identity) = &params.identity
+        && let Err(error) = shared.revocations.check(identity).await
+    {
+        return reject(&error, &headers);
+    }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),

@@ -70,6 +70,14 @@ pub(super) async fn authenticate(socket: &mut WebSocket, shared: &Shared) -> Res
             send_close(socket, close::UNAUTHENTICATED, "invalid credentials").await;
             return Err(());
         };
+        if let Err(error) = shared.revocations.check(&identity).await {
+            let (code, why) = match error.kind {
+                talk_types::ErrorKind::Unauthenticated => (close::UNAUTHENTICATED, "token revoked"),
+                _ => (close::TRY_AGAIN_LATER, "cannot check the token now; retry"),
+            };
+            send_close(socket, code, why).await;
+            return Err(());
+        }
         if let Some(id) = id {
             let _ = socket.send(Message::Text(protocol::ack(&id).into())).await;
         }

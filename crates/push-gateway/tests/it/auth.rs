@@ -134,3 +134,31 @@ async fn first_frame_auth_refusals_close_with_4401() {
         connected.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_revoked_token_closes_its_socket_with_4401_and_cannot_open_another() {
+    let world = World::nats().await;
+    let gateway = world.gateway().await;
+    let talk = TalkId::new();
+    let agent = world.agent(&[talk]);
+    let mut client = Client::connect(&gateway.url(&format!("?token={}", agent.token))).await;
+    receives(&world, &mut client, &agent, talk).await;
+
+    // agent-service moves the agent's token version (logout, new password…):
+    // the gateway's next sweep closes the socket.
+    world.talks.revoke(agent.id);
+    let (code, reason) = client.closed().await;
+    assert_eq!(code, push_gateway::close::UNAUTHENTICATED);
+    assert_eq!(reason, "token revoked");
+
+    // The same token opens nothing any more: 401 before the upgrade.
+    let error = tokio_tungstenite::connect_async(gateway.url(&format!("?token={}", agent.token)))
+        .await
+        .unwrap_err();
+    let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
+        panic!("expected an HTTP error, got {error:?}");
+    };
+    assert_eq!(response.status(), 401);
+    let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+    assert_eq!(body["error"]["reason"], "TOKEN_REVOKED");
+}

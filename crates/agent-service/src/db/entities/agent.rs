@@ -33,6 +33,8 @@ pub struct Model {
     pub tm_update: DateTimeUtc,
     /// When it was soft-deleted.
     pub tm_delete: Option<DateTimeUtc>,
+    /// Its tokens' version: a token issued at a lower one is revoked.
+    pub token_version: i64,
 }
 
 impl std::fmt::Debug for Model {

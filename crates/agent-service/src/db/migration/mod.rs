@@ -2,6 +2,7 @@
 
 mod m0001_customers;
 mod m0002_agents;
+mod m0003_token_version;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, TransactionTrait};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         let mut all = talk_store::migration::shared();
         all.push(Box::new(m0001_customers::CreateCustomers));
         all.push(Box::new(m0002_agents::CreateAgents));
+        all.push(Box::new(m0003_token_version::AddTokenVersion));
         all
     }
 }

@@ -1,7 +1,7 @@
 //! Queries on `agents`. Reads skip soft-deleted rows; all but the login lookup
 //! are scoped to one customer.
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -69,6 +69,26 @@ pub async fn find_many<C: ConnectionTrait>(
         .await
 }
 
+/// `(id, token_version)` of the live agents among `ids` (of any customer).
+pub async fn token_versions<C: ConnectionTrait>(
+    db: &C,
+    ids: &[AgentId],
+) -> Result<Vec<(AgentId, i64)>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(uuid::Uuid, i64)> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::TokenVersion)
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::TmDelete.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, v)| (AgentId(id), v)).collect())
+}
+
 /// One page of live agents of `customer`, newest first, created strictly before `before`.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
@@ -110,6 +130,8 @@ pub struct Changes {
     pub password_hash: Option<String>,
     /// New permission bitmask.
     pub permission: Option<u32>,
+    /// Revoke the agent's tokens (move its token version).
+    pub revoke: bool,
 }
 
 /// Writes `changes` to an agent of `customer` and stamps `tm_update`.
@@ -125,8 +147,12 @@ pub async fn update<C: ConnectionTrait>(
         detail,
         password_hash,
         permission,
+        revoke,
     } = changes;
     let mut query = Entity::update_many().col_expr(Column::TmUpdate, Expr::value(now));
+    if revoke {
+        query = query.col_expr(Column::TokenVersion, Expr::col(Column::TokenVersion).add(1));
+    }
     if let Some(name) = name {
         query = query.col_expr(Column::Name, Expr::value(name));
     }
@@ -157,6 +183,7 @@ pub async fn soft_delete<C: ConnectionTrait>(
     Entity::update_many()
         .col_expr(Column::TmDelete, Expr::value(now))
         .col_expr(Column::TmUpdate, Expr::value(now))
+        .col_expr(Column::TokenVersion, Expr::col(Column::TokenVersion).add(1))
         .filter(Column::Id.eq(id))
         .filter(Column::CustomerId.eq(customer))
         .exec(db)

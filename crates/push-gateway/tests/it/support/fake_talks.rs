@@ -1,9 +1,12 @@
-//! A tiny TalkService that answers ListMemberships from a table the test sets;
-//! every other method is unimplemented (the gateway calls nothing else).
+//! A tiny TalkService that answers ListMemberships from a table the test sets,
+//! and an AgentService on the same port that answers TokenStates (every agent
+//! live, at the version the test sets; 0 by default); every other method is
+//! unimplemented (the gateway calls nothing else).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use talk_proto::agent_service_server::{AgentService, AgentServiceServer};
 use talk_proto::talk_service_server::{TalkService, TalkServiceServer};
 use talk_proto::*;
 use talk_types::{AgentId, TalkId};
@@ -16,16 +19,21 @@ use tonic::{Request, Response, Status};
 pub struct FakeTalks {
     pub url: String,
     members: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    versions: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl FakeTalks {
     /// Serves the fake on a fresh port until `shutdown`.
     pub async fn start(shutdown: CancellationToken) -> Self {
         let members = Arc::new(Mutex::new(HashMap::new()));
+        let versions = Arc::new(Mutex::new(HashMap::new()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = tonic::service::Routes::new(TalkServiceServer::new(Fake {
             members: members.clone(),
+        }))
+        .add_service(AgentServiceServer::new(FakeAgents {
+            versions: versions.clone(),
         }))
         .into_axum_router();
         tokio::spawn(async move {
@@ -33,7 +41,21 @@ impl FakeTalks {
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await
         });
-        Self { url, members }
+        Self {
+            url,
+            members,
+            versions,
+        }
+    }
+
+    /// Revokes every token of `agent` issued so far (moves its version).
+    pub fn revoke(&self, agent: AgentId) {
+        *self
+            .versions
+            .lock()
+            .unwrap()
+            .entry(agent.to_string())
+            .or_insert(0) += 1;
     }
 
     /// Sets the talks `agent` is an active participant of.
@@ -47,6 +69,53 @@ impl FakeTalks {
 
 struct Fake {
     members: Arc<Mutex<HashMap<String, Vec<String>>>>,
+}
+
+struct FakeAgents {
+    versions: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+macro_rules! fake_agents_impl {
+    ($($name:ident($req:ty) -> $resp:ty;)*) => {
+        #[tonic::async_trait]
+        impl AgentService for FakeAgents {
+            $(
+                async fn $name(&self, _: Request<$req>) -> Result<Response<$resp>, Status> {
+                    Err(Status::unimplemented(stringify!($name)))
+                }
+            )*
+
+            async fn token_states(
+                &self,
+                request: Request<TokenStatesRequest>,
+            ) -> Result<Response<TokenStatesResponse>, Status> {
+                let versions = self.versions.lock().unwrap();
+                let states = request
+                    .into_inner()
+                    .agent_ids
+                    .into_iter()
+                    .map(|agent_id| TokenState {
+                        version: versions.get(&agent_id).copied().unwrap_or(0),
+                        agent_id,
+                        active: true,
+                    })
+                    .collect();
+                Ok(Response::new(TokenStatesResponse { states }))
+            }
+        }
+    };
+}
+
+fake_agents_impl! {
+    login(LoginRequest) -> LoginResponse;
+    create_agent(CreateAgentRequest) -> Agent;
+    get_agent(GetAgentRequest) -> Agent;
+    list_agents(ListAgentsRequest) -> AgentPage;
+    update_agent(UpdateAgentRequest) -> Agent;
+    delete_agent(DeleteAgentRequest) -> Agent;
+    resolve_agents(ResolveAgentsRequest) -> ResolveAgentsResponse;
+    logout(LogoutRequest) -> LogoutResponse;
+    change_password(ChangePasswordRequest) -> Agent;
 }
 
 // The whole impl comes out of the macro so `async_trait` sees expanded methods.

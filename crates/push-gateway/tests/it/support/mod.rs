@@ -72,6 +72,7 @@ impl World {
         Config {
             jwt_secret: SECRET.into(),
             talk_service_url: self.talks.url.clone(),
+            agent_service_url: self.talks.url.clone(),
             subject_prefix: self.prefix.clone(),
             ws_pong_timeout_secs: 10,
             ..Config::default()
