@@ -20,6 +20,16 @@ async fn receives(world: &World, client: &mut Client, agent: &crate::support::Ag
     assert_eq!(frame["topic"], format!("agent_id:{}:chat:{talk}", agent.id));
 }
 
+/// The status and error body of an upgrade the gateway refuses.
+async fn refused(url: &str) -> (u16, Value) {
+    let error = tokio_tungstenite::connect_async(url).await.unwrap_err();
+    let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
+        panic!("expected an HTTP error, got {error:?}");
+    };
+    let body = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+    (response.status().as_u16(), body)
+}
+
 #[tokio::test]
 async fn token_in_query_header_cookie_or_first_frame() {
     let world = World::nats().await;
@@ -69,14 +79,8 @@ async fn bad_token_is_a_401_before_the_upgrade() {
         other.issue(claims).unwrap()
     };
     for token in ["garbage", forged.as_str()] {
-        let error = tokio_tungstenite::connect_async(gateway.url(&format!("?token={token}")))
-            .await
-            .unwrap_err();
-        let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
-            panic!("expected an HTTP error, got {error:?}");
-        };
-        assert_eq!(response.status(), 401);
-        let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+        let (status, body) = refused(&gateway.url(&format!("?token={token}"))).await;
+        assert_eq!(status, 401);
         assert_eq!(body["error"]["status"], "UNAUTHENTICATED");
         assert_eq!(body["error"]["reason"], "INVALID_CREDENTIALS");
         assert!(
@@ -86,15 +90,9 @@ async fn bad_token_is_a_401_before_the_upgrade() {
         );
     }
     // Bad query parameters are a 400, also before the upgrade.
-    let error = tokio_tungstenite::connect_async(
-        gateway.url(&format!("?token={}&events=klingon", agent.token)),
-    )
-    .await
-    .unwrap_err();
-    let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
-        panic!()
-    };
-    assert_eq!(response.status(), 400);
+    let (status, _) =
+        refused(&gateway.url(&format!("?token={}&events=klingon", agent.token))).await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]
@@ -152,13 +150,7 @@ async fn a_revoked_token_closes_its_socket_with_4401_and_cannot_open_another() {
     assert_eq!(reason, "token revoked");
 
     // The same token opens nothing any more: 401 before the upgrade.
-    let error = tokio_tungstenite::connect_async(gateway.url(&format!("?token={}", agent.token)))
-        .await
-        .unwrap_err();
-    let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
-        panic!("expected an HTTP error, got {error:?}");
-    };
-    assert_eq!(response.status(), 401);
-    let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+    let (status, body) = refused(&gateway.url(&format!("?token={}", agent.token))).await;
+    assert_eq!(status, 401);
     assert_eq!(body["error"]["reason"], "TOKEN_REVOKED");
 }
