@@ -50,6 +50,7 @@ pub(crate) fn decode(delivery: &Delivery) -> Option<Event> {
         subject,
         audience,
         data: data.ok()?,
+        occurred_at: envelope.occurred_at,
     })
 }
 

@@ -44,6 +44,8 @@ pub(crate) struct Event {
     pub(crate) audience: Vec<AgentId>,
     /// The resource in its REST shape, as JSON.
     pub(crate) data: String,
+    /// When it happened (microseconds since the epoch).
+    pub(crate) occurred_at: i64,
 }
 
 /// The answer to a resume.
@@ -133,6 +135,7 @@ impl Hub {
                 naming,
                 topics: Vec::new(),
                 talks: HashSet::new(),
+                joined_at: HashMap::new(),
                 left: HashSet::new(),
                 since,
                 pending: Some(Vec::new()),
@@ -146,14 +149,18 @@ impl Hub {
         id
     }
 
-    /// Sets the fetched membership, then re-applies the changes seen meanwhile.
-    pub(crate) fn load_membership(&self, id: ConnId, snapshot: Vec<TalkId>) {
+    /// Sets the fetched membership (each talk with when the agent's
+    /// membership began), then re-applies the changes seen meanwhile.
+    pub(crate) fn load_membership(&self, id: ConnId, snapshot: Vec<(TalkId, i64)>) {
         let mut table = self.lock();
         let Some(conn) = table.conns.get_mut(&id) else {
             return;
         };
         let old: Vec<TalkId> = conn.talks.drain().collect();
-        let mut talks: HashSet<TalkId> = snapshot.into_iter().collect();
+        for &(talk, joined_at) in &snapshot {
+            conn.joined_at.entry(talk).or_insert(joined_at);
+        }
+        let mut talks: HashSet<TalkId> = snapshot.into_iter().map(|(talk, _)| talk).collect();
         for (talk, joined) in conn.pending.take().unwrap_or_default() {
             if joined {
                 talks.insert(talk);
@@ -446,10 +453,19 @@ impl Hub {
         closed
     }
 
-    /// The frame a replay delivers for `event`, if this connection should see it.
+    /// The frame a replay delivers for `event`, if this connection should
+    /// see it: nothing of a talk from before the agent's membership of it
+    /// began (an agent added later reads no history by replaying from 0).
     pub(crate) fn replay_frame(&self, id: ConnId, event: &Event) -> Option<String> {
         let table = self.lock();
         let conn = table.conns.get(&id)?;
+        if conn
+            .joined_at
+            .get(&event.talk)
+            .is_some_and(|&joined| event.occurred_at < joined)
+        {
+            return None;
+        }
         conn.frame(event)
     }
 
@@ -491,7 +507,7 @@ impl Table {
         }
     }
 
-    fn set_member(&mut self, agent: AgentId, talk: TalkId, joined: bool) {
+    fn set_member(&mut self, agent: AgentId, talk: TalkId, joined: Option<i64>) {
         let ids: Vec<ConnId> = self
             .agents
             .get(&agent)
@@ -504,9 +520,10 @@ impl Table {
                 continue;
             };
             if let Some(pending) = &mut conn.pending {
-                pending.push((talk, joined));
+                pending.push((talk, joined.is_some()));
             }
-            if joined {
+            if let Some(at) = joined {
+                conn.joined_at.insert(talk, at);
                 conn.talks.insert(talk);
                 conn.left.remove(&talk);
                 self.index(talk, id);
@@ -526,7 +543,7 @@ impl Table {
             )
         });
         if let (EventKind::ParticipantJoined, Some(agent)) = (event.kind, subject) {
-            self.set_member(agent, event.talk, true);
+            self.set_member(agent, event.talk, Some(event.occurred_at));
             if self.talks.contains_key(&event.talk) && !self.watched.contains(&event.talk) {
                 self.follow_from.get_or_insert(event.seq);
             }
@@ -557,7 +574,7 @@ impl Table {
             }
         }
         if let (EventKind::ParticipantLeft, Some(agent)) = (event.kind, subject) {
-            self.set_member(agent, event.talk, false);
+            self.set_member(agent, event.talk, None);
         }
         delivered
     }

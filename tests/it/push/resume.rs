@@ -151,3 +151,83 @@ async fn resume_after_the_gateway_restarted_ends_with_all_700_once_in_order() ->
 async fn resume_on_another_gateway_ends_with_all_700_once_in_order() -> anyhow::Result<()> {
     resume_ends_with_every_message(Away::OtherGateway).await
 }
+
+/// Replay shows only what the agent could see: an agent added after a
+/// message was posted (and deleted) reads nothing of the talk from before it
+/// joined by replaying from cursor 0 — not the deleted text, not the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_later_replays_nothing_from_before_it_joined() -> anyhow::Result<()> {
+    let cluster = Cluster::start(SERVICES).await?;
+    let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
+    let (_, alice) = admin.create_agent("alice", "Alice").await?;
+    let (bob_id, bob) = admin.create_agent("bob", "Bob").await?;
+    let talk = alice
+        .post(
+            "/v1.0/talks",
+            json!({"type": "group", "name": "history"}),
+            201,
+        )
+        .await?;
+    let t = talk["id"].as_str().context("talk id")?.to_owned();
+    let messages = format!("/v1.0/talks/{t}/messages");
+    let secret = alice
+        .post(&messages, json!({"text": "secret"}), 201)
+        .await?;
+    let secret_id = secret["id"].as_str().context("message id")?;
+    alice
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1.0/messages/{secret_id}"),
+            None,
+        )
+        .await?
+        .expect(200)?;
+    alice
+        .post(&messages, json!({"text": "before"}), 201)
+        .await?;
+    alice
+        .post(
+            &format!("/v1.0/talks/{t}/participants"),
+            json!({"agent_id": bob_id}),
+            201,
+        )
+        .await?;
+    alice.post(&messages, json!({"text": "after"}), 201).await?;
+
+    let mut socket = Socket::connect(&cluster.push, token(&bob), "cursor=0").await?;
+    socket
+        .send(
+            json!({"type": "subscribe", "topics": [format!("agent_id:{bob_id}:chat")], "id": "s"}),
+        )
+        .await?;
+    let mut seen = Vec::new();
+    loop {
+        let frame = next(&mut socket).await?;
+        if frame["type"] == "ack" {
+            continue;
+        }
+        let text = frame["data"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        seen.push((
+            frame["type"].as_str().unwrap_or_default().to_owned(),
+            text.clone(),
+        ));
+        if text == "after" {
+            break;
+        }
+    }
+    let kinds: Vec<&str> = seen.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert!(
+        seen.iter()
+            .all(|(_, text)| text != "secret" && text != "before"),
+        "replayed from before bob joined: {seen:?}"
+    );
+    assert!(
+        !kinds.contains(&"message_deleted") && !kinds.contains(&"talk_created"),
+        "replayed from before bob joined: {seen:?}"
+    );
+    assert_eq!(kinds.first(), Some(&"participant_joined"), "{seen:?}");
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! and delivery mode, and the decision whether (and under which topic) an
 //! event reaches it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use talk_auth::Identity;
@@ -41,6 +41,9 @@ pub(super) struct Conn {
     pub(super) naming: Naming,
     pub(super) topics: Vec<String>,
     pub(super) talks: HashSet<TalkId>,
+    /// When the agent's current membership of each of its talks began
+    /// (microseconds): a replay shows nothing of a talk from before.
+    pub(super) joined_at: HashMap<TalkId, i64>,
     /// Talks this connection saw its agent leave (and not rejoin): an
     /// audience computed before the removal does not reach it any more.
     pub(super) left: HashSet<TalkId>,

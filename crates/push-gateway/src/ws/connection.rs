@@ -162,11 +162,18 @@ impl Connection<'_> {
         let mut client = self.shared.talks.clone();
         match timeout(MEMBERSHIP_TIMEOUT, client.list_memberships(request)).await {
             Ok(Ok(response)) => {
-                let talks: Vec<TalkId> = response
-                    .into_inner()
+                let memberships = response.into_inner();
+                // A talk without its join time (an older talk-service) is not filtered.
+                let joined = memberships
+                    .tm_joined
+                    .iter()
+                    .copied()
+                    .chain(std::iter::repeat(0));
+                let talks: Vec<(TalkId, i64)> = memberships
                     .talk_ids
                     .iter()
-                    .filter_map(|id| id.parse().ok())
+                    .zip(joined)
+                    .filter_map(|(id, at)| Some((id.parse().ok()?, at)))
                     .collect();
                 self.shared.hub.load_membership(self.id, talks);
                 // The connection starts once the gateway follows all its talks.

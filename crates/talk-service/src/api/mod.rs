@@ -325,9 +325,13 @@ impl TalkService for TalkApi {
             } = r;
             let agent = AgentId::parse("agent_id", &agent_id)?;
             let customer = CustomerId::parse("customer_id", &customer_id)?;
-            let ids = self.talks.memberships(agent, customer).await?;
+            let memberships = self.talks.memberships(agent, customer).await?;
             Ok(Memberships {
-                talk_ids: ids.iter().map(ToString::to_string).collect(),
+                talk_ids: memberships.iter().map(|(t, _)| t.to_string()).collect(),
+                tm_joined: memberships
+                    .iter()
+                    .map(|(_, at)| talk_types::time::to_micros(at))
+                    .collect(),
             })
         })
         .await

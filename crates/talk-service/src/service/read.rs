@@ -121,13 +121,14 @@ impl Talks {
             .collect())
     }
 
-    /// Ids of the live talks where `agent` is an active participant.
+    /// The live talks where `agent` is an active participant, with when its
+    /// membership began.
     pub async fn memberships(
         &self,
         agent: AgentId,
         customer: CustomerId,
-    ) -> Result<Vec<TalkId>, ApiError> {
-        talks::membership_ids(&self.db, customer, agent)
+    ) -> Result<Vec<(TalkId, time::Timestamp)>, ApiError> {
+        talks::memberships(&self.db, customer, agent)
             .await
             .map_err(db_error)
     }

@@ -141,7 +141,10 @@ macro_rules! fake_impl {
                     .get(&agent)
                     .cloned()
                     .unwrap_or_default();
-                Ok(Response::new(Memberships { talk_ids }))
+                Ok(Response::new(Memberships {
+                    talk_ids,
+                    tm_joined: Vec::new(),
+                }))
             }
         }
     };

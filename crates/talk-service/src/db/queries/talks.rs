@@ -116,16 +116,31 @@ pub async fn page<C: ConnectionTrait>(
     Ok(rows)
 }
 
-/// Ids of the non-deleted talks of `customer` where `agent` is active.
-pub async fn membership_ids<C: ConnectionTrait>(
+/// The non-deleted talks of `customer` where `agent` is active, with when
+/// its membership began.
+pub async fn memberships<C: ConnectionTrait>(
     conn: &C,
     customer: CustomerId,
     agent: AgentId,
-) -> Result<Vec<TalkId>, DbErr> {
-    mine(customer, agent)
+) -> Result<Vec<(TalkId, Timestamp)>, DbErr> {
+    participant::Entity::find()
         .select_only()
-        .column(talk::Column::Id)
-        .into_tuple::<TalkId>()
+        .column(participant::Column::TalkId)
+        .column(participant::Column::TmJoined)
+        .filter(participant::Column::CustomerId.eq(customer))
+        .filter(participant::Column::OwnerId.eq(agent))
+        .filter(participant::Column::State.eq(ParticipantState::Active))
+        .filter(
+            participant::Column::TalkId.in_subquery(
+                Query::select()
+                    .column(talk::Column::Id)
+                    .from(talk::Entity)
+                    .and_where(talk::Column::CustomerId.eq(customer))
+                    .and_where(talk::Column::TmDelete.is_null())
+                    .to_owned(),
+            ),
+        )
+        .into_tuple::<(TalkId, Timestamp)>()
         .all(conn)
         .await
 }
