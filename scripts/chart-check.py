@@ -47,7 +47,7 @@ WS_PATHS = ["/v1.0/ws", "/v1.0/service_agents/ws"]
 CALLERS = {
     "agent-service": ["edge", "talk-service", "message-service", "push-gateway"],
     "talk-service": ["edge", "message-service", "push-gateway"],
-    "message-service": ["edge"],
+    "message-service": ["edge", "push-gateway"],
 }
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 # Variables that hold a secret: compose must require them (${VAR:?…}), never default them.

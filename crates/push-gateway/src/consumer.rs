@@ -22,6 +22,10 @@ pub(crate) fn decode(delivery: &Delivery) -> Option<Event> {
     let (kind, payload) = kinds::decode(envelope)?;
     let customer: CustomerId = envelope.customer_id.parse().ok()?;
     let talk: TalkId = envelope.talk_id.parse().ok()?;
+    let message = match &payload {
+        Payload::Message(m) => Some(m.id.clone()),
+        Payload::Talk(_) | Payload::Participant(_) => None,
+    };
     let (data, owner) = match payload {
         Payload::Talk(t) => (serde_json::to_string(&talk_wire::Talk::from(t)), None),
         Payload::Participant(p) => {
@@ -51,6 +55,7 @@ pub(crate) fn decode(delivery: &Delivery) -> Option<Event> {
         audience,
         data: data.ok()?,
         occurred_at: envelope.occurred_at,
+        message,
     })
 }
 

@@ -32,6 +32,7 @@ use axum::routing::get;
 use talk_config::Config;
 use talk_events::Bus;
 use talk_proto::agent_service_client::AgentServiceClient;
+use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::push_service_server::PushServiceServer;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_types::ApiError;
@@ -95,6 +96,7 @@ async fn routes(
         tokens: talk_auth::Tokens::new(config.jwt_secret.as_bytes(), config.token_ttl_secs),
         revocations,
         talks: TalkServiceClient::new(talk_runtime::channel(&config.talk_service_url)?),
+        messages: MessageServiceClient::new(talk_runtime::channel(&config.message_service_url)?),
         ping_every: Duration::from_secs(config.ws_ping_secs.max(1)),
         pong_timeout: Duration::from_secs(config.ws_pong_timeout_secs.max(1)),
         queue_len: config.ws_queue_len,

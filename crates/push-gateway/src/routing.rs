@@ -46,6 +46,8 @@ pub(crate) struct Event {
     pub(crate) data: String,
     /// When it happened (microseconds since the epoch).
     pub(crate) occurred_at: i64,
+    /// For message events: the message's id.
+    pub(crate) message: Option<String>,
 }
 
 /// The answer to a resume.

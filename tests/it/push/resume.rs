@@ -231,3 +231,78 @@ async fn a_member_added_later_replays_nothing_from_before_it_joined() -> anyhow:
     assert_eq!(kinds.first(), Some(&"participant_joined"), "{seen:?}");
     Ok(())
 }
+
+/// A resume never shows the text of a message deleted since: its
+/// `message_created` is replayed redacted (no text, no media, `tm_delete`
+/// set), then its `message_deleted`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_after_a_delete_shows_no_deleted_text() -> anyhow::Result<()> {
+    let cluster = Cluster::start(SERVICES).await?;
+    let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
+    let (_, alice) = admin.create_agent("alice", "Alice").await?;
+    let (bob_id, bob) = admin.create_agent("bob", "Bob").await?;
+    let (t, sockets) = open_talk(
+        &cluster.push,
+        &alice,
+        json!({"type": "group", "name": "redact", "participant_ids": [bob_id]}),
+        &[(&bob_id, &bob)],
+    )
+    .await?;
+    let messages = format!("/v1.0/talks/{t}/messages");
+    let mut socket = sockets.into_iter().next().context("no socket")?;
+    alice.post(&messages, json!({"text": "first"}), 201).await?;
+    let first = next(&mut socket).await?;
+    assert_eq!(first["data"]["text"], "first");
+    drop(socket);
+
+    let doomed = alice
+        .post(&messages, json!({"text": "doomed"}), 201)
+        .await?;
+    let doomed_id = doomed["id"].as_str().context("message id")?.to_owned();
+    alice
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1.0/messages/{doomed_id}"),
+            None,
+        )
+        .await?
+        .expect(200)?;
+    alice.post(&messages, json!({"text": "later"}), 201).await?;
+
+    let query = format!("cursor={}", super::cursor(&first));
+    let mut socket = Socket::connect(&cluster.push, token(&bob), &query).await?;
+    socket
+        .send(
+            json!({"type": "subscribe", "topics": [format!("agent_id:{bob_id}:chat")], "id": "s"}),
+        )
+        .await?;
+    let mut seen = Vec::new();
+    loop {
+        let frame = next(&mut socket).await?;
+        if frame["type"] == "ack" {
+            continue;
+        }
+        let done = frame["data"]["text"] == "later";
+        seen.push(frame);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().all(|f| f["data"]["text"] != "doomed"),
+        "deleted text replayed: {seen:?}"
+    );
+    let created = seen
+        .iter()
+        .find(|f| f["type"] == "message_created" && f["data"]["id"] == doomed_id.as_str())
+        .context("the deleted message's message_created, redacted")?;
+    assert_eq!(created["data"]["text"], "", "{created}");
+    assert_eq!(created["data"]["medias"], json!([]), "{created}");
+    assert!(created["data"]["tm_delete"].is_string(), "{created}");
+    assert!(
+        seen.iter()
+            .any(|f| f["type"] == "message_deleted" && f["data"]["id"] == doomed_id.as_str()),
+        "{seen:?}"
+    );
+    Ok(())
+}

@@ -544,6 +544,13 @@ impl MessageService for Fakes {
             messages: vec![message("changed")],
         }))
     }
+    async fn deleted_among(
+        &self,
+        _: Request<pb::DeletedAmongRequest>,
+    ) -> Result<Response<pb::DeletedAmongResponse>, Status> {
+        unimplemented()
+    }
+
     async fn unread_counts(
         &self,
         request: Request<pb::UnreadCountsRequest>,

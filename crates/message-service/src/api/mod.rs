@@ -4,12 +4,13 @@ mod parse;
 
 use talk_proto::message_service_server::MessageService;
 use talk_proto::{
-    EditList, EditMessageRequest, ListChangesRequest, ListMessagesRequest, MarkReadRequest,
-    Message, MessageList, MessagePage, MessageRef, MessageWrite, PostMessageRequest,
-    ReactionRequest, ReadState, UnreadCountsRequest, UnreadCountsResponse, WriteOptions,
+    DeletedAmongRequest, DeletedAmongResponse, EditList, EditMessageRequest, ListChangesRequest,
+    ListMessagesRequest, MarkReadRequest, Message, MessageList, MessagePage, MessageRef,
+    MessageWrite, PostMessageRequest, ReactionRequest, ReadState, UnreadCountsRequest,
+    UnreadCountsResponse, WriteOptions,
 };
 use talk_runtime::grpc::handle;
-use talk_types::{ApiError, MessageId};
+use talk_types::{ApiError, CustomerId, MessageId};
 use tonic::{Request, Response, Status};
 
 use crate::service::{Caller, Messages, NewMessage};
@@ -226,6 +227,32 @@ impl MessageService for MessageApi {
             let talks = parse::talk_ids(&talk_ids)?;
             let states = self.messages.unread_counts(&caller, &talks).await?;
             Ok(UnreadCountsResponse { states })
+        })
+        .await
+    }
+
+    async fn deleted_among(
+        &self,
+        request: Request<DeletedAmongRequest>,
+    ) -> Result<Response<DeletedAmongResponse>, Status> {
+        handle("DeletedAmong", request, |req| async move {
+            let DeletedAmongRequest {
+                customer_id,
+                message_ids,
+            } = req;
+            let customer = CustomerId::parse("customer_id", &customer_id)?;
+            let ids = message_ids
+                .iter()
+                .map(|id| MessageId::parse("message_ids", id))
+                .collect::<Result<Vec<_>, _>>()?;
+            let deleted = self.messages.deleted_among(customer, &ids).await?;
+            Ok(DeletedAmongResponse {
+                message_ids: deleted.iter().map(|(id, _)| id.to_string()).collect(),
+                tm_delete: deleted
+                    .iter()
+                    .map(|(_, at)| talk_types::time::to_micros(at))
+                    .collect(),
+            })
         })
         .await
     }

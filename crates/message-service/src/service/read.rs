@@ -3,7 +3,7 @@
 
 use talk_proto::{Edit, Message, MessagePage, PageRequest};
 use talk_store::db_error;
-use talk_types::{ApiError, MessageId, TalkId, time};
+use talk_types::{ApiError, CustomerId, MessageId, Reason, TalkId, time};
 
 use super::{Caller, Messages, load, load_many, not_found, validate};
 use crate::db::entities::message;
@@ -13,7 +13,28 @@ use crate::wire;
 /// Largest catch-up batch.
 pub const MAX_CHANGES: u32 = 500;
 
+/// Most ids one `DeletedAmong` call may name.
+pub const MAX_DELETED_AMONG: usize = 1_000;
+
 impl Messages {
+    /// The deleted messages of `customer` among `ids`, with when they were
+    /// deleted (the push-gateway redacts them in a replay).
+    pub async fn deleted_among(
+        &self,
+        customer: CustomerId,
+        ids: &[MessageId],
+    ) -> Result<Vec<(MessageId, time::Timestamp)>, ApiError> {
+        if ids.len() > MAX_DELETED_AMONG {
+            return Err(ApiError::of(
+                Reason::TooManyIds,
+                format!("At most {MAX_DELETED_AMONG} message ids at once."),
+            ));
+        }
+        messages::deleted_among(&self.db, customer, ids)
+            .await
+            .map_err(db_error)
+    }
+
     /// A message the caller may read, checked with talk-service.
     async fn readable(&self, caller: &Caller, id: MessageId) -> Result<message::Model, ApiError> {
         let row = messages::find(&self.db, caller.customer_id, id)

@@ -305,14 +305,16 @@ impl Connection<'_> {
     }
 
     fn start_replay(&self, cursor: u64) {
-        tokio::spawn(resume::replay(
-            self.shared.bus.clone(),
-            self.shared.hub.clone(),
-            self.id,
-            self.queue.clone(),
+        tokio::spawn(resume::replay(resume::Replay {
+            bus: self.shared.bus.clone(),
+            hub: self.shared.hub.clone(),
+            messages: self.shared.messages.clone(),
+            id: self.id,
+            customer: self.identity.agent.customer_id,
+            queue: self.queue.clone(),
             cursor,
-            self.cancel.clone(),
-        ));
+            cancel: self.cancel.clone(),
+        }));
     }
 }
 

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use talk_auth::{Identity, Revocations, Tokens};
 use talk_events::Bus;
+use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_types::{ApiError, Reason};
 use tokio_util::sync::CancellationToken;
@@ -34,6 +35,7 @@ pub(crate) struct Shared {
     pub(crate) tokens: Tokens,
     pub(crate) revocations: Revocations,
     pub(crate) talks: TalkServiceClient<Channel>,
+    pub(crate) messages: MessageServiceClient<Channel>,
     pub(crate) ping_every: Duration,
     pub(crate) pong_timeout: Duration,
     pub(crate) queue_len: usize,

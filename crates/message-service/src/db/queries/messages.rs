@@ -22,6 +22,27 @@ pub async fn find<C: ConnectionTrait>(
         .await
 }
 
+/// `(id, tm_delete)` of the deleted messages of `customer` among `ids`.
+pub async fn deleted_among<C: ConnectionTrait>(
+    db: &C,
+    customer: CustomerId,
+    ids: &[MessageId],
+) -> Result<Vec<(MessageId, Timestamp)>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::TmDelete)
+        .filter(Column::CustomerId.eq(customer))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::TmDelete.is_not_null())
+        .into_tuple::<(MessageId, Timestamp)>()
+        .all(db)
+        .await
+}
+
 /// Like [`find`], locking the row until the transaction ends.
 pub async fn find_for_update<C: ConnectionTrait>(
     db: &C,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use talk_proto::agent_service_server::{AgentService, AgentServiceServer};
+use talk_proto::message_service_server::{MessageService, MessageServiceServer};
 use talk_proto::talk_service_server::{TalkService, TalkServiceServer};
 use talk_proto::*;
 use talk_types::{AgentId, TalkId};
@@ -35,6 +36,7 @@ impl FakeTalks {
         .add_service(AgentServiceServer::new(FakeAgents {
             versions: versions.clone(),
         }))
+        .add_service(MessageServiceServer::new(FakeMessages))
         .into_axum_router();
         tokio::spawn(async move {
             axum::serve(listener, router)
@@ -73,6 +75,44 @@ struct Fake {
 
 struct FakeAgents {
     versions: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+/// No message is deleted (the events the tests publish name no stored message).
+struct FakeMessages;
+
+macro_rules! fake_messages_impl {
+    ($($name:ident($req:ty) -> $resp:ty;)*) => {
+        #[tonic::async_trait]
+        impl MessageService for FakeMessages {
+            $(
+                async fn $name(&self, _: Request<$req>) -> Result<Response<$resp>, Status> {
+                    Err(Status::unimplemented(stringify!($name)))
+                }
+            )*
+
+            async fn deleted_among(
+                &self,
+                _: Request<DeletedAmongRequest>,
+            ) -> Result<Response<DeletedAmongResponse>, Status> {
+                Ok(Response::new(DeletedAmongResponse::default()))
+            }
+        }
+    };
+}
+
+fake_messages_impl! {
+    post_message(PostMessageRequest) -> Message;
+    get_message(MessageRef) -> Message;
+    list_messages(ListMessagesRequest) -> MessagePage;
+    list_thread(MessageRef) -> MessageList;
+    list_history(MessageRef) -> EditList;
+    edit_message(EditMessageRequest) -> Message;
+    delete_message(MessageWrite) -> Message;
+    add_reaction(ReactionRequest) -> Message;
+    remove_reaction(ReactionRequest) -> Message;
+    mark_read(MarkReadRequest) -> ReadState;
+    list_changes(ListChangesRequest) -> MessageList;
+    unread_counts(UnreadCountsRequest) -> UnreadCountsResponse;
 }
 
 macro_rules! fake_agents_impl {

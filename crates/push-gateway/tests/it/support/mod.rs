@@ -73,6 +73,7 @@ impl World {
             jwt_secret: SECRET.into(),
             talk_service_url: self.talks.url.clone(),
             agent_service_url: self.talks.url.clone(),
+            message_service_url: self.talks.url.clone(),
             subject_prefix: self.prefix.clone(),
             ws_pong_timeout_secs: 10,
             ..Config::default()
