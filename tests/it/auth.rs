@@ -2,6 +2,7 @@
 
 use reqwest::Method;
 use serde_json::json;
+use talk_config::ExposeSecret;
 use talk_e2e::cluster::ADMIN_PASSWORD;
 use talk_e2e::{Api, Cluster, Topology};
 
@@ -29,15 +30,16 @@ async fn bad_credentials_tokens_and_json_get_clear_4xx() -> anyhow::Result<()> {
         .await?;
     missing.assert_error(401, "AUTHENTICATION_REQUIRED");
 
-    let expired_token = talk_auth::Tokens::new(cluster.config.jwt_secret.as_bytes(), 0).issue(
-        talk_auth::AgentClaim {
-            id: uuid::Uuid::new_v4().into(),
-            customer_id: uuid::Uuid::new_v4().into(),
-            username: "ghost".into(),
-            name: String::new(),
-            permission: 16,
-        },
-    )?;
+    let expired_token =
+        talk_auth::Tokens::new(cluster.config.jwt_secret.expose_secret().as_bytes(), 0).issue(
+            talk_auth::AgentClaim {
+                id: uuid::Uuid::new_v4().into(),
+                customer_id: uuid::Uuid::new_v4().into(),
+                username: "ghost".into(),
+                name: String::new(),
+                permission: 16,
+            },
+        )?;
     let expired = anon
         .with_token(expired_token)
         .call(Method::GET, "/v1.0/service_agents/talk_chats", None)

@@ -13,6 +13,7 @@ pub mod service;
 mod wire;
 
 use std::sync::Arc;
+use talk_config::ExposeSecret;
 
 use sea_orm::DatabaseConnection;
 use talk_config::{Config, Store};
@@ -30,19 +31,22 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
-    if config.jwt_secret.is_empty() {
+    if config.jwt_secret.expose_secret().is_empty() {
         return Err(Error::MissingJwtSecret);
     }
     let db = connect(&config).await?;
     db::migration::run(&db).await.map_err(Error::Migrate)?;
-    match bootstrap::run(&db, &config.admin_password)
+    match bootstrap::run(&db, config.admin_password.expose_secret())
         .await
         .map_err(Error::Bootstrap)?
     {
         Outcome::CreatedWithGenerated(password) => bootstrap::announce(&password),
         Outcome::Created | Outcome::AlreadyDone => {}
     }
-    let tokens = talk_auth::Tokens::new(config.jwt_secret.as_bytes(), config.token_ttl_secs);
+    let tokens = talk_auth::Tokens::new(
+        config.jwt_secret.expose_secret().as_bytes(),
+        config.token_ttl_secs,
+    );
     let agents = service::Agents::new(db.clone(), tokens);
     let router = tonic::service::Routes::new(AgentServiceServer::new(api::AgentApi::new(agents)))
         .into_axum_router();

@@ -15,6 +15,7 @@ pub mod routes;
 
 use std::sync::Arc;
 use std::time::Duration;
+use talk_config::ExposeSecret;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -95,13 +96,13 @@ fn cors() -> CorsLayer {
 /// The whole REST app with its middleware, without `/healthz`, `/readyz`
 /// and `/metrics` (the caller merges those).
 pub fn router(config: &Config) -> Result<Router, Error> {
-    if config.jwt_secret.is_empty() {
+    if config.jwt_secret.expose_secret().is_empty() {
         return Err(Error::MissingSecret);
     }
     let clients = Clients::new(config)?;
     let state = AppState {
         tokens: Arc::new(Tokens::new(
-            config.jwt_secret.as_bytes(),
+            config.jwt_secret.expose_secret().as_bytes(),
             config.token_ttl_secs,
         )),
         revocations: Revocations::new(clients.agents.clone(), talk_auth::FRESH_FOR),

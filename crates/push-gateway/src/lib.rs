@@ -26,6 +26,7 @@ mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
+use talk_config::ExposeSecret;
 
 use axum::Router;
 use axum::routing::get;
@@ -72,7 +73,7 @@ async fn routes(
     bus: Arc<dyn Bus>,
     shutdown: CancellationToken,
 ) -> Result<(Router, Arc<routing::Hub>), Error> {
-    if config.jwt_secret.is_empty() {
+    if config.jwt_secret.expose_secret().is_empty() {
         return Err(Error::Config("jwt_secret must be set".into()));
     }
     let hub = Arc::new(routing::Hub::new());
@@ -93,7 +94,10 @@ async fn routes(
     let shared = Arc::new(ws::Shared {
         hub: hub.clone(),
         bus,
-        tokens: talk_auth::Tokens::new(config.jwt_secret.as_bytes(), config.token_ttl_secs),
+        tokens: talk_auth::Tokens::new(
+            config.jwt_secret.expose_secret().as_bytes(),
+            config.token_ttl_secs,
+        ),
         revocations,
         talks: TalkServiceClient::new(talk_runtime::channel(&config.talk_service_url)?),
         messages: MessageServiceClient::new(talk_runtime::channel(&config.message_service_url)?),

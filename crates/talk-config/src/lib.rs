@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+pub use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// Which event bus carries domain events.
@@ -34,7 +35,7 @@ pub enum LogFormat {
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 /// Every setting of every service. Field `x` is read from `TALK_X`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Folder for the embedded SQLite databases and the generated JWT secret.
@@ -88,13 +89,16 @@ pub struct Config {
     pub message_service_url: String,
 
     /// HS256 secret for agent tokens. Empty in the embedded default: one is
-    /// generated and kept in `data_dir`.
-    pub jwt_secret: String,
+    /// generated and kept in `data_dir`. A secret: never printed (`Debug`
+    /// shows `[REDACTED]`) nor serialized.
+    #[serde(default, skip_serializing)]
+    pub jwt_secret: SecretString,
     /// Token lifetime in seconds (VoIPBIN: 7 days).
     pub token_ttl_secs: u64,
     /// Password of the `admin` agent created on first start; generated and
-    /// printed once when empty.
-    pub admin_password: String,
+    /// printed once when empty. A secret, like `jwt_secret`.
+    #[serde(default, skip_serializing)]
+    pub admin_password: SecretString,
 
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
@@ -112,6 +116,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         let any = |port| SocketAddr::from(([0, 0, 0, 0], port));
+        // The internal gRPC services trust their callers' word for who they
+        // act for (issue 15): by default they are reachable from this host only.
+        let loopback = |port| SocketAddr::from(([127, 0, 0, 1], port));
         Self {
             data_dir: PathBuf::from("./talk-data"),
             database_url: String::new(),
@@ -129,15 +136,15 @@ impl Default for Config {
             outbox_publish_delay_ms: 0,
             edge_addr: any(8080),
             push_addr: any(8081),
-            agent_addr: any(50051),
-            talk_addr: any(50052),
-            message_addr: any(50053),
+            agent_addr: loopback(50051),
+            talk_addr: loopback(50052),
+            message_addr: loopback(50053),
             agent_service_url: "http://127.0.0.1:50051".into(),
             talk_service_url: "http://127.0.0.1:50052".into(),
             message_service_url: "http://127.0.0.1:50053".into(),
-            jwt_secret: String::new(),
+            jwt_secret: SecretString::default(),
             token_ttl_secs: 7 * 24 * 3600,
-            admin_password: String::new(),
+            admin_password: SecretString::default(),
             max_body_bytes: 1024 * 1024,
             ws_ping_secs: 10,
             ws_pong_timeout_secs: 60,
@@ -209,7 +216,8 @@ impl Config {
                 )));
             }
         }
-        if !self.jwt_secret.is_empty() && self.jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+        let jwt_secret = self.jwt_secret.expose_secret();
+        if !jwt_secret.is_empty() && jwt_secret.len() < MIN_JWT_SECRET_BYTES {
             return Err(ConfigError::Invalid(format!(
                 "TALK_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes (HS256 wants as many as its hash)"
             )));
@@ -268,7 +276,7 @@ mod tests {
     #[test]
     fn a_jwt_secret_shorter_than_32_bytes_is_refused() {
         let with = |secret: &str| Config {
-            jwt_secret: secret.to_owned(),
+            jwt_secret: secret.into(),
             ..Config::default()
         };
         let short = with(&"s".repeat(MIN_JWT_SECRET_BYTES - 1)).validate();
@@ -278,6 +286,34 @@ mod tests {
             with("").validate().is_ok(),
             "empty: generated (embedded) or refused at start"
         );
+    }
+
+    #[test]
+    fn secrets_never_reach_a_debug_print() {
+        let config = Config {
+            jwt_secret: "a-jwt-secret-that-must-not-be-printed".into(),
+            admin_password: "hunter2-hunter2".into(),
+            ..Config::default()
+        };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("must-not-be-printed") && !printed.contains("hunter2"));
+        assert!(printed.contains("REDACTED"));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's test jail fixes the error type
+    fn secrets_are_read_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TALK_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.jwt_secret.expose_secret(),
+                "0123456789abcdef0123456789abcdef"
+            );
+            jail.set_env("TALK_JWT_SECRET", "too-short");
+            assert!(Config::load().is_err());
+            Ok(())
+        });
     }
 
     #[test]

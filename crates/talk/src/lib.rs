@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use talk_config::ExposeSecret;
 
 use anyhow::{Context, bail};
 use talk_config::{BusKind, Config};
@@ -47,7 +48,7 @@ impl Service {
 /// Fills the JWT secret of the embedded default from `data_dir/jwt_secret`,
 /// creating it once; other modes must configure `TALK_JWT_SECRET`.
 pub fn ensure_jwt_secret(config: &mut Config, embedded: bool) -> anyhow::Result<()> {
-    if !config.jwt_secret.is_empty() {
+    if !config.jwt_secret.expose_secret().is_empty() {
         return Ok(());
     }
     if !embedded {
@@ -57,14 +58,14 @@ pub fn ensure_jwt_secret(config: &mut Config, embedded: bool) -> anyhow::Result<
     if let Ok(secret) = std::fs::read_to_string(&path)
         && secret.trim().len() >= talk_config::MIN_JWT_SECRET_BYTES
     {
-        config.jwt_secret = secret.trim().to_owned();
+        config.jwt_secret = secret.trim().into();
         return Ok(());
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let secret = hex::encode(rand::random::<[u8; 32]>());
     write_private(&path, &secret)?;
-    config.jwt_secret = secret;
+    config.jwt_secret = secret.into();
     Ok(())
 }
 

@@ -71,7 +71,7 @@ async fn admin_logs_in_with_configured_password() {
 async fn bootstrap_generates_a_password_when_none_is_configured() {
     let db = TestDb::new().await;
     let mut config = db.config();
-    config.admin_password = String::new();
+    config.admin_password = Default::default();
     agent_service::migrate(&config).await.expect("migrate");
     let conn = db.connect().await;
     let Outcome::CreatedWithGenerated(password) =
