@@ -3,6 +3,7 @@
 
 mod auth;
 mod crash;
+mod internal;
 mod messages;
 mod operations;
 mod outbox;

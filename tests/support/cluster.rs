@@ -302,7 +302,9 @@ impl Gateway {
     /// Its `PushService/Stats` (gRPC on the gateway's port).
     pub async fn stats(&self) -> anyhow::Result<talk_proto::StatsResponse> {
         let url = format!("http://{}", self.addr);
-        let mut client = talk_proto::push_service_client::PushServiceClient::connect(url).await?;
+        let internal = talk_runtime::Internal::from_config("test", &self.config);
+        let channel = talk_runtime::channel(&url, &internal)?;
+        let mut client = talk_proto::push_service_client::PushServiceClient::new(channel);
         Ok(client
             .stats(talk_proto::StatsRequest {})
             .await?

@@ -48,8 +48,11 @@ pub async fn run(
         config.token_ttl_secs,
     );
     let agents = service::Agents::new(db.clone(), tokens);
-    let router = tonic::service::Routes::new(AgentServiceServer::new(api::AgentApi::new(agents)))
-        .into_axum_router();
+    let internal = talk_runtime::Internal::from_config("agent-service", &config);
+    let router = internal.guard(
+        tonic::service::Routes::new(AgentServiceServer::new(api::AgentApi::new(agents)))
+            .into_axum_router(),
+    );
     let ready: talk_runtime::ReadyCheck = Arc::new(move || {
         let db = db.clone();
         Box::pin(async move { db.ping().await.is_ok() })

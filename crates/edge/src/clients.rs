@@ -5,7 +5,7 @@ use talk_config::Config;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
-use tonic::transport::Channel;
+use talk_runtime::Channel;
 
 use crate::Error;
 
@@ -23,8 +23,9 @@ pub struct Clients {
 impl Clients {
     /// Clients of the services at the configured URLs.
     pub fn new(config: &Config) -> Result<Self, Error> {
+        let internal = talk_runtime::Internal::from_config("edge", config);
         let channel = |name: &'static str, url: &str| {
-            talk_runtime::channel(url).map_err(|_| Error::ServiceUrl {
+            talk_runtime::channel(url, &internal).map_err(|_| Error::ServiceUrl {
                 service: name,
                 url: url.to_owned(),
             })

@@ -98,11 +98,13 @@ pub async fn run(
     )
     .with_publish_delay(Duration::from_millis(config.outbox_publish_delay_ms));
     let relay = tokio::spawn(outbox.clone().run(shutdown.clone()));
+    let internal = talk_runtime::Internal::from_config("message-service", &config);
     let messages = Messages::new(
         db.clone(),
         outbox,
         &config.talk_service_url,
         &config.agent_service_url,
+        &internal,
     )?;
     let subscribed = Arc::new(AtomicBool::new(false));
     let consumer = tokio::spawn(messages.clone().run_system_messages(
@@ -110,9 +112,10 @@ pub async fn run(
         subscribed.clone(),
         shutdown.clone(),
     ));
-    let router =
+    let router = internal.guard(
         tonic::service::Routes::new(MessageServiceServer::new(api::MessageApi::new(messages)))
-            .into_axum_router();
+            .into_axum_router(),
+    );
     let ready: talk_runtime::ReadyCheck = {
         let db = db.clone();
         let bus = bus.clone();

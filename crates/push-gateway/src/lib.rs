@@ -84,7 +84,9 @@ async fn routes(
         Err(e) => tracing::warn!(error = %e, "bus not reachable yet; push consumer will retry"),
     }
     tokio::spawn(consumer::run(bus.clone(), hub.clone(), shutdown.clone()));
-    let agents = AgentServiceClient::new(talk_runtime::channel(&config.agent_service_url)?);
+    let internal = talk_runtime::Internal::from_config("push-gateway", config);
+    let agents =
+        AgentServiceClient::new(talk_runtime::channel(&config.agent_service_url, &internal)?);
     let revocations = talk_auth::Revocations::new(agents, talk_auth::FRESH_FOR);
     tokio::spawn(revocation::sweep(
         hub.clone(),
@@ -99,8 +101,11 @@ async fn routes(
             config.token_ttl_secs,
         ),
         revocations,
-        talks: TalkServiceClient::new(talk_runtime::channel(&config.talk_service_url)?),
-        messages: MessageServiceClient::new(talk_runtime::channel(&config.message_service_url)?),
+        talks: TalkServiceClient::new(talk_runtime::channel(&config.talk_service_url, &internal)?),
+        messages: MessageServiceClient::new(talk_runtime::channel(
+            &config.message_service_url,
+            &internal,
+        )?),
         ping_every: Duration::from_secs(config.ws_ping_secs.max(1)),
         pong_timeout: Duration::from_secs(config.ws_pong_timeout_secs.max(1)),
         queue_len: config.ws_queue_len,
@@ -124,7 +129,9 @@ pub async fn run(
 ) -> Result<(), Error> {
     let (router, hub) = routes(&config, bus.clone(), shutdown.clone()).await?;
     let service = PushServiceServer::new(api::PushApi { hub });
-    let router = router.merge(tonic::service::Routes::new(service).into_axum_router());
+    let internal = talk_runtime::Internal::from_config("push-gateway", &config);
+    let grpc = internal.guard(tonic::service::Routes::new(service).into_axum_router());
+    let router = router.merge(grpc);
     let ready: talk_runtime::ReadyCheck = Arc::new(move || {
         let bus = bus.clone();
         Box::pin(async move { bus.ready().await })

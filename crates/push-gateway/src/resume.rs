@@ -16,9 +16,9 @@ use futures_util::StreamExt;
 use talk_events::{Bus, BusError, Start};
 use talk_proto::DeletedAmongRequest;
 use talk_proto::message_service_client::MessageServiceClient;
+use talk_runtime::Channel;
 use talk_types::CustomerId;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use tracing::Instrument;
 
 use crate::consumer;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use talk_proto::TokenStatesRequest;
 use talk_proto::agent_service_client::AgentServiceClient;
+use talk_runtime::Channel;
 use talk_types::{AgentId, ApiError, Reason};
-use tonic::transport::Channel;
 
 use crate::Identity;
 

@@ -19,9 +19,16 @@ use talk_events::nats::{NatsBus, NatsSettings};
 use talk_events::{Bus, BusError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 pub mod grpc;
+pub mod internal;
+
+pub use internal::Internal;
+
+/// A client channel whose every call carries the process's internal token.
+pub type Channel =
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, internal::Attach>;
 
 /// A readiness probe: true when the service can do its work.
 pub type ReadyCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
@@ -81,7 +88,7 @@ pub async fn serve(
 }
 
 /// A lazily connecting gRPC channel to `url` (`http://host:port`).
-pub fn channel(url: &str) -> Result<Channel, talk_types::ApiError> {
+pub fn channel(url: &str, internal: &Internal) -> Result<Channel, talk_types::ApiError> {
     let endpoint = Endpoint::from_shared(url.to_owned())
         .map_err(|_| talk_types::ApiError::unavailable("service address"))?
         .connect_timeout(Duration::from_secs(3))
@@ -92,7 +99,10 @@ pub fn channel(url: &str) -> Result<Channel, talk_types::ApiError> {
         .initial_stream_window_size(Some(2 * 1024 * 1024))
         .initial_connection_window_size(Some(8 * 1024 * 1024))
         .http2_keep_alive_interval(Duration::from_secs(20));
-    Ok(endpoint.connect_lazy())
+    Ok(tonic::service::interceptor::InterceptedService::new(
+        endpoint.connect_lazy(),
+        internal.attach(),
+    ))
 }
 
 /// The bus the configuration names.

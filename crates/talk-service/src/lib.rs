@@ -75,10 +75,13 @@ pub async fn run(
     )
     .with_publish_delay(Duration::from_millis(config.outbox_publish_delay_ms));
     let relay = tokio::spawn(outbox.clone().run(shutdown.clone()));
-    let agents = Agents::new(&config.agent_service_url)?;
+    let internal = talk_runtime::Internal::from_config("talk-service", &config);
+    let agents = Agents::new(&config.agent_service_url, &internal)?;
     let talks = Talks::new(db.clone(), outbox, agents);
-    let router = tonic::service::Routes::new(TalkServiceServer::new(api::TalkApi::new(talks)))
-        .into_axum_router();
+    let router = internal.guard(
+        tonic::service::Routes::new(TalkServiceServer::new(api::TalkApi::new(talks)))
+            .into_axum_router(),
+    );
     let ready: talk_runtime::ReadyCheck = {
         let db = db.clone();
         Arc::new(move || {

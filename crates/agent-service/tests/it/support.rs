@@ -7,12 +7,12 @@ use sea_orm::DatabaseConnection;
 use talk_config::Config;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::{Agent, Caller, CreateAgentRequest, LoginRequest};
+use talk_runtime::Channel;
 use talk_testkit::task_ended;
 use talk_types::ApiError;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
 pub const JWT_SECRET: &str = "test-secret-0123456789abcdef-0123456789";
@@ -63,6 +63,7 @@ impl TestDb {
 /// A running agent-service.
 pub struct Server {
     pub addr: SocketAddr,
+    internal: talk_runtime::Internal,
     shutdown: CancellationToken,
     handle: JoinHandle<Result<(), Error>>,
 }
@@ -72,6 +73,7 @@ impl Server {
     pub async fn start(config: Config) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let internal = talk_runtime::Internal::from_config("test", &config);
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(agent_service::run(config, listener, shutdown.clone()));
         talk_testkit::wait_ready(&format!("http://{addr}"), None, task_ended(&handle))
@@ -79,15 +81,16 @@ impl Server {
             .expect("agent-service ready");
         Self {
             addr,
+            internal,
             shutdown,
             handle,
         }
     }
 
+    /// A client whose calls carry the internal token.
     pub async fn client(&self) -> AgentServiceClient<Channel> {
-        AgentServiceClient::connect(format!("http://{}", self.addr))
-            .await
-            .expect("connect client")
+        let url = format!("http://{}", self.addr);
+        AgentServiceClient::new(talk_runtime::channel(&url, &self.internal).expect("channel"))
     }
 
     pub async fn stop(self) {

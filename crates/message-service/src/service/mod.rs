@@ -18,10 +18,10 @@ use talk_events::DomainEvent;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_proto::{Message, WriteOptions};
+use talk_runtime::Channel;
 use talk_store::idempotency::{Operation, Scope};
 use talk_store::{Begun, Outbox, Write, Writes, db_error};
 use talk_types::{ApiError, MessageId, Reason};
-use tonic::transport::Channel;
 
 pub use post::NewMessage;
 pub use talk_auth::Caller;
@@ -52,12 +52,14 @@ impl std::fmt::Debug for Messages {
 
 impl Messages {
     /// Messages stored in `db`, announced through `outbox`, checking access
-    /// with talk-service at `talk_url` and naming agents with agent-service at `agent_url`.
+    /// with talk-service at `talk_url` and naming agents with agent-service at
+    /// `agent_url`, calling both with `internal`'s token.
     pub fn new(
         db: DatabaseConnection,
         outbox: Outbox,
         talk_url: &str,
         agent_url: &str,
+        internal: &talk_runtime::Internal,
     ) -> Result<Self, ApiError> {
         Ok(Self {
             writes: Writes::new(db.clone(), outbox.clone()),
@@ -65,8 +67,8 @@ impl Messages {
             outbox,
             batches: Default::default(),
             checks: std::sync::Arc::new(rounds::Rounds::new(64)),
-            talks: TalkServiceClient::new(talk_runtime::channel(talk_url)?),
-            agents: AgentServiceClient::new(talk_runtime::channel(agent_url)?),
+            talks: TalkServiceClient::new(talk_runtime::channel(talk_url, internal)?),
+            agents: AgentServiceClient::new(talk_runtime::channel(agent_url, internal)?),
         })
     }
 

@@ -9,12 +9,12 @@ use talk_proto::agent_service_server::AgentServiceServer;
 use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::talk_service_server::TalkServiceServer;
 use talk_proto::{Caller, Message, PostMessageRequest, WriteOptions};
+use talk_runtime::Channel;
 use talk_testkit::{task_ended, wait_ready};
 use talk_types::ApiError;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::fakes::{FakeAgents, FakeTalks};
@@ -83,7 +83,13 @@ impl Harness {
             ..Config::default()
         };
         let mut harness = Self {
-            client: MessageServiceClient::new(talk_runtime::channel("http://127.0.0.1:1").unwrap()),
+            client: MessageServiceClient::new(
+                talk_runtime::channel(
+                    "http://127.0.0.1:1",
+                    &talk_runtime::Internal::from_config("test", &config),
+                )
+                .unwrap(),
+            ),
             talks,
             agents,
             bus: Arc::new(MemoryBus::new(10_000)),
@@ -118,7 +124,13 @@ impl Harness {
             }
         });
         self.service = Some((token, task));
-        self.client = MessageServiceClient::new(talk_runtime::channel(&url).unwrap());
+        self.client = MessageServiceClient::new(
+            talk_runtime::channel(
+                &url,
+                &talk_runtime::Internal::from_config("test", &self.config),
+            )
+            .unwrap(),
+        );
     }
 
     /// Stops message-service (the fakes keep running).

@@ -26,7 +26,7 @@ async fn bind() -> (TcpListener, String) {
 }
 
 async fn list(
-    client: &MessageServiceClient<tonic::transport::Channel>,
+    client: &MessageServiceClient<talk_runtime::Channel>,
     caller: &Caller,
     talk: &str,
 ) -> Vec<Message> {
@@ -85,9 +85,11 @@ async fn with_the_real_talk_and_agent_services() {
         .await
         .unwrap();
 
-    let mut agents = AgentServiceClient::new(talk_runtime::channel(&agent_url).unwrap());
-    let mut talks = TalkServiceClient::new(talk_runtime::channel(&talk_url).unwrap());
-    let messages = MessageServiceClient::new(talk_runtime::channel(&message_url).unwrap());
+    let internal = talk_runtime::Internal::from_config("test", &config);
+    let mut agents = AgentServiceClient::new(talk_runtime::channel(&agent_url, &internal).unwrap());
+    let mut talks = TalkServiceClient::new(talk_runtime::channel(&talk_url, &internal).unwrap());
+    let messages =
+        MessageServiceClient::new(talk_runtime::channel(&message_url, &internal).unwrap());
 
     let login = api(agents
         .login(LoginRequest {

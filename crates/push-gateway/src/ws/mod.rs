@@ -21,9 +21,9 @@ use talk_auth::{Identity, Revocations, Tokens};
 use talk_events::Bus;
 use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
+use talk_runtime::Channel;
 use talk_types::{ApiError, Reason};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 use crate::protocol::{self, Naming};
 use crate::routing::Hub;

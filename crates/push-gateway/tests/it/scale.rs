@@ -10,10 +10,15 @@ use talk_types::TalkId;
 
 use crate::support::{Gateway, World, joined, posted};
 
+/// A client of the gateway's `PushService`, with the internal token.
+fn push_client(gateway: &Gateway) -> PushServiceClient<talk_runtime::Channel> {
+    let internal = talk_runtime::Internal::new("test", crate::support::SECRET.as_bytes());
+    let url = format!("http://{}", gateway.addr);
+    PushServiceClient::new(talk_runtime::channel(&url, &internal).unwrap())
+}
+
 async fn stats(gateway: &Gateway) -> StatsResponse {
-    let mut client = PushServiceClient::connect(format!("http://{}", gateway.addr))
-        .await
-        .unwrap();
+    let mut client = push_client(gateway);
     client.stats(StatsRequest {}).await.unwrap().into_inner()
 }
 
@@ -99,9 +104,7 @@ async fn disconnect_agent_closes_its_sockets_with_4401() {
     let mut alice_2 = gateway.subscribed(&alice).await;
     let mut bob_ws = gateway.subscribed(&bob).await;
 
-    let mut client = PushServiceClient::connect(format!("http://{}", gateway.addr))
-        .await
-        .unwrap();
+    let mut client = push_client(&gateway);
     let closed = client
         .disconnect_agent(DisconnectAgentRequest {
             agent_id: alice.id.to_string(),

@@ -2,8 +2,8 @@
 
 use talk_proto::ResolveAgentsRequest;
 use talk_proto::agent_service_client::AgentServiceClient;
+use talk_runtime::Channel;
 use talk_types::{AgentId, ApiError, ErrorKind, Reason};
-use tonic::transport::Channel;
 
 use super::Caller;
 
@@ -14,10 +14,10 @@ pub struct Agents {
 }
 
 impl Agents {
-    /// A directory reached at `url` (connected lazily).
-    pub fn new(url: &str) -> Result<Self, ApiError> {
+    /// A directory reached at `url` (connected lazily), called with `internal`'s token.
+    pub fn new(url: &str, internal: &talk_runtime::Internal) -> Result<Self, ApiError> {
         Ok(Self {
-            client: AgentServiceClient::new(talk_runtime::channel(url)?),
+            client: AgentServiceClient::new(talk_runtime::channel(url, internal)?),
         })
     }
 

@@ -16,12 +16,12 @@ use talk_proto::{
     Caller, CreateAgentRequest, CreateTalkRequest, CreateTalkResponse, LoginRequest, Participant,
     ParticipantRef, Talk, TalkRef, TalkWrite, WriteOptions,
 };
+use talk_runtime::Channel;
 use talk_testkit::task_ended;
 use talk_types::{ApiError, CustomerId};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 const ADMIN_PASSWORD: &str = "admin-password-123";
 
@@ -106,6 +106,7 @@ impl Env {
             agent_service_url: format!("http://{agent_addr}"),
             ..Config::default()
         };
+        let internal = talk_runtime::Internal::from_config("test", &config);
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn({
             let (config, shutdown) = (config.clone(), shutdown.clone());
@@ -149,12 +150,10 @@ impl Env {
         wait_ready(addr, &handle, "talk-service").await;
         let talk_service = Running { shutdown, handle };
 
-        let talks = TalkServiceClient::connect(format!("http://{addr}"))
-            .await
-            .expect("connect talk-service");
-        let mut agents = AgentServiceClient::connect(format!("http://{agent_addr}"))
-            .await
-            .expect("connect agent-service");
+        let channel = |addr| talk_runtime::channel(&format!("http://{addr}"), &internal);
+        let talks = TalkServiceClient::new(channel(addr).expect("talk-service channel"));
+        let mut agents =
+            AgentServiceClient::new(channel(agent_addr).expect("agent-service channel"));
         let login = agents
             .login(LoginRequest {
                 username: "admin".into(),

@@ -1,0 +1,182 @@
+//! Internal calls prove who is calling (issue 15). Every gRPC call between
+//! Talk's processes carries `authorization: Bearer <jwt>`: a short-lived
+//! token (5 minutes, re-minted every minute) naming the calling process,
+//! signed HS256 with the deployment's `TALK_JWT_SECRET` for the audience
+//! `talk-internal` — which no agent token has, so an agent token is never
+//! taken for a service. Each service's gRPC router is wrapped by
+//! [`Internal::guard`]: a call without a valid token is `UNAUTHENTICATED`
+//! and reaches no handler. A pod without the secret can call nothing.
+//!
+//! Clients attach the token themselves: [`crate::channel`] gives a channel
+//! whose every request carries it ([`Attach`]).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use talk_config::{Config, ExposeSecret};
+use tonic::metadata::{Ascii, MetadataValue};
+
+/// The audience of internal tokens.
+const AUDIENCE: &str = "talk-internal";
+/// How long an internal token lives.
+const LIFETIME: Duration = Duration::from_secs(300);
+/// How long a minted token is reused.
+const REUSE: Duration = Duration::from_secs(60);
+
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    aud: String,
+    exp: u64,
+}
+
+/// One process's internal credentials: it mints tokens for its calls and
+/// verifies those of calls it serves.
+#[derive(Clone)]
+pub struct Internal {
+    name: Arc<str>,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    minted: Arc<Mutex<Option<Minted>>>,
+}
+
+/// A token minted at an instant, as its `authorization` value.
+type Minted = (Instant, MetadataValue<Ascii>);
+
+impl std::fmt::Debug for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Internal")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Internal {
+    /// Credentials of the process `name` with the shared `secret`.
+    pub fn new(name: &str, secret: &[u8]) -> Self {
+        Self {
+            name: name.into(),
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            minted: Arc::default(),
+        }
+    }
+
+    /// Credentials of the process `name` with the configured `TALK_JWT_SECRET`.
+    pub fn from_config(name: &str, config: &Config) -> Self {
+        Self::new(name, config.jwt_secret.expose_secret().as_bytes())
+    }
+
+    /// The `authorization` value for a call, reused for a minute.
+    fn credential(&self) -> Option<MetadataValue<Ascii>> {
+        let mut minted = self.minted.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((at, value)) = minted.as_ref()
+            && at.elapsed() < REUSE
+        {
+            return Some(value.clone());
+        }
+        let exp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .saturating_add(LIFETIME)
+            .as_secs();
+        let claims = Claims {
+            sub: self.name.to_string(),
+            aud: AUDIENCE.into(),
+            exp,
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).ok()?;
+        let value = MetadataValue::try_from(format!("Bearer {token}")).ok()?;
+        *minted = Some((Instant::now(), value.clone()));
+        Some(value)
+    }
+
+    /// The calling process a `Bearer` value names, if it is a valid internal token.
+    fn verify(&self, authorization: &str) -> Option<String> {
+        let token = authorization.strip_prefix("Bearer ")?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "aud"]);
+        validation.leeway = 5;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .ok()
+            .map(|data| data.claims.sub)
+    }
+
+    /// `router` (a service's gRPC routes) answering `UNAUTHENTICATED` to
+    /// every call without a valid internal token.
+    pub fn guard(&self, router: Router) -> Router {
+        router.layer(axum::middleware::from_fn_with_state(self.clone(), guard))
+    }
+
+    /// The interceptor that attaches this process's token to every call.
+    pub fn attach(&self) -> Attach {
+        Attach(self.clone())
+    }
+}
+
+async fn guard(State(internal): State<Internal>, request: Request, next: Next) -> Response {
+    let caller = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| internal.verify(v));
+    match caller {
+        Some(_) => next.run(request).await,
+        None => tonic::Status::unauthenticated(
+            "internal calls need a valid internal token (talk_runtime::internal)",
+        )
+        .into_http(),
+    }
+}
+
+/// Attaches the process's internal token to every request of a client.
+#[derive(Clone, Debug)]
+pub struct Attach(Internal);
+
+impl tonic::service::Interceptor for Attach {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        let value = self
+            .0
+            .credential()
+            .ok_or_else(|| tonic::Status::internal("cannot mint an internal token"))?;
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_with_the_same_secret_only_and_agent_tokens_never() {
+        let ours = Internal::new("edge", b"0123456789abcdef0123456789abcdef");
+        let value = ours.credential().unwrap();
+        assert_eq!(
+            ours.verify(value.to_str().unwrap()).as_deref(),
+            Some("edge")
+        );
+        let other = Internal::new("edge", b"another-secret-0123456789abcdef!");
+        assert!(other.verify(value.to_str().unwrap()).is_none());
+        assert!(ours.verify("Bearer garbage").is_none());
+        // An agent token signed with the same secret has another audience.
+        let agent = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"type": "agent", "aud": "talk", "exp": u64::MAX / 2}),
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert!(ours.verify(&format!("Bearer {agent}")).is_none());
+    }
+}
