@@ -194,30 +194,17 @@ async fn a_member_added_later_replays_nothing_from_before_it_joined() -> anyhow:
         .await?;
     alice.post(&messages, json!({"text": "after"}), 201).await?;
 
-    let mut socket = Socket::connect(&cluster.push, token(&bob), "cursor=0").await?;
-    socket
-        .send(
-            json!({"type": "subscribe", "topics": [format!("agent_id:{bob_id}:chat")], "id": "s"}),
-        )
-        .await?;
-    let mut seen = Vec::new();
-    loop {
-        let frame = next(&mut socket).await?;
-        if frame["type"] == "ack" {
-            continue;
-        }
-        let text = frame["data"]["text"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        seen.push((
-            frame["type"].as_str().unwrap_or_default().to_owned(),
-            text.clone(),
-        ));
-        if text == "after" {
-            break;
-        }
-    }
+    let frames = replayed_until(&cluster.push, &bob, &bob_id, "cursor=0", "after").await?;
+    let seen: Vec<(String, String)> = frames
+        .iter()
+        .map(|f| {
+            let text = f["data"]["text"].as_str().unwrap_or_default();
+            (
+                f["type"].as_str().unwrap_or_default().to_owned(),
+                text.to_owned(),
+            )
+        })
+        .collect();
     let kinds: Vec<&str> = seen.iter().map(|(kind, _)| kind.as_str()).collect();
     assert!(
         seen.iter()
@@ -270,24 +257,7 @@ async fn a_resume_after_a_delete_shows_no_deleted_text() -> anyhow::Result<()> {
     alice.post(&messages, json!({"text": "later"}), 201).await?;
 
     let query = format!("cursor={}", super::cursor(&first));
-    let mut socket = Socket::connect(&cluster.push, token(&bob), &query).await?;
-    socket
-        .send(
-            json!({"type": "subscribe", "topics": [format!("agent_id:{bob_id}:chat")], "id": "s"}),
-        )
-        .await?;
-    let mut seen = Vec::new();
-    loop {
-        let frame = next(&mut socket).await?;
-        if frame["type"] == "ack" {
-            continue;
-        }
-        let done = frame["data"]["text"] == "later";
-        seen.push(frame);
-        if done {
-            break;
-        }
-    }
+    let seen = replayed_until(&cluster.push, &bob, &bob_id, &query, "later").await?;
     assert!(
         seen.iter().all(|f| f["data"]["text"] != "doomed"),
         "deleted text replayed: {seen:?}"
@@ -305,4 +275,32 @@ async fn a_resume_after_a_delete_shows_no_deleted_text() -> anyhow::Result<()> {
         "{seen:?}"
     );
     Ok(())
+}
+
+/// Connects as `agent` with `query` (a cursor), subscribes to its talks and
+/// collects every frame but the ack until a message with `text` arrives.
+async fn replayed_until(
+    push: &str,
+    api: &Api,
+    agent: &str,
+    query: &str,
+    text: &str,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut socket = Socket::connect(push, token(api), query).await?;
+    let topics = [format!("agent_id:{agent}:chat")];
+    socket
+        .send(json!({"type": "subscribe", "topics": topics, "id": "s"}))
+        .await?;
+    let mut seen = Vec::new();
+    loop {
+        let frame = next(&mut socket).await?;
+        if frame["type"] == "ack" {
+            continue;
+        }
+        let done = frame["data"]["text"] == text;
+        seen.push(frame);
+        if done {
+            return Ok(seen);
+        }
+    }
 }
