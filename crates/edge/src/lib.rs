@@ -105,7 +105,7 @@ pub fn router(config: &Config) -> Result<Router, Error> {
             config.jwt_secret.expose_secret().as_bytes(),
             config.token_ttl_secs,
         )),
-        revocations: Revocations::new(clients.agents.clone(), talk_auth::FRESH_FOR),
+        revocations: Revocations::new(clients.agents.clone()),
         clients,
         token_ttl_secs: config.token_ttl_secs,
     };

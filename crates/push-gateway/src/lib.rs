@@ -67,12 +67,13 @@ pub async fn router(
     Ok(routes(config, bus, shutdown).await?.0)
 }
 
-/// The WebSocket routes and the routing table behind them.
+/// The WebSocket routes, the routing table behind them and the gateway's
+/// internal credentials.
 async fn routes(
     config: &Config,
     bus: Arc<dyn Bus>,
     shutdown: CancellationToken,
-) -> Result<(Router, Arc<routing::Hub>), Error> {
+) -> Result<(Router, Arc<routing::Hub>, talk_runtime::Internal), Error> {
     if config.jwt_secret.expose_secret().is_empty() {
         return Err(Error::Config("jwt_secret must be set".into()));
     }
@@ -87,7 +88,7 @@ async fn routes(
     let internal = talk_runtime::Internal::from_config("push-gateway", config);
     let agents =
         AgentServiceClient::new(talk_runtime::channel(&config.agent_service_url, &internal)?);
-    let revocations = talk_auth::Revocations::new(agents, talk_auth::FRESH_FOR);
+    let revocations = talk_auth::Revocations::new(agents);
     tokio::spawn(revocation::sweep(
         hub.clone(),
         revocations.clone(),
@@ -115,7 +116,7 @@ async fn routes(
         .route("/v1.0/ws", get(ws::upgrade))
         .route("/v1.0/service_agents/ws", get(ws::upgrade))
         .with_state(shared);
-    Ok((router, hub))
+    Ok((router, hub, internal))
 }
 
 /// Serves the gateway, its gRPC `PushService` (operational, on the service
@@ -127,9 +128,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
-    let (router, hub) = routes(&config, bus.clone(), shutdown.clone()).await?;
+    let (router, hub, internal) = routes(&config, bus.clone(), shutdown.clone()).await?;
     let service = PushServiceServer::new(api::PushApi { hub });
-    let internal = talk_runtime::Internal::from_config("push-gateway", &config);
     let grpc = internal.guard(tonic::service::Routes::new(service).into_axum_router());
     let router = router.merge(grpc);
     let ready: talk_runtime::ReadyCheck = Arc::new(move || {

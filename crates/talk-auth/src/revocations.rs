@@ -1,7 +1,7 @@
 //! Whether a token was revoked since it was issued: agent-service's token
 //! version of its agent (`TokenStates`), remembered for a short while so a
 //! request costs no call most of the time. A revoked token is refused within
-//! that while ([`Revocations::new`]'s `fresh_for`) on every edge and gateway.
+//! that while ([`FRESH_FOR`]) on every edge and gateway.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,15 +18,12 @@ use crate::Identity;
 #[derive(Clone)]
 pub struct Revocations {
     agents: AgentServiceClient<Channel>,
-    fresh_for: Duration,
     known: Arc<Mutex<HashMap<AgentId, Known>>>,
 }
 
 impl std::fmt::Debug for Revocations {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Revocations")
-            .field("fresh_for", &self.fresh_for)
-            .finish_non_exhaustive()
+        f.debug_struct("Revocations").finish_non_exhaustive()
     }
 }
 
@@ -45,11 +42,10 @@ pub const FRESH_FOR: Duration = Duration::from_secs(2);
 const MAX_KNOWN: usize = 100_000;
 
 impl Revocations {
-    /// Asks `agents`, trusting an answer for `fresh_for`.
-    pub fn new(agents: AgentServiceClient<Channel>, fresh_for: Duration) -> Self {
+    /// Asks `agents`, trusting an answer for [`FRESH_FOR`].
+    pub fn new(agents: AgentServiceClient<Channel>) -> Self {
         Self {
             agents,
-            fresh_for,
             known: Arc::default(),
         }
     }
@@ -62,7 +58,7 @@ impl Revocations {
         let id = identity.agent.id;
         let known = self.remembered(id);
         let version = match known {
-            Some(known) if known.at.elapsed() < self.fresh_for => known.version,
+            Some(known) if known.at.elapsed() < FRESH_FOR => known.version,
             _ => match self.refresh(&[id]).await {
                 Ok(mut answered) => answered.remove(&id).flatten(),
                 Err(_) if known.is_some() => known.and_then(|k| k.version),

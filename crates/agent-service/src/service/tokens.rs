@@ -1,6 +1,8 @@
 //! Revoking tokens: logout, one's own password change, and the token
 //! versions the edge and the gateway check tokens against.
 
+use std::collections::HashMap;
+
 use talk_proto::{TokenState, WriteOptions};
 use talk_store::db_error;
 use talk_store::idempotency::{Operation, Scope};
@@ -99,17 +101,19 @@ impl Agents {
                 format!("At most {MAX_TOKEN_STATES} agents' token states at once."),
             ));
         }
-        let rows = agents::token_versions(&self.db, ids)
+        let versions: HashMap<AgentId, i64> = agents::token_versions(&self.db, ids)
             .await
-            .map_err(db_error)?;
+            .map_err(db_error)?
+            .into_iter()
+            .collect();
         Ok(ids
             .iter()
             .map(|id| {
-                let row = rows.iter().find(|(agent, _)| agent == id);
+                let version = versions.get(id);
                 TokenState {
                     agent_id: id.to_string(),
-                    version: row.map_or(0, |(_, v)| u64::try_from(*v).unwrap_or(0)),
-                    active: row.is_some(),
+                    version: version.map_or(0, |v| u64::try_from(*v).unwrap_or(0)),
+                    active: version.is_some(),
                 }
             })
             .collect())

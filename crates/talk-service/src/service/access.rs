@@ -65,7 +65,7 @@ pub(super) async fn lock<C: ConnectionTrait>(
     id: TalkId,
 ) -> Result<Seen, ApiError> {
     let talk = talks::lock(conn, caller.customer_id, id).await;
-    live(conn, caller, id, talk).await
+    live(conn, caller, id, talk.map_err(db_error)?).await
 }
 
 /// [`lock`] without the lock: a check before a write (which checks again
@@ -76,17 +76,16 @@ pub(super) async fn current<C: ConnectionTrait>(
     id: TalkId,
 ) -> Result<Seen, ApiError> {
     let talk = talks::find(conn, caller.customer_id, id).await;
-    live(conn, caller, id, talk).await
+    live(conn, caller, id, talk.map_err(db_error)?).await
 }
 
 async fn live<C: ConnectionTrait>(
     conn: &C,
     caller: &Caller,
     id: TalkId,
-    talk: Result<Option<talk::Model>, sea_orm::DbErr>,
+    talk: Option<talk::Model>,
 ) -> Result<Seen, ApiError> {
     let talk = talk
-        .map_err(db_error)?
         .filter(|t| t.tm_delete.is_none())
         .ok_or_else(talk_not_found)?;
     let me = participants::active_of(conn, caller.customer_id, id, caller.agent_id)
