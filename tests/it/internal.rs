@@ -2,6 +2,9 @@
 //! over gRPC on loopback with no credential, a forged one (another secret) or
 //! an agent's token instead of an internal one, answers UNAUTHENTICATED and
 //! changes nothing; with the deployment's internal token it reaches the service.
+//! The caller is the agent the token acts for, never a field of the message:
+//! acting for another customer's agent, for an agent without the role, or for
+//! nobody, every method refuses and changes nothing.
 
 use std::collections::BTreeSet;
 
@@ -120,5 +123,661 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
         })
         .await?;
     assert!(!login.into_inner().token.is_empty());
+    Ok(())
+}
+
+/// The code a call answered (OK for an answer).
+fn code<T>(result: Result<tonic::Response<T>, tonic::Status>) -> tonic::Code {
+    result.map_or_else(|s| s.code(), |_| tonic::Code::Ok)
+}
+
+/// The wire caller for an agent, as `/v1.0/me` describes it.
+async fn caller_of(api: &Api) -> anyhow::Result<talk_proto::Caller> {
+    let me = api.get("/v1.0/me").await?;
+    Ok(talk_proto::Caller {
+        agent_id: me["id"].as_str().context("id")?.to_owned(),
+        customer_id: me["customer_id"]
+            .as_str()
+            .context("customer_id")?
+            .to_owned(),
+        permission: u32::try_from(me["permission"].as_u64().context("permission")?)?,
+    })
+}
+
+/// Every method of every service, called by a process holding the
+/// deployment's secret (the internal token is valid) but acting for an agent
+/// of another customer, for an agent of the customer without the right role
+/// or membership, or for nobody where an agent is needed, and every
+/// service-only method acting for an agent: each answers NOT_FOUND,
+/// PERMISSION_DENIED or UNAUTHENTICATED (or the 400 a public call gets: an
+/// agent of another customer is no agent; only public talks are joined), and
+/// the tables read the same after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one table of every method
+async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyhow::Result<()> {
+    use talk_proto as pb;
+    use talk_runtime::grpc::acting;
+    use tonic::Code::{InvalidArgument, NotFound, PermissionDenied, Unauthenticated};
+
+    let cluster = Cluster::start(Topology::Services { nats_url: None }).await?;
+    let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
+    let (_, alice_api) = admin.create_agent("alice", "Alice").await?;
+    let (_, bob_api) = admin.create_agent("bob", "Bob").await?;
+    let (_, carol_api) = admin.create_agent("carol", "Carol").await?;
+    let zora_api = cluster.other_customer("zora", "Zora").await?;
+    let (alice, bob, carol, zora) = (
+        caller_of(&alice_api).await?,
+        caller_of(&bob_api).await?,
+        caller_of(&carol_api).await?,
+        caller_of(&zora_api).await?,
+    );
+    // Alice owns a group with Bob and has posted (and reacted) in it.
+    let group = alice_api
+        .post(
+            "/v1.0/talks",
+            serde_json::json!({"type": "group", "name": "g", "participants": [
+                {"owner_type": "agent", "owner_id": bob.agent_id}]}),
+            201,
+        )
+        .await?;
+    let talk_id = group["id"].as_str().context("talk id")?.to_owned();
+    let message = alice_api
+        .post(
+            &format!("/v1.0/talks/{talk_id}/messages"),
+            serde_json::json!({"text": "hello"}),
+            201,
+        )
+        .await?;
+    let message_id = message["id"].as_str().context("message id")?.to_owned();
+    alice_api
+        .post(
+            &format!("/v1.0/messages/{message_id}/reactions"),
+            serde_json::json!({"emoji": "👍"}),
+            200,
+        )
+        .await?;
+    let participants = alice_api
+        .get(&format!("/v1.0/talks/{talk_id}/participants"))
+        .await?;
+    let alice_participant = participants
+        .as_array()
+        .context("participants")?
+        .iter()
+        .find(|p| p["owner_id"] == alice.agent_id.as_str())
+        .and_then(|p| p["id"].as_str())
+        .context("alice's participant")?
+        .to_owned();
+
+    let tables = || async {
+        anyhow::Ok((
+            admin.get("/v1.0/agents").await?,
+            zora_api.get("/v1.0/agents").await?,
+            alice_api.get(&format!("/v1.0/talks/{talk_id}")).await?,
+            alice_api
+                .get(&format!("/v1.0/talks/{talk_id}/participants"))
+                .await?,
+            alice_api
+                .get(&format!("/v1.0/talks/{talk_id}/messages"))
+                .await?,
+            bob_api.get("/v1.0/talks").await?,
+        ))
+    };
+    let before = tables().await?;
+
+    let internal = talk_runtime::Internal::from_config("test", &cluster.config);
+    let config = &cluster.config;
+    let mut agents = pb::agent_service_client::AgentServiceClient::new(talk_runtime::channel(
+        &config.agent_service_url,
+        &internal,
+    )?);
+    let mut talks = pb::talk_service_client::TalkServiceClient::new(talk_runtime::channel(
+        &config.talk_service_url,
+        &internal,
+    )?);
+    let mut messages = pb::message_service_client::MessageServiceClient::new(
+        talk_runtime::channel(&config.message_service_url, &internal)?,
+    );
+    let mut push = pb::push_service_client::PushServiceClient::new(talk_runtime::channel(
+        &cluster.push.replacen("ws://", "http://", 1),
+        &internal,
+    )?);
+
+    let mut checked = BTreeSet::new();
+    let mut check = |method: &str, who: &str, got: tonic::Code, want: tonic::Code| {
+        assert_eq!(got, want, "{method} acting for {who}");
+        checked.insert(method.to_owned());
+    };
+    let talk_ref = || pb::TalkRef {
+        talk_id: talk_id.clone(),
+    };
+    let talk_write = || pb::TalkWrite {
+        options: None,
+        talk_id: talk_id.clone(),
+    };
+    let message_ref = || pb::MessageRef {
+        message_id: message_id.clone(),
+    };
+    let reaction = || pb::ReactionRequest {
+        options: None,
+        message_id: message_id.clone(),
+        emoji: "👍".into(),
+    };
+
+    // AgentService.
+    let get_alice = || pb::GetAgentRequest {
+        agent_id: alice.agent_id.clone(),
+    };
+    let got = code(agents.get_agent(acting(zora.clone(), get_alice())).await);
+    check("GetAgent", "another customer", got, NotFound);
+    let got = code(agents.get_agent(tonic::Request::new(get_alice())).await);
+    check("GetAgent", "nobody", got, Unauthenticated);
+    let create = || pb::CreateAgentRequest {
+        username: "mallory".into(),
+        password: "mallory-password".into(),
+        ..Default::default()
+    };
+    let got = code(agents.create_agent(acting(bob.clone(), create())).await);
+    check("CreateAgent", "a plain agent", got, PermissionDenied);
+    let got = code(agents.create_agent(tonic::Request::new(create())).await);
+    check("CreateAgent", "nobody", got, Unauthenticated);
+    let update = || pb::UpdateAgentRequest {
+        agent_id: alice.agent_id.clone(),
+        name: Some("Mallory".into()),
+        permission: Some(32),
+        ..Default::default()
+    };
+    let got = code(agents.update_agent(acting(zora.clone(), update())).await);
+    check("UpdateAgent", "another customer", got, NotFound);
+    let got = code(agents.update_agent(acting(bob.clone(), update())).await);
+    check("UpdateAgent", "a plain agent", got, PermissionDenied);
+    let delete = || pb::DeleteAgentRequest {
+        options: None,
+        agent_id: alice.agent_id.clone(),
+    };
+    let got = code(agents.delete_agent(acting(zora.clone(), delete())).await);
+    check("DeleteAgent", "another customer", got, NotFound);
+    let got = code(agents.delete_agent(acting(bob.clone(), delete())).await);
+    check("DeleteAgent", "a plain agent", got, PermissionDenied);
+    let listed = agents
+        .list_agents(acting(zora.clone(), pb::ListAgentsRequest::default()))
+        .await?
+        .into_inner();
+    assert!(
+        listed
+            .agents
+            .iter()
+            .all(|a| a.customer_id == zora.customer_id),
+        "another customer lists only its own agents"
+    );
+    let got = code(
+        agents
+            .list_agents(tonic::Request::new(pb::ListAgentsRequest::default()))
+            .await,
+    );
+    check("ListAgents", "nobody", got, Unauthenticated);
+    let resolve = || pb::ResolveAgentsRequest {
+        agent_ids: vec![alice.agent_id.clone()],
+    };
+    let resolved = agents
+        .resolve_agents(acting(zora.clone(), resolve()))
+        .await?
+        .into_inner();
+    assert!(
+        resolved.agents.is_empty(),
+        "another customer resolves no one"
+    );
+    assert_eq!(resolved.missing, vec![alice.agent_id.clone()]);
+    let got = code(agents.resolve_agents(tonic::Request::new(resolve())).await);
+    check("ResolveAgents", "nobody", got, Unauthenticated);
+    // Logout and ChangePassword only ever touch the agent the call acts for.
+    let got = code(
+        agents
+            .logout(tonic::Request::new(pb::LogoutRequest::default()))
+            .await,
+    );
+    check("Logout", "nobody", got, Unauthenticated);
+    let change = || pb::ChangePasswordRequest {
+        current_password: "not-bobs-password".into(),
+        password: "bob-new-password".into(),
+        ..Default::default()
+    };
+    let got = code(agents.change_password(acting(bob.clone(), change())).await);
+    check(
+        "ChangePassword",
+        "the wrong current password",
+        got,
+        Unauthenticated,
+    );
+    let got = code(agents.change_password(tonic::Request::new(change())).await);
+    check("ChangePassword", "nobody", got, Unauthenticated);
+    let login = || pb::LoginRequest {
+        username: "alice".into(),
+        password: "alice-password".into(),
+    };
+    let got = code(agents.login(acting(zora.clone(), login())).await);
+    check("Login", "an agent", got, PermissionDenied);
+    let states = || pb::TokenStatesRequest {
+        agent_ids: vec![alice.agent_id.clone()],
+    };
+    let got = code(agents.token_states(acting(bob.clone(), states())).await);
+    check("TokenStates", "an agent", got, PermissionDenied);
+
+    // TalkService.
+    let got = code(talks.get_talk(acting(zora.clone(), talk_ref())).await);
+    check("GetTalk", "another customer", got, NotFound);
+    let got = code(talks.get_talk(acting(carol.clone(), talk_ref())).await);
+    check(
+        "GetTalk",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let got = code(talks.get_talk(tonic::Request::new(talk_ref())).await);
+    check("GetTalk", "nobody", got, Unauthenticated);
+    let create = || pb::CreateTalkRequest {
+        r#type: "group".into(),
+        participants: vec![pb::ParticipantRef {
+            owner_type: "agent".into(),
+            owner_id: alice.agent_id.clone(),
+        }],
+        ..Default::default()
+    };
+    let got = code(talks.create_talk(acting(zora.clone(), create())).await);
+    // Naming an agent of another customer is naming no agent (400 UNKNOWN_AGENT).
+    check("CreateTalk", "another customer", got, InvalidArgument);
+    let got = code(talks.create_talk(tonic::Request::new(create())).await);
+    check("CreateTalk", "nobody", got, Unauthenticated);
+    for (method, zora_talks) in [
+        (
+            "ListTalks",
+            talks
+                .list_talks(acting(zora.clone(), pb::ListTalksRequest::default()))
+                .await?,
+        ),
+        (
+            "ListChannels",
+            talks
+                .list_channels(acting(zora.clone(), pb::ListTalksRequest::default()))
+                .await?,
+        ),
+    ] {
+        assert!(
+            zora_talks
+                .into_inner()
+                .talks
+                .iter()
+                .all(|t| t.id != talk_id),
+            "{method}: another customer never sees the group"
+        );
+    }
+    let got = code(
+        talks
+            .list_talks(tonic::Request::new(pb::ListTalksRequest::default()))
+            .await,
+    );
+    check("ListTalks", "nobody", got, Unauthenticated);
+    let got = code(
+        talks
+            .list_channels(tonic::Request::new(pb::ListTalksRequest::default()))
+            .await,
+    );
+    check("ListChannels", "nobody", got, Unauthenticated);
+    let rename = || pb::UpdateTalkRequest {
+        talk_id: talk_id.clone(),
+        name: Some("taken".into()),
+        ..Default::default()
+    };
+    let got = code(talks.update_talk(acting(zora.clone(), rename())).await);
+    check("UpdateTalk", "another customer", got, NotFound);
+    let got = code(talks.update_talk(acting(bob.clone(), rename())).await);
+    check("UpdateTalk", "a plain member", got, PermissionDenied);
+    for (method, zora_got, bob_got) in [
+        (
+            "DeleteTalk",
+            code(talks.delete_talk(acting(zora.clone(), talk_write())).await),
+            code(talks.delete_talk(acting(bob.clone(), talk_write())).await),
+        ),
+        (
+            "CloseTalk",
+            code(talks.close_talk(acting(zora.clone(), talk_write())).await),
+            code(talks.close_talk(acting(bob.clone(), talk_write())).await),
+        ),
+        (
+            "ReopenTalk",
+            code(talks.reopen_talk(acting(zora.clone(), talk_write())).await),
+            code(talks.reopen_talk(acting(bob.clone(), talk_write())).await),
+        ),
+    ] {
+        check(method, "another customer", zora_got, NotFound);
+        check(method, "a plain member", bob_got, PermissionDenied);
+    }
+    let got = code(talks.join_talk(acting(zora.clone(), talk_write())).await);
+    check("JoinTalk", "another customer", got, NotFound);
+    // Only a public talk is joined (400 NOT_PUBLIC); a group is added to.
+    let got = code(talks.join_talk(acting(carol.clone(), talk_write())).await);
+    check(
+        "JoinTalk",
+        "an agent outside the group",
+        got,
+        InvalidArgument,
+    );
+    let got = code(talks.leave_talk(acting(zora.clone(), talk_write())).await);
+    check("LeaveTalk", "another customer", got, NotFound);
+    let got = code(talks.leave_talk(tonic::Request::new(talk_write())).await);
+    check("LeaveTalk", "nobody", got, Unauthenticated);
+    let add = |who: &talk_proto::Caller| pb::AddParticipantRequest {
+        options: None,
+        talk_id: talk_id.clone(),
+        participant: Some(pb::ParticipantRef {
+            owner_type: "agent".into(),
+            owner_id: who.agent_id.clone(),
+        }),
+    };
+    let got = code(
+        talks
+            .add_participant(acting(zora.clone(), add(&zora)))
+            .await,
+    );
+    check("AddParticipant", "another customer", got, NotFound);
+    let got = code(
+        talks
+            .add_participant(acting(carol.clone(), add(&carol)))
+            .await,
+    );
+    check(
+        "AddParticipant",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let remove = || pb::RemoveParticipantRequest {
+        options: None,
+        talk_id: talk_id.clone(),
+        participant_id: alice_participant.clone(),
+    };
+    let got = code(
+        talks
+            .remove_participant(acting(zora.clone(), remove()))
+            .await,
+    );
+    check("RemoveParticipant", "another customer", got, NotFound);
+    let got = code(
+        talks
+            .remove_participant(acting(bob.clone(), remove()))
+            .await,
+    );
+    check("RemoveParticipant", "a plain member", got, PermissionDenied);
+    let set_role = || pb::SetParticipantRoleRequest {
+        options: None,
+        talk_id: talk_id.clone(),
+        participant_id: alice_participant.clone(),
+        role: "member".into(),
+    };
+    let got = code(
+        talks
+            .set_participant_role(acting(zora.clone(), set_role()))
+            .await,
+    );
+    check("SetParticipantRole", "another customer", got, NotFound);
+    let got = code(
+        talks
+            .set_participant_role(acting(bob.clone(), set_role()))
+            .await,
+    );
+    check(
+        "SetParticipantRole",
+        "a plain member",
+        got,
+        PermissionDenied,
+    );
+    let got = code(
+        talks
+            .list_participants(acting(zora.clone(), talk_ref()))
+            .await,
+    );
+    check("ListParticipants", "another customer", got, NotFound);
+    let got = code(
+        talks
+            .list_participants(acting(carol.clone(), talk_ref()))
+            .await,
+    );
+    check(
+        "ListParticipants",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let got = code(talks.check_access(acting(zora.clone(), talk_ref())).await);
+    check("CheckAccess", "another customer", got, NotFound);
+    let got = code(talks.check_access(acting(carol.clone(), talk_ref())).await);
+    check(
+        "CheckAccess",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let query = || pb::AccessQuery {
+        talk_id: talk_id.clone(),
+        callers: vec![alice.clone()],
+    };
+    let got = code(talks.check_access_many(acting(zora.clone(), query())).await);
+    check("CheckAccessMany", "an agent", got, PermissionDenied);
+    let memberships = || pb::ListMembershipsRequest {
+        agent_id: alice.agent_id.clone(),
+        customer_id: alice.customer_id.clone(),
+    };
+    let got = code(
+        talks
+            .list_memberships(acting(zora.clone(), memberships()))
+            .await,
+    );
+    check("ListMemberships", "an agent", got, PermissionDenied);
+
+    // MessageService.
+    let post = || pb::PostMessageRequest {
+        talk_id: talk_id.clone(),
+        text: "sneaking in".into(),
+        ..Default::default()
+    };
+    let got = code(messages.post_message(acting(zora.clone(), post())).await);
+    check("PostMessage", "another customer", got, NotFound);
+    let got = code(messages.post_message(acting(carol.clone(), post())).await);
+    check(
+        "PostMessage",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let got = code(messages.post_message(tonic::Request::new(post())).await);
+    check("PostMessage", "nobody", got, Unauthenticated);
+    for (method, zora_got, carol_got) in [
+        (
+            "GetMessage",
+            code(
+                messages
+                    .get_message(acting(zora.clone(), message_ref()))
+                    .await,
+            ),
+            code(
+                messages
+                    .get_message(acting(carol.clone(), message_ref()))
+                    .await,
+            ),
+        ),
+        (
+            "ListThread",
+            code(
+                messages
+                    .list_thread(acting(zora.clone(), message_ref()))
+                    .await,
+            ),
+            code(
+                messages
+                    .list_thread(acting(carol.clone(), message_ref()))
+                    .await,
+            ),
+        ),
+        (
+            "ListHistory",
+            code(
+                messages
+                    .list_history(acting(zora.clone(), message_ref()))
+                    .await,
+            ),
+            code(
+                messages
+                    .list_history(acting(carol.clone(), message_ref()))
+                    .await,
+            ),
+        ),
+        (
+            "AddReaction",
+            code(
+                messages
+                    .add_reaction(acting(zora.clone(), reaction()))
+                    .await,
+            ),
+            code(
+                messages
+                    .add_reaction(acting(carol.clone(), reaction()))
+                    .await,
+            ),
+        ),
+        (
+            "RemoveReaction",
+            code(
+                messages
+                    .remove_reaction(acting(zora.clone(), reaction()))
+                    .await,
+            ),
+            code(
+                messages
+                    .remove_reaction(acting(carol.clone(), reaction()))
+                    .await,
+            ),
+        ),
+    ] {
+        check(method, "another customer", zora_got, NotFound);
+        check(
+            method,
+            "an agent outside the group",
+            carol_got,
+            PermissionDenied,
+        );
+    }
+    let list = || pb::ListMessagesRequest {
+        talk_id: talk_id.clone(),
+        page: None,
+    };
+    let got = code(messages.list_messages(acting(zora.clone(), list())).await);
+    check("ListMessages", "another customer", got, NotFound);
+    let got = code(messages.list_messages(acting(carol.clone(), list())).await);
+    check(
+        "ListMessages",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let changes = || pb::ListChangesRequest {
+        talk_id: talk_id.clone(),
+        after_seq: 0,
+        limit: 100,
+    };
+    let got = code(messages.list_changes(acting(zora.clone(), changes())).await);
+    check("ListChanges", "another customer", got, NotFound);
+    let got = code(
+        messages
+            .list_changes(acting(carol.clone(), changes()))
+            .await,
+    );
+    check(
+        "ListChanges",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let edit = || pb::EditMessageRequest {
+        options: None,
+        message_id: message_id.clone(),
+        text: "rewritten".into(),
+    };
+    let got = code(messages.edit_message(acting(zora.clone(), edit())).await);
+    check("EditMessage", "another customer", got, NotFound);
+    let got = code(messages.edit_message(acting(bob.clone(), edit())).await);
+    check(
+        "EditMessage",
+        "a member who is not the author",
+        got,
+        PermissionDenied,
+    );
+    let delete = || pb::MessageWrite {
+        options: None,
+        message_id: message_id.clone(),
+    };
+    let got = code(
+        messages
+            .delete_message(acting(zora.clone(), delete()))
+            .await,
+    );
+    check("DeleteMessage", "another customer", got, NotFound);
+    let got = code(messages.delete_message(acting(bob.clone(), delete())).await);
+    check(
+        "DeleteMessage",
+        "a member who is not the author",
+        got,
+        PermissionDenied,
+    );
+    let read = || pb::MarkReadRequest {
+        options: None,
+        talk_id: talk_id.clone(),
+        seq: 1,
+    };
+    let got = code(messages.mark_read(acting(zora.clone(), read())).await);
+    check("MarkRead", "another customer", got, NotFound);
+    let got = code(messages.mark_read(acting(carol.clone(), read())).await);
+    check(
+        "MarkRead",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let unread = || pb::UnreadCountsRequest {
+        talk_ids: vec![talk_id.clone()],
+    };
+    let counted = messages
+        .unread_counts(acting(zora.clone(), unread()))
+        .await?
+        .into_inner();
+    assert!(
+        counted.states.iter().all(|s| s.last_seq == 0),
+        "another customer learns nothing of the group: {counted:?}"
+    );
+    let got = code(messages.unread_counts(tonic::Request::new(unread())).await);
+    check("UnreadCounts", "nobody", got, Unauthenticated);
+    let deleted = || pb::DeletedAmongRequest {
+        customer_id: alice.customer_id.clone(),
+        message_ids: vec![message_id.clone()],
+    };
+    let got = code(
+        messages
+            .deleted_among(acting(zora.clone(), deleted()))
+            .await,
+    );
+    check("DeletedAmong", "an agent", got, PermissionDenied);
+
+    // PushService.
+    let got = code(push.stats(acting(bob.clone(), pb::StatsRequest {})).await);
+    check("Stats", "an agent", got, PermissionDenied);
+    let disconnect = pb::DisconnectAgentRequest {
+        agent_id: alice.agent_id.clone(),
+    };
+    let got = code(push.disconnect_agent(acting(bob.clone(), disconnect)).await);
+    check("DisconnectAgent", "an agent", got, PermissionDenied);
+
+    let every: BTreeSet<String> = every_method()?.into_iter().map(|(_, m)| m).collect();
+    assert_eq!(checked, every, "every method is checked");
+    assert_eq!(tables().await?, before, "nothing changed");
+    // Alice can still log in: nothing of hers was touched.
+    Api::login(&cluster.edge, "alice", "alice-password").await?;
     Ok(())
 }

@@ -336,7 +336,6 @@ impl PostMessageBody {
     /// The internal request to post into `talk_id`.
     pub fn into_request(
         self,
-        caller: pb::Caller,
         options: pb::WriteOptions,
         talk_id: String,
     ) -> Result<pb::PostMessageRequest, ApiError> {
@@ -353,7 +352,6 @@ impl PostMessageBody {
             .map(MediaBody::into_proto)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(pb::PostMessageRequest {
-            caller: Some(caller),
             options: Some(options),
             talk_id,
             r#type: kind

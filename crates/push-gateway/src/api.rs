@@ -5,7 +5,7 @@ use std::sync::Arc;
 use prometheus::core::Collector;
 use talk_proto::push_service_server::PushService;
 use talk_proto::{DisconnectAgentRequest, DisconnectAgentResponse, StatsRequest, StatsResponse};
-use talk_runtime::grpc::handle;
+use talk_runtime::grpc::handle_service;
 use talk_types::AgentId;
 use tonic::{Request, Response, Status};
 
@@ -33,7 +33,7 @@ impl PushService for PushApi {
         &self,
         request: Request<StatsRequest>,
     ) -> Result<Response<StatsResponse>, Status> {
-        handle("PushService/Stats", request, |StatsRequest {}| async {
+        handle_service("PushService/Stats", request, |StatsRequest {}| async {
             let stats = self.hub.stats();
             Ok(StatsResponse {
                 connections: stats.connections as u64,
@@ -51,7 +51,7 @@ impl PushService for PushApi {
         &self,
         request: Request<DisconnectAgentRequest>,
     ) -> Result<Response<DisconnectAgentResponse>, Status> {
-        handle(
+        handle_service(
             "PushService/DisconnectAgent",
             request,
             |DisconnectAgentRequest { agent_id }| async move {

@@ -100,10 +100,19 @@ pub struct Caller {
     pub permission: u32,
 }
 
+impl TryFrom<talk_proto::Caller> for Caller {
+    type Error = ApiError;
+
+    /// The agent a verified internal token acts for
+    /// ([`talk_runtime::grpc::handle_as`]).
+    fn try_from(wire: talk_proto::Caller) -> Result<Self, ApiError> {
+        Self::from_wire(&wire)
+    }
+}
+
 impl Caller {
-    /// The caller of a request; a missing or malformed one is unauthenticated.
-    pub fn from_wire(caller: Option<&talk_proto::Caller>) -> Result<Self, ApiError> {
-        let wire = caller.ok_or_else(ApiError::unauthenticated)?;
+    /// The caller as the wire names it; malformed ids are unauthenticated.
+    pub fn from_wire(wire: &talk_proto::Caller) -> Result<Self, ApiError> {
         let agent_id = wire
             .agent_id
             .parse()
@@ -119,7 +128,8 @@ impl Caller {
         })
     }
 
-    /// The caller as the wire carries it (for a call on its behalf).
+    /// The caller as the wire carries it (for a call on its behalf:
+    /// [`talk_runtime::grpc::acting`]).
     pub fn to_wire(&self) -> talk_proto::Caller {
         talk_proto::Caller {
             agent_id: self.agent_id.to_string(),

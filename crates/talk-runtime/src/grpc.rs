@@ -1,7 +1,10 @@
 //! Trace context and caller plumbing for internal gRPC calls.
 
+use talk_types::{ApiError, Reason};
 use tonic::Request;
 use tonic::metadata::MetadataValue;
+
+use crate::internal::{Acting, Verified};
 
 /// Wraps a message in a request that carries the current span's `traceparent`.
 pub fn request<T>(message: T) -> Request<T> {
@@ -28,21 +31,87 @@ pub fn server_span<T>(method: &'static str, request: &Request<T>) -> tracing::Sp
     span
 }
 
-/// Serves one gRPC call: runs `f` in the call's server span, counts it and its
-/// latency by method and outcome, and maps the domain error to a status.
-pub async fn handle<Req, Res, F, Fut>(
+/// A request made for the agent `caller`: the channel's interceptor states
+/// the agent in the call's internal token, and the serving process takes its
+/// caller from there ([`handle_as`]), never from the message.
+pub fn acting<T>(caller: talk_proto::Caller, message: T) -> Request<T> {
+    let mut request = request(message);
+    request.extensions_mut().insert(Acting(caller));
+    request
+}
+
+/// Serves a call made for an agent: `f` gets the agent the call's verified
+/// internal token acts for (as the service's caller type `C`). A call that
+/// acts for no agent is `UNAUTHENTICATED` (the guard,
+/// [`crate::Internal::guard`], has refused every call without a valid token
+/// before).
+pub async fn handle_as<C, Req, Res, F, Fut>(
+    method: &'static str,
+    request: Request<Req>,
+    f: F,
+) -> Result<tonic::Response<Res>, tonic::Status>
+where
+    C: TryFrom<talk_proto::Caller, Error = ApiError>,
+    F: FnOnce(C, Req) -> Fut,
+    Fut: std::future::Future<Output = Result<Res, ApiError>>,
+{
+    let span = server_span(method, &request);
+    let acting = verified(&request).and_then(|v| v.acting.clone());
+    let message = request.into_inner();
+    serve(method, span, async move {
+        let caller = acting.ok_or_else(|| {
+            ApiError::of(
+                Reason::AuthenticationRequired,
+                "This method acts for an agent; the call's internal token names none.",
+            )
+        })?;
+        f(C::try_from(caller)?, message).await
+    })
+    .await
+}
+
+/// Serves a call a service makes for itself (the outbox relay, the
+/// push-gateway's routing, a login before there is an agent). A call made
+/// for an agent is `PERMISSION_DENIED`: no agent may reach these methods,
+/// even through a service acting for it.
+pub async fn handle_service<Req, Res, F, Fut>(
     method: &'static str,
     request: Request<Req>,
     f: F,
 ) -> Result<tonic::Response<Res>, tonic::Status>
 where
     F: FnOnce(Req) -> Fut,
-    Fut: std::future::Future<Output = Result<Res, talk_types::ApiError>>,
+    Fut: std::future::Future<Output = Result<Res, ApiError>>,
 {
-    use tracing::Instrument;
     let span = server_span(method, &request);
+    let for_agent = verified(&request).is_none_or(|v| v.acting.is_some());
+    let message = request.into_inner();
+    serve(method, span, async move {
+        if for_agent {
+            return Err(ApiError::of(
+                Reason::PermissionDenied,
+                "This method serves Talk's own services, not a call made for an agent.",
+            ));
+        }
+        f(message).await
+    })
+    .await
+}
+
+fn verified<T>(request: &Request<T>) -> Option<&Verified> {
+    request.extensions().get::<Verified>()
+}
+
+/// Runs one call's work in its server span, counts it and its latency by
+/// method and outcome, and maps the domain error to a status.
+async fn serve<Res>(
+    method: &'static str,
+    span: tracing::Span,
+    work: impl std::future::Future<Output = Result<Res, ApiError>>,
+) -> Result<tonic::Response<Res>, tonic::Status> {
+    use tracing::Instrument;
     let started = std::time::Instant::now();
-    let result = f(request.into_inner()).instrument(span).await;
+    let result = work.instrument(span).await;
     let code = match &result {
         Ok(_) => "OK",
         Err(e) => e.kind.status(),
@@ -55,5 +124,5 @@ where
         .observe(started.elapsed().as_secs_f64());
     result
         .map(tonic::Response::new)
-        .map_err(talk_types::ApiError::into_status)
+        .map_err(ApiError::into_status)
 }

@@ -9,7 +9,7 @@ use talk_proto::{
     ResolveAgentsRequest, ResolveAgentsResponse, TokenStatesRequest, TokenStatesResponse,
     UpdateAgentRequest,
 };
-use talk_runtime::grpc::handle;
+use talk_runtime::grpc::{handle_as, handle_service};
 use talk_types::AgentId;
 use tonic::{Request, Response, Status};
 
@@ -35,7 +35,7 @@ impl AgentService for AgentApi {
         &self,
         request: Request<LoginRequest>,
     ) -> Result<Response<LoginResponse>, Status> {
-        handle("Login", request, |req| async move {
+        handle_service("Login", request, |req| async move {
             let LoginRequest { username, password } = req;
             let (token, row) = self.agents.login(&username, password).await?;
             Ok(LoginResponse {
@@ -51,9 +51,8 @@ impl AgentService for AgentApi {
         &self,
         request: Request<CreateAgentRequest>,
     ) -> Result<Response<Agent>, Status> {
-        handle("CreateAgent", request, |req| async move {
+        handle_as("CreateAgent", request, |caller: Caller, req| async move {
             let CreateAgentRequest {
-                caller,
                 options,
                 username,
                 password,
@@ -61,7 +60,6 @@ impl AgentService for AgentApi {
                 detail,
                 permission,
             } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
             let new = NewAgent {
                 username,
                 password,
@@ -78,9 +76,8 @@ impl AgentService for AgentApi {
         &self,
         request: Request<GetAgentRequest>,
     ) -> Result<Response<Agent>, Status> {
-        handle("GetAgent", request, |req| async move {
-            let GetAgentRequest { caller, agent_id } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
+        handle_as("GetAgent", request, |caller: Caller, req| async move {
+            let GetAgentRequest { agent_id } = req;
             let id = convert::agent_id(&agent_id)?;
             let row = self.agents.get(&caller, id).await?;
             Ok(wire::agent(&row))
@@ -92,9 +89,8 @@ impl AgentService for AgentApi {
         &self,
         request: Request<ListAgentsRequest>,
     ) -> Result<Response<AgentPage>, Status> {
-        handle("ListAgents", request, |req| async move {
-            let ListAgentsRequest { caller, page } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
+        handle_as("ListAgents", request, |caller: Caller, req| async move {
+            let ListAgentsRequest { page } = req;
             let talk_proto::PageRequest {
                 page_size,
                 page_token,
@@ -112,9 +108,8 @@ impl AgentService for AgentApi {
         &self,
         request: Request<UpdateAgentRequest>,
     ) -> Result<Response<Agent>, Status> {
-        handle("UpdateAgent", request, |req| async move {
+        handle_as("UpdateAgent", request, |caller: Caller, req| async move {
             let UpdateAgentRequest {
-                caller,
                 options,
                 agent_id,
                 name,
@@ -122,7 +117,6 @@ impl AgentService for AgentApi {
                 password,
                 permission,
             } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
             let id = convert::agent_id(&agent_id)?;
             let update = AgentUpdate {
                 name,
@@ -141,13 +135,8 @@ impl AgentService for AgentApi {
         &self,
         request: Request<DeleteAgentRequest>,
     ) -> Result<Response<Agent>, Status> {
-        handle("DeleteAgent", request, |req| async move {
-            let DeleteAgentRequest {
-                caller,
-                options,
-                agent_id,
-            } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
+        handle_as("DeleteAgent", request, |caller: Caller, req| async move {
+            let DeleteAgentRequest { options, agent_id } = req;
             let id = convert::agent_id(&agent_id)?;
             self.agents.delete(&caller, options.as_ref(), id).await
         })
@@ -158,9 +147,8 @@ impl AgentService for AgentApi {
         &self,
         request: Request<ResolveAgentsRequest>,
     ) -> Result<Response<ResolveAgentsResponse>, Status> {
-        handle("ResolveAgents", request, |req| async move {
-            let ResolveAgentsRequest { caller, agent_ids } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
+        handle_as("ResolveAgents", request, |caller: Caller, req| async move {
+            let ResolveAgentsRequest { agent_ids } = req;
             let (rows, missing) = self.agents.resolve(&caller, &agent_ids).await?;
             Ok(ResolveAgentsResponse {
                 agents: rows.iter().map(wire::agent).collect(),
@@ -174,11 +162,14 @@ impl AgentService for AgentApi {
         &self,
         request: Request<LogoutRequest>,
     ) -> Result<Response<LogoutResponse>, Status> {
-        handle("Logout", request, |req| async move {
-            let caller = Caller::from_wire(req.caller.as_ref())?;
-            self.agents.logout(&caller).await?;
-            Ok(LogoutResponse {})
-        })
+        handle_as(
+            "Logout",
+            request,
+            |caller: Caller, _: LogoutRequest| async move {
+                self.agents.logout(&caller).await?;
+                Ok(LogoutResponse {})
+            },
+        )
         .await
     }
 
@@ -186,18 +177,20 @@ impl AgentService for AgentApi {
         &self,
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<Agent>, Status> {
-        handle("ChangePassword", request, |req| async move {
-            let ChangePasswordRequest {
-                caller,
-                options,
-                current_password,
-                password,
-            } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
-            self.agents
-                .change_password(&caller, options.as_ref(), current_password, password)
-                .await
-        })
+        handle_as(
+            "ChangePassword",
+            request,
+            |caller: Caller, req| async move {
+                let ChangePasswordRequest {
+                    options,
+                    current_password,
+                    password,
+                } = req;
+                self.agents
+                    .change_password(&caller, options.as_ref(), current_password, password)
+                    .await
+            },
+        )
         .await
     }
 
@@ -205,7 +198,7 @@ impl AgentService for AgentApi {
         &self,
         request: Request<TokenStatesRequest>,
     ) -> Result<Response<TokenStatesResponse>, Status> {
-        handle("TokenStates", request, |req| async move {
+        handle_service("TokenStates", request, |req| async move {
             let ids = req
                 .agent_ids
                 .iter()

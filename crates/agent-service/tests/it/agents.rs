@@ -8,28 +8,36 @@ use talk_types::{ErrorKind, time};
 
 use crate::support::{Harness, api_err, caller};
 
-fn create_request(by: &Caller, username: &str, password: &str) -> CreateAgentRequest {
-    CreateAgentRequest {
-        caller: Some(by.clone()),
-        options: None,
-        username: username.into(),
-        password: password.into(),
-        name: String::new(),
-        detail: String::new(),
-        permission: 0,
-    }
+fn create_request(
+    by: &Caller,
+    username: &str,
+    password: &str,
+) -> tonic::Request<CreateAgentRequest> {
+    talk_runtime::grpc::acting(
+        by.clone(),
+        CreateAgentRequest {
+            options: None,
+            username: username.into(),
+            password: password.into(),
+            name: String::new(),
+            detail: String::new(),
+            permission: 0,
+        },
+    )
 }
 
-fn update_request(by: &Caller, agent_id: &str) -> UpdateAgentRequest {
-    UpdateAgentRequest {
-        caller: Some(by.clone()),
-        options: None,
-        agent_id: agent_id.into(),
-        name: None,
-        detail: None,
-        password: None,
-        permission: None,
-    }
+fn update_request(by: &Caller, agent_id: &str) -> tonic::Request<UpdateAgentRequest> {
+    talk_runtime::grpc::acting(
+        by.clone(),
+        UpdateAgentRequest {
+            options: None,
+            agent_id: agent_id.into(),
+            name: None,
+            detail: None,
+            password: None,
+            permission: None,
+        },
+    )
 }
 
 #[tokio::test]
@@ -68,12 +76,12 @@ async fn create_validates_and_checks_permissions() {
         assert_eq!(err.reason, reason, "{username}");
     }
     let mut long_name = create_request(&admin, "longname", "long-enough");
-    long_name.name = "n".repeat(256);
+    long_name.get_mut().name = "n".repeat(256);
     let err = api_err(client.create_agent(long_name).await);
     assert_eq!(err.reason, "FIELD_TOO_LONG");
     assert!(err.message.contains("name"));
     let mut long_detail = create_request(&admin, "longdetail", "long-enough");
-    long_detail.detail = "d".repeat(4097);
+    long_detail.get_mut().detail = "d".repeat(4097);
     let err = api_err(client.create_agent(long_detail).await);
     assert_eq!(err.reason, "FIELD_TOO_LONG");
     assert!(err.message.contains("detail"));
@@ -109,10 +117,12 @@ async fn get_and_paginated_list() {
     }
     let mut client = h.client.clone();
     let got = client
-        .get_agent(GetAgentRequest {
-            caller: Some(caller(&created[0])),
-            agent_id: created[2].id.clone(),
-        })
+        .get_agent(talk_runtime::grpc::acting(
+            caller(&created[0]),
+            GetAgentRequest {
+                agent_id: created[2].id.clone(),
+            },
+        ))
         .await
         .expect("any agent of the customer reads another")
         .into_inner();
@@ -120,10 +130,12 @@ async fn get_and_paginated_list() {
 
     let err = api_err(
         client
-            .get_agent(GetAgentRequest {
-                caller: Some(admin.clone()),
-                agent_id: "not-a-uuid".into(),
-            })
+            .get_agent(talk_runtime::grpc::acting(
+                admin.clone(),
+                GetAgentRequest {
+                    agent_id: "not-a-uuid".into(),
+                },
+            ))
             .await,
     );
     assert_eq!(err.reason, "INVALID_ID");
@@ -133,13 +145,15 @@ async fn get_and_paginated_list() {
     let mut token = String::new();
     loop {
         let page = client
-            .list_agents(ListAgentsRequest {
-                caller: Some(admin.clone()),
-                page: Some(PageRequest {
-                    page_size: 2,
-                    page_token: token.clone(),
-                }),
-            })
+            .list_agents(talk_runtime::grpc::acting(
+                admin.clone(),
+                ListAgentsRequest {
+                    page: Some(PageRequest {
+                        page_size: 2,
+                        page_token: token.clone(),
+                    }),
+                },
+            ))
             .await
             .expect("list")
             .into_inner();
@@ -163,13 +177,15 @@ async fn get_and_paginated_list() {
     );
 
     let all = client
-        .list_agents(ListAgentsRequest {
-            caller: Some(admin.clone()),
-            page: Some(PageRequest {
-                page_size: 1000,
-                page_token: String::new(),
-            }),
-        })
+        .list_agents(talk_runtime::grpc::acting(
+            admin.clone(),
+            ListAgentsRequest {
+                page: Some(PageRequest {
+                    page_size: 1000,
+                    page_token: String::new(),
+                }),
+            },
+        ))
         .await
         .expect("oversized page size means 100")
         .into_inner();
@@ -177,13 +193,15 @@ async fn get_and_paginated_list() {
 
     let err = api_err(
         client
-            .list_agents(ListAgentsRequest {
-                caller: Some(admin),
-                page: Some(PageRequest {
-                    page_size: 2,
-                    page_token: "yesterday".into(),
-                }),
-            })
+            .list_agents(talk_runtime::grpc::acting(
+                admin,
+                ListAgentsRequest {
+                    page: Some(PageRequest {
+                        page_size: 2,
+                        page_token: "yesterday".into(),
+                    }),
+                },
+            ))
             .await,
     );
     assert_eq!(err.kind, ErrorKind::InvalidArgument);
@@ -202,9 +220,9 @@ async fn update_by_self_and_by_admin() {
 
     // An agent changes its own name, detail and password.
     let mut own = update_request(&me, &alice.id);
-    own.name = Some("Alice A.".into());
-    own.detail = Some("support".into());
-    own.password = Some("alice-new-password".into());
+    own.get_mut().name = Some("Alice A.".into());
+    own.get_mut().detail = Some("support".into());
+    own.get_mut().password = Some("alice-new-password".into());
     let updated = client
         .update_agent(own)
         .await
@@ -221,17 +239,17 @@ async fn update_by_self_and_by_admin() {
 
     // ...but not its own permission, nor another agent.
     let mut escalate = update_request(&me, &alice.id);
-    escalate.permission = Some(48);
+    escalate.get_mut().permission = Some(48);
     let err = api_err(client.update_agent(escalate).await);
     assert_eq!(err.kind, ErrorKind::PermissionDenied);
     let mut other = update_request(&me, &bob.id);
-    other.name = Some("Bobby".into());
+    other.get_mut().name = Some("Bobby".into());
     let err = api_err(client.update_agent(other).await);
     assert_eq!(err.kind, ErrorKind::PermissionDenied);
 
     // An admin changes anyone's permission, but cannot grant super admin.
     let mut promote = update_request(&admin, &bob.id);
-    promote.permission = Some(48);
+    promote.get_mut().permission = Some(48);
     let promoted = client
         .update_agent(promote)
         .await
@@ -240,12 +258,12 @@ async fn update_by_self_and_by_admin() {
     assert_eq!(promoted.permission, 48);
     assert_eq!(promoted.name, bob.name);
     let mut superb = update_request(&admin, &bob.id);
-    superb.permission = Some(1);
+    superb.get_mut().permission = Some(1);
     let err = api_err(client.update_agent(superb).await);
     assert_eq!(err.kind, ErrorKind::PermissionDenied);
 
     let mut invalid = update_request(&admin, &bob.id);
-    invalid.password = Some("short".into());
+    invalid.get_mut().password = Some("short".into());
     assert_eq!(
         api_err(client.update_agent(invalid).await).reason,
         "INVALID_PASSWORD"
@@ -260,10 +278,14 @@ async fn delete_is_soft_admin_only_and_never_oneself() {
     let alice = h.create(&admin, "alice", 0).await.expect("alice");
     let bob = h.create(&admin, "bob", 0).await.expect("bob");
     let mut client = h.client.clone();
-    let delete = |by: &Caller, id: &str| DeleteAgentRequest {
-        caller: Some(by.clone()),
-        options: None,
-        agent_id: id.into(),
+    let delete = |by: &Caller, id: &str| {
+        talk_runtime::grpc::acting(
+            by.clone(),
+            DeleteAgentRequest {
+                options: None,
+                agent_id: id.into(),
+            },
+        )
     };
 
     let err = api_err(client.delete_agent(delete(&caller(&alice), &bob.id)).await);
@@ -283,10 +305,12 @@ async fn delete_is_soft_admin_only_and_never_oneself() {
     for agent_id in [bob.id.clone()] {
         let err = api_err(
             client
-                .get_agent(GetAgentRequest {
-                    caller: Some(admin.clone()),
-                    agent_id: agent_id.clone(),
-                })
+                .get_agent(talk_runtime::grpc::acting(
+                    admin.clone(),
+                    GetAgentRequest {
+                        agent_id: agent_id.clone(),
+                    },
+                ))
                 .await,
         );
         assert_eq!(err.reason, "AGENT_NOT_FOUND");
@@ -294,10 +318,10 @@ async fn delete_is_soft_admin_only_and_never_oneself() {
         assert_eq!(err.reason, "AGENT_NOT_FOUND");
     }
     let page = client
-        .list_agents(ListAgentsRequest {
-            caller: Some(admin.clone()),
-            page: None,
-        })
+        .list_agents(talk_runtime::grpc::acting(
+            admin.clone(),
+            ListAgentsRequest { page: None },
+        ))
         .await
         .expect("list")
         .into_inner();

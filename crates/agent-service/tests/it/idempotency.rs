@@ -9,17 +9,21 @@ use crate::support::{Harness, api_err};
 async fn retry_returns_the_first_agent_and_a_reused_key_is_unprocessable() {
     let h = Harness::start().await;
     let admin = h.admin().await;
-    let request = |hash: &str, username: &str| CreateAgentRequest {
-        caller: Some(admin.clone()),
-        options: Some(WriteOptions {
-            idempotency_key: "key-1".into(),
-            request_hash: hash.into(),
-        }),
-        username: username.into(),
-        password: "dave-password".into(),
-        name: "Dave".into(),
-        detail: String::new(),
-        permission: 0,
+    let request = |hash: &str, username: &str| {
+        talk_runtime::grpc::acting(
+            admin.clone(),
+            CreateAgentRequest {
+                options: Some(WriteOptions {
+                    idempotency_key: "key-1".into(),
+                    request_hash: hash.into(),
+                }),
+                username: username.into(),
+                password: "dave-password".into(),
+                name: "Dave".into(),
+                detail: String::new(),
+                permission: 0,
+            },
+        )
     };
     let first = h
         .client
@@ -49,10 +53,10 @@ async fn retry_returns_the_first_agent_and_a_reused_key_is_unprocessable() {
     let page = h
         .client
         .clone()
-        .list_agents(ListAgentsRequest {
-            caller: Some(admin),
-            page: None,
-        })
+        .list_agents(talk_runtime::grpc::acting(
+            admin,
+            ListAgentsRequest { page: None },
+        ))
         .await
         .expect("list")
         .into_inner();

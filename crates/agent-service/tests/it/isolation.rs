@@ -33,10 +33,12 @@ async fn other_customers_agents_are_invisible() {
     let err = api_err(
         h.client
             .clone()
-            .get_agent(GetAgentRequest {
-                caller: Some(admin_a.clone()),
-                agent_id: carol.id.clone(),
-            })
+            .get_agent(talk_runtime::grpc::acting(
+                admin_a.clone(),
+                GetAgentRequest {
+                    agent_id: carol.id.clone(),
+                },
+            ))
             .await,
     );
     assert_eq!(err.kind, ErrorKind::NotFound);
@@ -47,15 +49,17 @@ async fn other_customers_agents_are_invisible() {
     let resolved = h
         .client
         .clone()
-        .resolve_agents(ResolveAgentsRequest {
-            caller: Some(admin_a.clone()),
-            agent_ids: vec![
-                alice.id.clone(),
-                carol.id.clone(),
-                "not-a-uuid".into(),
-                unknown.clone(),
-            ],
-        })
+        .resolve_agents(talk_runtime::grpc::acting(
+            admin_a.clone(),
+            ResolveAgentsRequest {
+                agent_ids: vec![
+                    alice.id.clone(),
+                    carol.id.clone(),
+                    "not-a-uuid".into(),
+                    unknown.clone(),
+                ],
+            },
+        ))
         .await
         .expect("resolve")
         .into_inner();
@@ -70,10 +74,10 @@ async fn other_customers_agents_are_invisible() {
     let page = h
         .client
         .clone()
-        .list_agents(ListAgentsRequest {
-            caller: Some(admin_b),
-            page: None,
-        })
+        .list_agents(talk_runtime::grpc::acting(
+            admin_b,
+            ListAgentsRequest { page: None },
+        ))
         .await
         .expect("list")
         .into_inner();

@@ -64,11 +64,13 @@ async fn deleted_agents_cannot_log_in() {
     h.login("bob", "bob-password").await.expect("bob logs in");
     h.client
         .clone()
-        .delete_agent(DeleteAgentRequest {
-            caller: Some(admin),
-            options: None,
-            agent_id: bob.id,
-        })
+        .delete_agent(talk_runtime::grpc::acting(
+            admin,
+            DeleteAgentRequest {
+                options: None,
+                agent_id: bob.id,
+            },
+        ))
         .await
         .expect("delete bob");
     let err = h.login("bob", "bob-password").await.expect_err("refused");

@@ -30,26 +30,30 @@ async fn runs_on_sqlite() {
     let first = h
         .client
         .clone()
-        .list_agents(ListAgentsRequest {
-            caller: Some(admin.clone()),
-            page: Some(PageRequest {
-                page_size: 2,
-                page_token: String::new(),
-            }),
-        })
+        .list_agents(talk_runtime::grpc::acting(
+            admin.clone(),
+            ListAgentsRequest {
+                page: Some(PageRequest {
+                    page_size: 2,
+                    page_token: String::new(),
+                }),
+            },
+        ))
         .await
         .expect("list")
         .into_inner();
     let second = h
         .client
         .clone()
-        .list_agents(ListAgentsRequest {
-            caller: Some(admin.clone()),
-            page: Some(PageRequest {
-                page_size: 2,
-                page_token: first.next_page_token.clone(),
-            }),
-        })
+        .list_agents(talk_runtime::grpc::acting(
+            admin.clone(),
+            ListAgentsRequest {
+                page: Some(PageRequest {
+                    page_size: 2,
+                    page_token: first.next_page_token.clone(),
+                }),
+            },
+        ))
         .await
         .expect("list")
         .into_inner();

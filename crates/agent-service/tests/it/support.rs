@@ -153,15 +153,17 @@ impl Harness {
     ) -> Result<Agent, ApiError> {
         self.client
             .clone()
-            .create_agent(CreateAgentRequest {
-                caller: Some(by.clone()),
-                options: None,
-                username: username.into(),
-                password: format!("{username}-password"),
-                name: format!("Name of {username}"),
-                detail: String::new(),
-                permission,
-            })
+            .create_agent(talk_runtime::grpc::acting(
+                by.clone(),
+                CreateAgentRequest {
+                    options: None,
+                    username: username.into(),
+                    password: format!("{username}-password"),
+                    name: format!("Name of {username}"),
+                    detail: String::new(),
+                    permission,
+                },
+            ))
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| ApiError::from_status(&s))

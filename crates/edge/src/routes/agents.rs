@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use talk_proto as pb;
-use talk_runtime::grpc::request;
+use talk_runtime::grpc::acting;
 use talk_types::AgentId;
 use talk_wire::{Agent, Page};
 
@@ -86,10 +86,7 @@ async fn fetch(state: &AppState, caller: pb::Caller, id: String) -> Result<Json<
         .clients
         .agents
         .clone()
-        .get_agent(request(pb::GetAgentRequest {
-            caller: Some(caller),
-            agent_id: id,
-        }))
+        .get_agent(acting(caller, pb::GetAgentRequest { agent_id: id }))
         .await?
         .into_inner();
     Ok(Json(agent.into()))
@@ -119,10 +116,10 @@ pub async fn list(
         .clients
         .agents
         .clone()
-        .list_agents(request(pb::ListAgentsRequest {
-            caller: Some(me.caller()),
-            page: Some(page),
-        }))
+        .list_agents(acting(
+            me.caller(),
+            pb::ListAgentsRequest { page: Some(page) },
+        ))
         .await?
         .into_inner();
     Ok(Json(Page {
@@ -149,15 +146,17 @@ pub async fn create(
         .clients
         .agents
         .clone()
-        .create_agent(request(pb::CreateAgentRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            username,
-            password,
-            name: name.unwrap_or_default(),
-            detail: detail.unwrap_or_default(),
-            permission: permission.unwrap_or(talk_auth::PERMISSION_AGENT),
-        }))
+        .create_agent(acting(
+            me.caller(),
+            pb::CreateAgentRequest {
+                options: Some(options),
+                username,
+                password,
+                name: name.unwrap_or_default(),
+                detail: detail.unwrap_or_default(),
+                permission: permission.unwrap_or(talk_auth::PERMISSION_AGENT),
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(agent.into()))
@@ -181,15 +180,17 @@ pub async fn update(
         .clients
         .agents
         .clone()
-        .update_agent(request(pb::UpdateAgentRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            agent_id: id.to_string(),
-            name,
-            detail,
-            password,
-            permission,
-        }))
+        .update_agent(acting(
+            me.caller(),
+            pb::UpdateAgentRequest {
+                options: Some(options),
+                agent_id: id.to_string(),
+                name,
+                detail,
+                password,
+                permission,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(agent.into()))
@@ -206,11 +207,13 @@ pub async fn delete(
         .clients
         .agents
         .clone()
-        .delete_agent(request(pb::DeleteAgentRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            agent_id: id.to_string(),
-        }))
+        .delete_agent(acting(
+            me.caller(),
+            pb::DeleteAgentRequest {
+                options: Some(options),
+                agent_id: id.to_string(),
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(agent.into()))

@@ -9,7 +9,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use talk_proto::{ChangePasswordRequest, LoginRequest, LogoutRequest};
-use talk_runtime::grpc::request;
+use talk_runtime::grpc::{acting, request};
 use talk_wire::Agent;
 
 use super::openapi::AgentDoc;
@@ -58,9 +58,7 @@ pub async fn logout(State(state): State<AppState>, Auth(me): Auth) -> Result<Res
         .clients
         .agents
         .clone()
-        .logout(request(LogoutRequest {
-            caller: Some(me.caller()),
-        }))
+        .logout(acting(me.caller(), LogoutRequest {}))
         .await?;
     let mut response = Json(serde_json::json!({})).into_response();
     let cleared = "token=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict";
@@ -85,12 +83,14 @@ pub async fn change_password(
         .clients
         .agents
         .clone()
-        .change_password(request(ChangePasswordRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            current_password,
-            password,
-        }))
+        .change_password(acting(
+            me.caller(),
+            ChangePasswordRequest {
+                options: Some(options),
+                current_password,
+                password,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(agent.into()))

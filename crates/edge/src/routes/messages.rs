@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use talk_auth::Identity;
 use talk_proto as pb;
-use talk_runtime::grpc::request;
+use talk_runtime::grpc::acting;
 use talk_types::{MessageId, TalkId};
 use talk_wire::{Edit, Message, Page};
 
@@ -110,11 +110,13 @@ pub fn register(registry: Registry) -> Registry {
         )
 }
 
-fn message_ref(me: &Identity, id: MessageId) -> pb::MessageRef {
-    pb::MessageRef {
-        caller: Some(me.caller()),
-        message_id: id.to_string(),
-    }
+fn message_ref(me: &Identity, id: MessageId) -> tonic::Request<pb::MessageRef> {
+    acting(
+        me.caller(),
+        pb::MessageRef {
+            message_id: id.to_string(),
+        },
+    )
 }
 
 async fn page(
@@ -127,11 +129,13 @@ async fn page(
         .clients
         .messages
         .clone()
-        .list_messages(request(pb::ListMessagesRequest {
-            caller: Some(me.caller()),
-            talk_id: talk.to_string(),
-            page: Some(paging),
-        }))
+        .list_messages(acting(
+            me.caller(),
+            pb::ListMessagesRequest {
+                talk_id: talk.to_string(),
+                page: Some(paging),
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(Page {
@@ -165,12 +169,14 @@ pub async fn list_talk(
         .clients
         .messages
         .clone()
-        .list_changes(request(pb::ListChangesRequest {
-            caller: Some(me.caller()),
-            talk_id: talk.to_string(),
-            after_seq,
-            limit: 0,
-        }))
+        .list_changes(acting(
+            me.caller(),
+            pb::ListChangesRequest {
+                talk_id: talk.to_string(),
+                after_seq,
+                limit: 0,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(Listing {
@@ -194,7 +200,7 @@ async fn post(
         .clients
         .messages
         .clone()
-        .post_message(request(body.into_request(me.caller(), options, talk)?))
+        .post_message(acting(me.caller(), body.into_request(options, talk)?))
         .await?
         .into_inner();
     Ok(posted.into())
@@ -230,7 +236,7 @@ pub async fn get(
     Id(id): Id<MessageId>,
 ) -> Result<Json<Message>, HttpError> {
     let mut client = state.clients.messages.clone();
-    let message = client.get_message(request(message_ref(&me, id))).await?;
+    let message = client.get_message(message_ref(&me, id)).await?;
     Ok(Json(message.into_inner().into()))
 }
 
@@ -246,12 +252,14 @@ pub async fn edit(
         .clients
         .messages
         .clone()
-        .edit_message(request(pb::EditMessageRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            message_id: id.to_string(),
-            text: body.text,
-        }))
+        .edit_message(acting(
+            me.caller(),
+            pb::EditMessageRequest {
+                options: Some(options),
+                message_id: id.to_string(),
+                text: body.text,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(edited.into()))
@@ -268,11 +276,13 @@ pub async fn delete(
         .clients
         .messages
         .clone()
-        .delete_message(request(pb::MessageWrite {
-            caller: Some(me.caller()),
-            options: Some(options),
-            message_id: id.to_string(),
-        }))
+        .delete_message(acting(
+            me.caller(),
+            pb::MessageWrite {
+                options: Some(options),
+                message_id: id.to_string(),
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(deleted.into()))
@@ -285,7 +295,7 @@ pub async fn thread(
     Id(id): Id<MessageId>,
 ) -> Result<Json<Listing<Message>>, HttpError> {
     let mut client = state.clients.messages.clone();
-    let list = client.list_thread(request(message_ref(&me, id))).await?;
+    let list = client.list_thread(message_ref(&me, id)).await?;
     Ok(Json(Listing {
         result: list
             .into_inner()
@@ -303,7 +313,7 @@ pub async fn history(
     Id(id): Id<MessageId>,
 ) -> Result<Json<Listing<Edit>>, HttpError> {
     let mut client = state.clients.messages.clone();
-    let list = client.list_history(request(message_ref(&me, id))).await?;
+    let list = client.list_history(message_ref(&me, id)).await?;
     Ok(Json(Listing {
         result: list
             .into_inner()
@@ -323,16 +333,15 @@ async fn reaction(
     add: bool,
 ) -> Result<Json<Message>, HttpError> {
     let req = pb::ReactionRequest {
-        caller: Some(me.caller()),
         options: Some(options),
         message_id: id.to_string(),
         emoji,
     };
     let mut client = state.clients.messages.clone();
     let message = if add {
-        client.add_reaction(request(req)).await?
+        client.add_reaction(acting(me.caller(), req)).await?
     } else {
-        client.remove_reaction(request(req)).await?
+        client.remove_reaction(acting(me.caller(), req)).await?
     };
     Ok(Json(message.into_inner().into()))
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use talk_auth::Identity;
 use talk_proto as pb;
-use talk_runtime::grpc::request;
+use talk_runtime::grpc::acting;
 use talk_types::{ParticipantId, TalkId};
 use talk_wire::Participant;
 
@@ -85,10 +85,12 @@ pub async fn list(
         .clients
         .talks
         .clone()
-        .list_participants(request(pb::TalkRef {
-            caller: Some(me.caller()),
-            talk_id: id.to_string(),
-        }))
+        .list_participants(acting(
+            me.caller(),
+            pb::TalkRef {
+                talk_id: id.to_string(),
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(
@@ -112,12 +114,14 @@ pub async fn add<const SEED: bool>(
         .clients
         .talks
         .clone()
-        .add_participant(request(pb::AddParticipantRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            talk_id: id.to_string(),
-            participant: Some(participant),
-        }))
+        .add_participant(acting(
+            me.caller(),
+            pb::AddParticipantRequest {
+                options: Some(options),
+                talk_id: id.to_string(),
+                participant: Some(participant),
+            },
+        ))
         .await?
         .into_inner();
     let status = if SEED {
@@ -139,12 +143,14 @@ async fn remove(
         .clients
         .talks
         .clone()
-        .remove_participant(request(pb::RemoveParticipantRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            talk_id: talk.to_string(),
-            participant_id: participant.to_string(),
-        }))
+        .remove_participant(acting(
+            me.caller(),
+            pb::RemoveParticipantRequest {
+                options: Some(options),
+                talk_id: talk.to_string(),
+                participant_id: participant.to_string(),
+            },
+        ))
         .await?
         .into_inner())
 }
@@ -183,13 +189,15 @@ pub async fn set_role(
         .clients
         .talks
         .clone()
-        .set_participant_role(request(pb::SetParticipantRoleRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            talk_id: talk.to_string(),
-            participant_id: participant.to_string(),
-            role: body.role,
-        }))
+        .set_participant_role(acting(
+            me.caller(),
+            pb::SetParticipantRoleRequest {
+                options: Some(options),
+                talk_id: talk.to_string(),
+                participant_id: participant.to_string(),
+                role: body.role,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(changed.into()))

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use talk_auth::Identity;
 use talk_proto as pb;
-use talk_runtime::grpc::request;
+use talk_runtime::grpc::acting;
 use talk_types::{ApiError, Reason, TalkId};
 use talk_wire::{Page, Participant, ReadState, Talk};
 
@@ -120,10 +120,10 @@ async fn with_unread(state: &AppState, me: &Identity, talks: Vec<pb::Talk>) -> V
             .clients
             .messages
             .clone()
-            .unread_counts(request(pb::UnreadCountsRequest {
-                caller: Some(me.caller()),
-                talk_ids: ids,
-            }))
+            .unread_counts(acting(
+                me.caller(),
+                pb::UnreadCountsRequest { talk_ids: ids },
+            ))
             .await;
         match counts {
             Ok(counts) => {
@@ -149,12 +149,18 @@ fn page(talks: Vec<Talk>, next_page_token: String) -> Json<Page<Talk>> {
     })
 }
 
-fn talk_write(me: &Identity, options: pb::WriteOptions, id: TalkId) -> pb::TalkWrite {
-    pb::TalkWrite {
-        caller: Some(me.caller()),
-        options: Some(options),
-        talk_id: id.to_string(),
-    }
+fn talk_write(
+    me: &Identity,
+    options: pb::WriteOptions,
+    id: TalkId,
+) -> tonic::Request<pb::TalkWrite> {
+    acting(
+        me.caller(),
+        pb::TalkWrite {
+            options: Some(options),
+            talk_id: id.to_string(),
+        },
+    )
 }
 
 /// `GET /service_agents/talk_chats`, `GET /talks`.
@@ -167,10 +173,10 @@ pub async fn list(
         .clients
         .talks
         .clone()
-        .list_talks(request(pb::ListTalksRequest {
-            caller: Some(me.caller()),
-            page: Some(paging),
-        }))
+        .list_talks(acting(
+            me.caller(),
+            pb::ListTalksRequest { page: Some(paging) },
+        ))
         .await?
         .into_inner();
     let talks = with_unread(&state, &me, reply.talks).await;
@@ -187,10 +193,10 @@ pub async fn channels(
         .clients
         .talks
         .clone()
-        .list_channels(request(pb::ListTalksRequest {
-            caller: Some(me.caller()),
-            page: Some(paging),
-        }))
+        .list_channels(acting(
+            me.caller(),
+            pb::ListTalksRequest { page: Some(paging) },
+        ))
         .await?
         .into_inner();
     Ok(page(
@@ -214,14 +220,16 @@ pub async fn create<const SEED: bool>(
         .clients
         .talks
         .clone()
-        .create_talk(request(pb::CreateTalkRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            r#type: kind.unwrap_or_default(),
-            name,
-            detail,
-            participants,
-        }))
+        .create_talk(acting(
+            me.caller(),
+            pb::CreateTalkRequest {
+                options: Some(options),
+                r#type: kind.unwrap_or_default(),
+                name,
+                detail,
+                participants,
+            },
+        ))
         .await?
         .into_inner();
     let talk = reply
@@ -245,10 +253,12 @@ pub async fn get(
         .clients
         .talks
         .clone()
-        .get_talk(request(pb::TalkRef {
-            caller: Some(me.caller()),
-            talk_id: id.to_string(),
-        }))
+        .get_talk(acting(
+            me.caller(),
+            pb::TalkRef {
+                talk_id: id.to_string(),
+            },
+        ))
         .await?
         .into_inner();
     let mut talks = with_unread(&state, &me, vec![talk]).await;
@@ -278,13 +288,15 @@ pub async fn update(
         .clients
         .talks
         .clone()
-        .update_talk(request(pb::UpdateTalkRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            talk_id: id.to_string(),
-            name,
-            detail,
-        }))
+        .update_talk(acting(
+            me.caller(),
+            pb::UpdateTalkRequest {
+                options: Some(options),
+                talk_id: id.to_string(),
+                name,
+                detail,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(talk.into()))
@@ -298,9 +310,7 @@ pub async fn delete(
     Id(id): Id<TalkId>,
 ) -> Result<Json<Talk>, HttpError> {
     let mut client = state.clients.talks.clone();
-    let talk = client
-        .delete_talk(request(talk_write(&me, options, id)))
-        .await?;
+    let talk = client.delete_talk(talk_write(&me, options, id)).await?;
     Ok(Json(talk.into_inner().into()))
 }
 
@@ -312,9 +322,7 @@ pub async fn close(
     Id(id): Id<TalkId>,
 ) -> Result<Json<Talk>, HttpError> {
     let mut client = state.clients.talks.clone();
-    let talk = client
-        .close_talk(request(talk_write(&me, options, id)))
-        .await?;
+    let talk = client.close_talk(talk_write(&me, options, id)).await?;
     Ok(Json(talk.into_inner().into()))
 }
 
@@ -326,9 +334,7 @@ pub async fn reopen(
     Id(id): Id<TalkId>,
 ) -> Result<Json<Talk>, HttpError> {
     let mut client = state.clients.talks.clone();
-    let talk = client
-        .reopen_talk(request(talk_write(&me, options, id)))
-        .await?;
+    let talk = client.reopen_talk(talk_write(&me, options, id)).await?;
     Ok(Json(talk.into_inner().into()))
 }
 
@@ -340,9 +346,7 @@ pub async fn join(
     Id(id): Id<TalkId>,
 ) -> Result<Json<Participant>, HttpError> {
     let mut client = state.clients.talks.clone();
-    let participant = client
-        .join_talk(request(talk_write(&me, options, id)))
-        .await?;
+    let participant = client.join_talk(talk_write(&me, options, id)).await?;
     Ok(Json(participant.into_inner().into()))
 }
 
@@ -354,9 +358,7 @@ pub async fn leave(
     Id(id): Id<TalkId>,
 ) -> Result<Json<Participant>, HttpError> {
     let mut client = state.clients.talks.clone();
-    let participant = client
-        .leave_talk(request(talk_write(&me, options, id)))
-        .await?;
+    let participant = client.leave_talk(talk_write(&me, options, id)).await?;
     Ok(Json(participant.into_inner().into()))
 }
 
@@ -372,12 +374,14 @@ pub async fn read(
         .clients
         .messages
         .clone()
-        .mark_read(request(pb::MarkReadRequest {
-            caller: Some(me.caller()),
-            options: Some(options),
-            talk_id: id.to_string(),
-            seq: body.seq,
-        }))
+        .mark_read(acting(
+            me.caller(),
+            pb::MarkReadRequest {
+                options: Some(options),
+                talk_id: id.to_string(),
+                seq: body.seq,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(state_reply.into()))

@@ -9,7 +9,7 @@ use talk_proto::{
     MessageWrite, PostMessageRequest, ReactionRequest, ReadState, UnreadCountsRequest,
     UnreadCountsResponse, WriteOptions,
 };
-use talk_runtime::grpc::handle;
+use talk_runtime::grpc::{handle_as, handle_service};
 use talk_types::{ApiError, CustomerId, MessageId};
 use tonic::{Request, Response, Status};
 
@@ -34,9 +34,8 @@ impl MessageService for MessageApi {
         &self,
         request: Request<PostMessageRequest>,
     ) -> Result<Response<Message>, Status> {
-        handle("PostMessage", request, |req| async move {
+        handle_as("PostMessage", request, |caller: Caller, req| async move {
             let PostMessageRequest {
-                caller,
                 options,
                 talk_id,
                 r#type,
@@ -44,7 +43,6 @@ impl MessageService for MessageApi {
                 parent_id,
                 medias,
             } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
             let new = NewMessage {
                 talk: parse::talk_id(&talk_id)?,
                 kind: r#type,
@@ -58,9 +56,8 @@ impl MessageService for MessageApi {
     }
 
     async fn get_message(&self, request: Request<MessageRef>) -> Result<Response<Message>, Status> {
-        handle("GetMessage", request, |req| async move {
-            let MessageRef { caller, message_id } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
+        handle_as("GetMessage", request, |caller: Caller, req| async move {
+            let MessageRef { message_id } = req;
             let id = parse::message_id("message_id", &message_id)?;
             self.messages.get(&caller, id).await
         })
@@ -71,13 +68,8 @@ impl MessageService for MessageApi {
         &self,
         request: Request<ListMessagesRequest>,
     ) -> Result<Response<MessagePage>, Status> {
-        handle("ListMessages", request, |req| async move {
-            let ListMessagesRequest {
-                caller,
-                talk_id,
-                page,
-            } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
+        handle_as("ListMessages", request, |caller: Caller, req| async move {
+            let ListMessagesRequest { talk_id, page } = req;
             let talk = parse::talk_id(&talk_id)?;
             self.messages.list(&caller, talk, page.as_ref()).await
         })
@@ -88,9 +80,8 @@ impl MessageService for MessageApi {
         &self,
         request: Request<MessageRef>,
     ) -> Result<Response<MessageList>, Status> {
-        handle("ListThread", request, |req| async move {
-            let MessageRef { caller, message_id } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
+        handle_as("ListThread", request, |caller: Caller, req| async move {
+            let MessageRef { message_id } = req;
             let id = parse::message_id("message_id", &message_id)?;
             let messages = self.messages.thread(&caller, id).await?;
             Ok(MessageList { messages })
@@ -102,9 +93,8 @@ impl MessageService for MessageApi {
         &self,
         request: Request<MessageRef>,
     ) -> Result<Response<EditList>, Status> {
-        handle("ListHistory", request, |req| async move {
-            let MessageRef { caller, message_id } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
+        handle_as("ListHistory", request, |caller: Caller, req| async move {
+            let MessageRef { message_id } = req;
             let id = parse::message_id("message_id", &message_id)?;
             let edits = self.messages.history(&caller, id).await?;
             Ok(EditList { edits })
@@ -116,14 +106,12 @@ impl MessageService for MessageApi {
         &self,
         request: Request<EditMessageRequest>,
     ) -> Result<Response<Message>, Status> {
-        handle("EditMessage", request, |req| async move {
+        handle_as("EditMessage", request, |caller: Caller, req| async move {
             let EditMessageRequest {
-                caller,
                 options,
                 message_id,
                 text,
             } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
             let id = parse::message_id("message_id", &message_id)?;
             self.messages
                 .edit(&caller, options.as_ref(), id, text)
@@ -136,13 +124,11 @@ impl MessageService for MessageApi {
         &self,
         request: Request<MessageWrite>,
     ) -> Result<Response<Message>, Status> {
-        handle("DeleteMessage", request, |req| async move {
+        handle_as("DeleteMessage", request, |caller: Caller, req| async move {
             let MessageWrite {
-                caller,
                 options,
                 message_id,
             } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
             let id = parse::message_id("message_id", &message_id)?;
             self.messages.delete(&caller, options.as_ref(), id).await
         })
@@ -153,8 +139,8 @@ impl MessageService for MessageApi {
         &self,
         request: Request<ReactionRequest>,
     ) -> Result<Response<Message>, Status> {
-        handle("AddReaction", request, |req| async move {
-            let (caller, options, id, emoji) = reaction(req)?;
+        handle_as("AddReaction", request, |caller: Caller, req| async move {
+            let (options, id, emoji) = reaction(req)?;
             self.messages
                 .add_reaction(&caller, options.as_ref(), id, emoji)
                 .await
@@ -166,12 +152,16 @@ impl MessageService for MessageApi {
         &self,
         request: Request<ReactionRequest>,
     ) -> Result<Response<Message>, Status> {
-        handle("RemoveReaction", request, |req| async move {
-            let (caller, options, id, emoji) = reaction(req)?;
-            self.messages
-                .remove_reaction(&caller, options.as_ref(), id, emoji)
-                .await
-        })
+        handle_as(
+            "RemoveReaction",
+            request,
+            |caller: Caller, req| async move {
+                let (options, id, emoji) = reaction(req)?;
+                self.messages
+                    .remove_reaction(&caller, options.as_ref(), id, emoji)
+                    .await
+            },
+        )
         .await
     }
 
@@ -179,14 +169,12 @@ impl MessageService for MessageApi {
         &self,
         request: Request<MarkReadRequest>,
     ) -> Result<Response<ReadState>, Status> {
-        handle("MarkRead", request, |req| async move {
+        handle_as("MarkRead", request, |caller: Caller, req| async move {
             let MarkReadRequest {
-                caller,
                 options,
                 talk_id,
                 seq,
             } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
             let talk = parse::talk_id(&talk_id)?;
             self.messages
                 .mark_read(&caller, options.as_ref(), talk, seq)
@@ -199,14 +187,12 @@ impl MessageService for MessageApi {
         &self,
         request: Request<ListChangesRequest>,
     ) -> Result<Response<MessageList>, Status> {
-        handle("ListChanges", request, |req| async move {
+        handle_as("ListChanges", request, |caller: Caller, req| async move {
             let ListChangesRequest {
-                caller,
                 talk_id,
                 after_seq,
                 limit,
             } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
             let talk = parse::talk_id(&talk_id)?;
             let messages = self
                 .messages
@@ -221,9 +207,8 @@ impl MessageService for MessageApi {
         &self,
         request: Request<UnreadCountsRequest>,
     ) -> Result<Response<UnreadCountsResponse>, Status> {
-        handle("UnreadCounts", request, |req| async move {
-            let UnreadCountsRequest { caller, talk_ids } = req;
-            let caller = Caller::from_wire(caller.as_ref())?;
+        handle_as("UnreadCounts", request, |caller: Caller, req| async move {
+            let UnreadCountsRequest { talk_ids } = req;
             let talks = parse::talk_ids(&talk_ids)?;
             let states = self.messages.unread_counts(&caller, &talks).await?;
             Ok(UnreadCountsResponse { states })
@@ -235,7 +220,7 @@ impl MessageService for MessageApi {
         &self,
         request: Request<DeletedAmongRequest>,
     ) -> Result<Response<DeletedAmongResponse>, Status> {
-        handle("DeletedAmong", request, |req| async move {
+        handle_service("DeletedAmong", request, |req| async move {
             let DeletedAmongRequest {
                 customer_id,
                 message_ids,
@@ -258,17 +243,15 @@ impl MessageService for MessageApi {
     }
 }
 
-/// The caller, write options, message and emoji of a reaction request.
+/// The write options, message and emoji of a reaction request.
 fn reaction(
     request: ReactionRequest,
-) -> Result<(Caller, Option<WriteOptions>, MessageId, String), ApiError> {
+) -> Result<(Option<WriteOptions>, MessageId, String), ApiError> {
     let ReactionRequest {
-        caller,
         options,
         message_id,
         emoji,
     } = request;
-    let caller = Caller::from_wire(caller.as_ref())?;
     let id = parse::message_id("message_id", &message_id)?;
-    Ok((caller, options, id, emoji))
+    Ok((options, id, emoji))
 }

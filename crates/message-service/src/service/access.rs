@@ -8,10 +8,12 @@ use super::{Caller, Messages};
 impl Messages {
     /// What `caller` may do in `talk`; talk-service's 404 or 403 passes through.
     pub(super) async fn access(&self, caller: &Caller, talk: TalkId) -> Result<Access, ApiError> {
-        let request = talk_runtime::grpc::request(TalkRef {
-            caller: Some(caller.to_wire()),
-            talk_id: talk.to_string(),
-        });
+        let request = talk_runtime::grpc::acting(
+            caller.to_wire(),
+            TalkRef {
+                talk_id: talk.to_string(),
+            },
+        );
         let access = self
             .talks
             .clone()

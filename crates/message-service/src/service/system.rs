@@ -201,14 +201,17 @@ impl Messages {
 
     /// The agent's display name, or "An agent" when agent-service cannot say.
     async fn agent_name(&self, customer: CustomerId, agent: AgentId) -> String {
-        let request = talk_runtime::grpc::request(GetAgentRequest {
-            caller: Some(talk_proto::Caller {
+        // Asked as the agent itself: every agent may read its own record.
+        let request = talk_runtime::grpc::acting(
+            talk_proto::Caller {
                 agent_id: agent.to_string(),
                 customer_id: customer.to_string(),
                 permission: 0,
-            }),
-            agent_id: agent.to_string(),
-        });
+            },
+            GetAgentRequest {
+                agent_id: agent.to_string(),
+            },
+        );
         match self.agents.clone().get_agent(request).await {
             Ok(response) => {
                 let agent = response.into_inner();

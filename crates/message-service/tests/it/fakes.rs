@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use talk_proto::agent_service_server::AgentService;
 use talk_proto::talk_service_server::TalkService;
 use talk_proto::*;
+use talk_runtime::internal::Verified;
 use talk_types::ApiError;
 use tonic::{Request, Response, Status};
 
@@ -140,11 +141,14 @@ impl TalkService for FakeTalks {
         self.rounds.fetch_add(1, Ordering::Relaxed);
         let mut answers = Vec::new();
         for caller in callers {
-            let one = TalkRef {
-                caller: Some(caller),
+            let mut one = Request::new(TalkRef {
                 talk_id: talk_id.clone(),
-            };
-            answers.push(match self.check_access(Request::new(one)).await {
+            });
+            one.extensions_mut().insert(Verified {
+                process: "test".into(),
+                acting: Some(caller),
+            });
+            answers.push(match self.check_access(one).await {
                 Ok(access) => AccessAnswer {
                     access: Some(access.into_inner()),
                     refusal: None,
@@ -159,8 +163,8 @@ impl TalkService for FakeTalks {
     }
 
     async fn check_access(&self, request: Request<TalkRef>) -> Result<Response<Access>, Status> {
-        let TalkRef { caller, talk_id } = request.into_inner();
-        let caller = caller.ok_or_else(|| ApiError::unauthenticated().into_status())?;
+        let caller = acting(&request)?;
+        let TalkRef { talk_id } = request.into_inner();
         let talks = self.lock();
         let Some(found) = talks.get(&talk_id).filter(|t| {
             t.talk.customer_id == caller.customer_id || self.any_customer.load(Ordering::Relaxed)
@@ -263,8 +267,8 @@ impl AgentService for FakeAgents {
         &self,
         request: Request<GetAgentRequest>,
     ) -> Result<Response<Agent>, Status> {
-        let GetAgentRequest { caller, agent_id } = request.into_inner();
-        let caller = caller.ok_or_else(|| ApiError::unauthenticated().into_status())?;
+        let caller = acting(&request)?;
+        let GetAgentRequest { agent_id } = request.into_inner();
         let name = self
             .names
             .lock()
@@ -279,4 +283,14 @@ impl AgentService for FakeAgents {
             ..Default::default()
         }))
     }
+}
+
+/// The agent a call's verified internal token acts for, as the real
+/// services take it (`talk_runtime::grpc::handle_as`).
+fn acting<T>(request: &Request<T>) -> Result<talk_proto::Caller, Status> {
+    request
+        .extensions()
+        .get::<Verified>()
+        .and_then(|v| v.acting.clone())
+        .ok_or_else(|| ApiError::unauthenticated().into_status())
 }

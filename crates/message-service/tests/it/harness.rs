@@ -52,11 +52,15 @@ impl Harness {
 
     async fn start_on(database_url: String) -> Self {
         let shutdown = CancellationToken::new();
+        // The fakes check internal tokens like the real services (the
+        // configuration below keeps the default secret).
+        let internal = talk_runtime::Internal::from_config("test", &Config::default());
 
         let talks = FakeTalks::default();
         let (listener, talk_url) = bind().await;
-        let router =
-            tonic::service::Routes::new(TalkServiceServer::new(talks.clone())).into_axum_router();
+        let router = internal.guard(
+            tonic::service::Routes::new(TalkServiceServer::new(talks.clone())).into_axum_router(),
+        );
         tokio::spawn(talk_runtime::serve(
             listener,
             router,
@@ -66,8 +70,9 @@ impl Harness {
 
         let agents = FakeAgents::default();
         let (listener, agent_url) = bind().await;
-        let router =
-            tonic::service::Routes::new(AgentServiceServer::new(agents.clone())).into_axum_router();
+        let router = internal.guard(
+            tonic::service::Routes::new(AgentServiceServer::new(agents.clone())).into_axum_router(),
+        );
         tokio::spawn(talk_runtime::serve(
             listener,
             router,
@@ -161,12 +166,12 @@ impl Harness {
         Uuid::new_v4().to_string()
     }
 
-    pub fn caller(&self, agent: &str) -> Option<Caller> {
-        Some(Caller {
+    pub fn caller(&self, agent: &str) -> Caller {
+        Caller {
             agent_id: agent.to_owned(),
             customer_id: self.customer.clone(),
             permission: 16,
-        })
+        }
     }
 
     /// A new active talk of `kind` with `members`.
@@ -191,12 +196,11 @@ impl Harness {
     pub async fn post_with(
         &self,
         agent: &str,
-        mut request: PostMessageRequest,
+        request: PostMessageRequest,
     ) -> Result<Message, ApiError> {
-        request.caller = self.caller(agent);
         self.client
             .clone()
-            .post_message(request)
+            .post_message(talk_runtime::grpc::acting(self.caller(agent), request))
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| ApiError::from_status(&s))

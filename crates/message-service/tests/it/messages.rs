@@ -39,24 +39,28 @@ async fn post_get_and_list_newest_first_with_voipbin_paging() {
     let got = api(h
         .client
         .clone()
-        .get_message(MessageRef {
-            caller: h.caller(&bob),
-            message_id: first.id.clone(),
-        })
+        .get_message(talk_runtime::grpc::acting(
+            h.caller(&bob),
+            MessageRef {
+                message_id: first.id.clone(),
+            },
+        ))
         .await)
     .unwrap();
     assert_eq!(&got, first);
 
     let list = |size: u32, token: String| {
         let mut client = h.client.clone();
-        let request = ListMessagesRequest {
-            caller: h.caller(&bob),
-            talk_id: talk.clone(),
-            page: Some(PageRequest {
-                page_size: size,
-                page_token: token,
-            }),
-        };
+        let request = talk_runtime::grpc::acting(
+            h.caller(&bob),
+            ListMessagesRequest {
+                talk_id: talk.clone(),
+                page: Some(PageRequest {
+                    page_size: size,
+                    page_token: token,
+                }),
+            },
+        );
         async move { api(client.list_messages(request).await) }
     };
     let page = list(2, String::new()).await.unwrap();
@@ -155,7 +159,7 @@ async fn a_post_that_fails_in_a_batch_fails_alone() {
             };
             match i % 10 {
                 3 | 4 => {
-                    request.caller = Some(stranger);
+                    let request = talk_runtime::grpc::acting(stranger, request);
                     api(h.client.clone().post_message(request).await)
                 }
                 7 => {
@@ -196,12 +200,14 @@ async fn posts_after_other_writes_are_numbered_after_them() {
     let mut events = h.bus.subscribe(Start::New).await.unwrap();
     let first = h.post(&alice, &talk, "one").await.unwrap();
     let second = h.post(&alice, &talk, "two").await.unwrap();
-    let edit = EditMessageRequest {
-        caller: h.caller(&alice),
-        options: None,
-        message_id: second.id.clone(),
-        text: "two, edited".to_owned(),
-    };
+    let edit = talk_runtime::grpc::acting(
+        h.caller(&alice),
+        EditMessageRequest {
+            options: None,
+            message_id: second.id.clone(),
+            text: "two, edited".to_owned(),
+        },
+    );
     let edited = api(h.client.clone().edit_message(edit).await).unwrap();
     let third = h.post(&alice, &talk, "three").await.unwrap();
     let answer = reply(&h, &talk, &alice, &first.id, "re: one")
@@ -228,10 +234,12 @@ async fn posts_after_other_writes_are_numbered_after_them() {
         let got = api(h
             .client
             .clone()
-            .get_message(MessageRef {
-                caller: h.caller(&alice),
-                message_id: posted.id.clone(),
-            })
+            .get_message(talk_runtime::grpc::acting(
+                h.caller(&alice),
+                MessageRef {
+                    message_id: posted.id.clone(),
+                },
+            ))
             .await)
         .unwrap();
         if posted.id == first.id {
@@ -322,10 +330,12 @@ async fn threads_count_replies_at_any_depth() {
     assert_eq!(r1.parent_id.as_deref(), Some(root.id.as_str()));
 
     let thread = |id: &str| {
-        let request = MessageRef {
-            caller: h.caller(&bob),
-            message_id: id.to_owned(),
-        };
+        let request = talk_runtime::grpc::acting(
+            h.caller(&bob),
+            MessageRef {
+                message_id: id.to_owned(),
+            },
+        );
         let mut client = h.client.clone();
         async move { api(client.list_thread(request).await).unwrap().messages }
     };
@@ -341,11 +351,13 @@ async fn threads_count_replies_at_any_depth() {
     api(h
         .client
         .clone()
-        .delete_message(MessageWrite {
-            caller: h.caller(&alice),
-            options: None,
-            message_id: root.id.clone(),
-        })
+        .delete_message(talk_runtime::grpc::acting(
+            h.caller(&alice),
+            MessageWrite {
+                options: None,
+                message_id: root.id.clone(),
+            },
+        ))
         .await)
     .unwrap();
     reply(&h, &talk, &bob, &root.id, "late reply")
@@ -384,12 +396,14 @@ async fn edits_keep_history_and_only_the_author_edits() {
     let talk = h.talk("group", &[&alice, &bob]);
     let message = h.post(&alice, &talk, "v1").await.unwrap();
     let edit = |agent: &str, text: &str| {
-        let request = EditMessageRequest {
-            caller: h.caller(agent),
-            options: None,
-            message_id: message.id.clone(),
-            text: text.to_owned(),
-        };
+        let request = talk_runtime::grpc::acting(
+            h.caller(agent),
+            EditMessageRequest {
+                options: None,
+                message_id: message.id.clone(),
+                text: text.to_owned(),
+            },
+        );
         let mut client = h.client.clone();
         async move { api(client.edit_message(request).await) }
     };
@@ -411,10 +425,12 @@ async fn edits_keep_history_and_only_the_author_edits() {
     let history = api(h
         .client
         .clone()
-        .list_history(MessageRef {
-            caller: h.caller(&bob),
-            message_id: message.id.clone(),
-        })
+        .list_history(talk_runtime::grpc::acting(
+            h.caller(&bob),
+            MessageRef {
+                message_id: message.id.clone(),
+            },
+        ))
         .await)
     .unwrap()
     .edits;
@@ -447,11 +463,13 @@ async fn delete_is_soft_once_and_by_the_author() {
         .await
         .unwrap();
     let delete = |agent: &str| {
-        let request = MessageWrite {
-            caller: h.caller(agent),
-            options: None,
-            message_id: message.id.clone(),
-        };
+        let request = talk_runtime::grpc::acting(
+            h.caller(agent),
+            MessageWrite {
+                options: None,
+                message_id: message.id.clone(),
+            },
+        );
         let mut client = h.client.clone();
         async move { api(client.delete_message(request).await) }
     };
@@ -461,23 +479,27 @@ async fn delete_is_soft_once_and_by_the_author() {
     assert!(deleted.medias.is_empty());
     assert_ne!(deleted.tm_delete, 0);
     assert_err(delete(&alice).await, 404, "MESSAGE_NOT_FOUND");
-    let edit = EditMessageRequest {
-        caller: h.caller(&alice),
-        options: None,
-        message_id: message.id.clone(),
-        text: "back".into(),
-    };
+    let edit = talk_runtime::grpc::acting(
+        h.caller(&alice),
+        EditMessageRequest {
+            options: None,
+            message_id: message.id.clone(),
+            text: "back".into(),
+        },
+    );
     assert_err(
         api(h.client.clone().edit_message(edit).await),
         404,
         "MESSAGE_NOT_FOUND",
     );
-    let react = ReactionRequest {
-        caller: h.caller(&bob),
-        options: None,
-        message_id: message.id.clone(),
-        emoji: "👍".into(),
-    };
+    let react = talk_runtime::grpc::acting(
+        h.caller(&bob),
+        ReactionRequest {
+            options: None,
+            message_id: message.id.clone(),
+            emoji: "👍".into(),
+        },
+    );
     assert_err(
         api(h.client.clone().add_reaction(react).await),
         404,
@@ -488,11 +510,13 @@ async fn delete_is_soft_once_and_by_the_author() {
     let page = api(h
         .client
         .clone()
-        .list_messages(ListMessagesRequest {
-            caller: h.caller(&bob),
-            talk_id: talk.clone(),
-            page: None,
-        })
+        .list_messages(talk_runtime::grpc::acting(
+            h.caller(&bob),
+            ListMessagesRequest {
+                talk_id: talk.clone(),
+                page: None,
+            },
+        ))
         .await)
     .unwrap();
     assert_eq!(page.messages.len(), 1);
@@ -513,31 +537,37 @@ async fn only_participants_of_active_talks_post_and_other_customers_see_nothing(
         403,
         "PERMISSION_DENIED",
     );
-    let read = MessageRef {
-        caller: h.caller(&outsider),
-        message_id: message.id.clone(),
-    };
+    let read = talk_runtime::grpc::acting(
+        h.caller(&outsider),
+        MessageRef {
+            message_id: message.id.clone(),
+        },
+    );
     assert_err(
         api(h.client.clone().get_message(read).await),
         403,
         "PERMISSION_DENIED",
     );
-    let list = ListMessagesRequest {
-        caller: h.caller(&outsider),
-        talk_id: talk.clone(),
-        page: None,
-    };
+    let list = talk_runtime::grpc::acting(
+        h.caller(&outsider),
+        ListMessagesRequest {
+            talk_id: talk.clone(),
+            page: None,
+        },
+    );
     assert_err(
         api(h.client.clone().list_messages(list).await),
         403,
         "PERMISSION_DENIED",
     );
-    let react = ReactionRequest {
-        caller: h.caller(&outsider),
-        options: None,
-        message_id: message.id.clone(),
-        emoji: "👍".into(),
-    };
+    let react = talk_runtime::grpc::acting(
+        h.caller(&outsider),
+        ReactionRequest {
+            options: None,
+            message_id: message.id.clone(),
+            emoji: "👍".into(),
+        },
+    );
     assert_err(
         api(h.client.clone().add_reaction(react).await),
         403,
@@ -547,10 +577,12 @@ async fn only_participants_of_active_talks_post_and_other_customers_see_nothing(
     // A public talk is readable by any agent of the customer, writable by members.
     let public = h.talk("talk", &[&alice]);
     let hello = h.post(&alice, &public, "hello all").await.unwrap();
-    let read = MessageRef {
-        caller: h.caller(&outsider),
-        message_id: hello.id.clone(),
-    };
+    let read = talk_runtime::grpc::acting(
+        h.caller(&outsider),
+        MessageRef {
+            message_id: hello.id.clone(),
+        },
+    );
     assert_eq!(
         api(h.client.clone().get_message(read).await).unwrap().id,
         hello.id
@@ -567,21 +599,25 @@ async fn only_participants_of_active_talks_post_and_other_customers_see_nothing(
         customer_id: uuid::Uuid::new_v4().to_string(),
         permission: 16,
     };
-    let read = MessageRef {
-        caller: Some(stranger.clone()),
-        message_id: message.id.clone(),
-    };
+    let read = talk_runtime::grpc::acting(
+        stranger.clone(),
+        MessageRef {
+            message_id: message.id.clone(),
+        },
+    );
     assert_err(
         api(h.client.clone().get_message(read).await),
         404,
         "MESSAGE_NOT_FOUND",
     );
-    let post = PostMessageRequest {
-        caller: Some(stranger),
-        talk_id: talk.clone(),
-        text: "hi".into(),
-        ..Default::default()
-    };
+    let post = talk_runtime::grpc::acting(
+        stranger,
+        PostMessageRequest {
+            talk_id: talk.clone(),
+            text: "hi".into(),
+            ..Default::default()
+        },
+    );
     assert_err(
         api(h.client.clone().post_message(post).await),
         404,
@@ -643,11 +679,13 @@ async fn a_retried_post_makes_one_message() {
     let page = api(h
         .client
         .clone()
-        .list_messages(ListMessagesRequest {
-            caller: h.caller(&alice),
-            talk_id: talk.clone(),
-            page: None,
-        })
+        .list_messages(talk_runtime::grpc::acting(
+            h.caller(&alice),
+            ListMessagesRequest {
+                talk_id: talk.clone(),
+                page: None,
+            },
+        ))
         .await)
     .unwrap();
     assert_eq!(page.messages.len(), 1);
@@ -718,21 +756,25 @@ async fn the_embedded_sqlite_store_works_too() {
     reply(&h, &talk, &alice, &child.id, "grandchild")
         .await
         .unwrap();
-    let request = MessageRef {
-        caller: h.caller(&bob),
-        message_id: root.id.clone(),
-    };
+    let request = talk_runtime::grpc::acting(
+        h.caller(&bob),
+        MessageRef {
+            message_id: root.id.clone(),
+        },
+    );
     let thread = api(h.client.clone().list_thread(request).await)
         .unwrap()
         .messages;
     assert_eq!(thread.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(thread[0].reply_count, 1);
-    let react = ReactionRequest {
-        caller: h.caller(&bob),
-        options: None,
-        message_id: root.id.clone(),
-        emoji: ":tada:".into(),
-    };
+    let react = talk_runtime::grpc::acting(
+        h.caller(&bob),
+        ReactionRequest {
+            options: None,
+            message_id: root.id.clone(),
+            emoji: ":tada:".into(),
+        },
+    );
     assert_eq!(
         api(h.client.clone().add_reaction(react).await)
             .unwrap()
@@ -740,10 +782,12 @@ async fn the_embedded_sqlite_store_works_too() {
             .len(),
         1
     );
-    let counts = talk_proto::UnreadCountsRequest {
-        caller: h.caller(&alice),
-        talk_ids: vec![talk.clone()],
-    };
+    let counts = talk_runtime::grpc::acting(
+        h.caller(&alice),
+        talk_proto::UnreadCountsRequest {
+            talk_ids: vec![talk.clone()],
+        },
+    );
     let states = api(h.client.clone().unread_counts(counts).await)
         .unwrap()
         .states;
@@ -755,10 +799,12 @@ async fn the_embedded_sqlite_store_works_too() {
         ),
         (3, 3, 0)
     );
-    let counts = talk_proto::UnreadCountsRequest {
-        caller: h.caller(&bob),
-        talk_ids: vec![talk.clone()],
-    };
+    let counts = talk_runtime::grpc::acting(
+        h.caller(&bob),
+        talk_proto::UnreadCountsRequest {
+            talk_ids: vec![talk.clone()],
+        },
+    );
     let states = api(h.client.clone().unread_counts(counts).await)
         .unwrap()
         .states;

@@ -6,12 +6,14 @@ use talk_types::ApiError;
 use crate::harness::{Harness, api, assert_err};
 
 async fn react(h: &Harness, agent: &str, message: &str, emoji: &str) -> Result<Message, ApiError> {
-    let request = ReactionRequest {
-        caller: h.caller(agent),
-        options: None,
-        message_id: message.to_owned(),
-        emoji: emoji.to_owned(),
-    };
+    let request = talk_runtime::grpc::acting(
+        h.caller(agent),
+        ReactionRequest {
+            options: None,
+            message_id: message.to_owned(),
+            emoji: emoji.to_owned(),
+        },
+    );
     api(h.client.clone().add_reaction(request).await)
 }
 
@@ -21,12 +23,14 @@ async fn unreact(
     message: &str,
     emoji: &str,
 ) -> Result<Message, ApiError> {
-    let request = ReactionRequest {
-        caller: h.caller(agent),
-        options: None,
-        message_id: message.to_owned(),
-        emoji: emoji.to_owned(),
-    };
+    let request = talk_runtime::grpc::acting(
+        h.caller(agent),
+        ReactionRequest {
+            options: None,
+            message_id: message.to_owned(),
+            emoji: emoji.to_owned(),
+        },
+    );
     api(h.client.clone().remove_reaction(request).await)
 }
 
@@ -97,10 +101,12 @@ async fn twenty_concurrent_reactions_all_land() {
     for result in futures_util::future::join_all(adds).await {
         result.unwrap();
     }
-    let read = talk_proto::MessageRef {
-        caller: h.caller(&agents[0]),
-        message_id: message.id.clone(),
-    };
+    let read = talk_runtime::grpc::acting(
+        h.caller(&agents[0]),
+        talk_proto::MessageRef {
+            message_id: message.id.clone(),
+        },
+    );
     let message = api(h.client.clone().get_message(read).await).unwrap();
     assert_eq!(message.reactions.len(), 20);
     let owners: std::collections::HashSet<_> =

@@ -8,12 +8,14 @@ use talk_types::ApiError;
 use crate::harness::{Harness, api, assert_err};
 
 async fn mark(h: &Harness, agent: &str, talk: &str, seq: u64) -> Result<ReadState, ApiError> {
-    let request = MarkReadRequest {
-        caller: h.caller(agent),
-        options: None,
-        talk_id: talk.to_owned(),
-        seq,
-    };
+    let request = talk_runtime::grpc::acting(
+        h.caller(agent),
+        MarkReadRequest {
+            options: None,
+            talk_id: talk.to_owned(),
+            seq,
+        },
+    );
     api(h.client.clone().mark_read(request).await)
 }
 
@@ -25,12 +27,14 @@ async fn changes_after_a_change_number_cover_posts_edits_and_reactions() {
     let m1 = h.post(&alice, &talk, "one").await.unwrap();
     let m2 = h.post(&bob, &talk, "two").await.unwrap();
     let changes = |after: u64| {
-        let request = ListChangesRequest {
-            caller: h.caller(&bob),
-            talk_id: talk.clone(),
-            after_seq: after,
-            limit: 0,
-        };
+        let request = talk_runtime::grpc::acting(
+            h.caller(&bob),
+            ListChangesRequest {
+                talk_id: talk.clone(),
+                after_seq: after,
+                limit: 0,
+            },
+        );
         let mut client = h.client.clone();
         async move { api(client.list_changes(request).await).unwrap().messages }
     };
@@ -39,12 +43,14 @@ async fn changes_after_a_change_number_cover_posts_edits_and_reactions() {
     let mark_point = m2.change_seq;
     assert!(changes(mark_point).await.is_empty());
 
-    let edit = EditMessageRequest {
-        caller: h.caller(&alice),
-        options: None,
-        message_id: m1.id.clone(),
-        text: "one, edited".into(),
-    };
+    let edit = talk_runtime::grpc::acting(
+        h.caller(&alice),
+        EditMessageRequest {
+            options: None,
+            message_id: m1.id.clone(),
+            text: "one, edited".into(),
+        },
+    );
     api(h.client.clone().edit_message(edit).await).unwrap();
     let m3 = h.post(&alice, &talk, "three").await.unwrap();
     let since = changes(mark_point).await;
@@ -55,12 +61,14 @@ async fn changes_after_a_change_number_cover_posts_edits_and_reactions() {
     assert_eq!(after_edit.len(), 1);
 
     let other = h.agent();
-    let outsider = ListChangesRequest {
-        caller: h.caller(&other),
-        talk_id: talk.clone(),
-        after_seq: 0,
-        limit: 10,
-    };
+    let outsider = talk_runtime::grpc::acting(
+        h.caller(&other),
+        ListChangesRequest {
+            talk_id: talk.clone(),
+            after_seq: 0,
+            limit: 10,
+        },
+    );
     assert_err(
         api(h.client.clone().list_changes(outsider).await),
         403,
@@ -79,10 +87,12 @@ async fn read_positions_and_unread_counts() {
         h.post(&alice, &talk, text).await.unwrap();
     }
     let counts = |agent: &str| {
-        let request = UnreadCountsRequest {
-            caller: h.caller(agent),
-            talk_ids: vec![talk.clone(), quiet.clone()],
-        };
+        let request = talk_runtime::grpc::acting(
+            h.caller(agent),
+            UnreadCountsRequest {
+                talk_ids: vec![talk.clone(), quiet.clone()],
+            },
+        );
         let mut client = h.client.clone();
         async move { api(client.unread_counts(request).await).unwrap().states }
     };
@@ -136,10 +146,12 @@ async fn read_positions_and_unread_counts() {
     let alice_counts = counts(&alice).await;
     assert_eq!(alice_counts[0].unread_count, 1);
 
-    let bad = UnreadCountsRequest {
-        caller: h.caller(&bob),
-        talk_ids: vec!["x".into()],
-    };
+    let bad = talk_runtime::grpc::acting(
+        h.caller(&bob),
+        UnreadCountsRequest {
+            talk_ids: vec!["x".into()],
+        },
+    );
     assert_err(
         api(h.client.clone().unread_counts(bad).await),
         400,

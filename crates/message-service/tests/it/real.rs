@@ -30,11 +30,13 @@ async fn list(
     caller: &Caller,
     talk: &str,
 ) -> Vec<Message> {
-    let request = ListMessagesRequest {
-        caller: Some(caller.clone()),
-        talk_id: talk.to_owned(),
-        page: None,
-    };
+    let request = talk_runtime::grpc::acting(
+        caller.clone(),
+        ListMessagesRequest {
+            talk_id: talk.to_owned(),
+            page: None,
+        },
+    );
     let mut messages = api(client.clone().list_messages(request).await)
         .unwrap()
         .messages;
@@ -105,14 +107,16 @@ async fn with_the_real_talk_and_agent_services() {
         permission: admin.permission,
     };
     let new_agent = |username: &'static str, name: &'static str| {
-        let request = CreateAgentRequest {
-            caller: Some(admin_caller.clone()),
-            username: username.into(),
-            password: "password-123456".into(),
-            name: name.into(),
-            permission: 16,
-            ..Default::default()
-        };
+        let request = talk_runtime::grpc::acting(
+            admin_caller.clone(),
+            CreateAgentRequest {
+                username: username.into(),
+                password: "password-123456".into(),
+                name: name.into(),
+                permission: 16,
+                ..Default::default()
+            },
+        );
         let mut agents = agents.clone();
         async move {
             let agent = api(agents.create_agent(request).await).unwrap();
@@ -127,27 +131,31 @@ async fn with_the_real_talk_and_agent_services() {
     let carol = new_agent("carol", "Carol Danvers").await;
 
     let created = api(talks
-        .create_talk(CreateTalkRequest {
-            caller: Some(admin_caller.clone()),
-            r#type: "group".into(),
-            name: Some("release".into()),
-            participants: vec![ParticipantRef {
-                owner_type: "agent".into(),
-                owner_id: bob.agent_id.clone(),
-            }],
-            ..Default::default()
-        })
+        .create_talk(talk_runtime::grpc::acting(
+            admin_caller.clone(),
+            CreateTalkRequest {
+                r#type: "group".into(),
+                name: Some("release".into()),
+                participants: vec![ParticipantRef {
+                    owner_type: "agent".into(),
+                    owner_id: bob.agent_id.clone(),
+                }],
+                ..Default::default()
+            },
+        ))
         .await)
     .unwrap();
     let talk = created.talk.unwrap().id;
 
     let post = |caller: &Caller, text: &str| {
-        let request = PostMessageRequest {
-            caller: Some(caller.clone()),
-            talk_id: talk.clone(),
-            text: text.to_owned(),
-            ..Default::default()
-        };
+        let request = talk_runtime::grpc::acting(
+            caller.clone(),
+            PostMessageRequest {
+                talk_id: talk.clone(),
+                text: text.to_owned(),
+                ..Default::default()
+            },
+        );
         let mut messages = messages.clone();
         async move { api(messages.post_message(request).await) }
     };
@@ -157,15 +165,17 @@ async fn with_the_real_talk_and_agent_services() {
 
     // Carol is added: everyone sees "<name> joined the conversation." once.
     api(talks
-        .add_participant(talk_proto::AddParticipantRequest {
-            caller: Some(admin_caller.clone()),
-            talk_id: talk.clone(),
-            participant: Some(ParticipantRef {
-                owner_type: "agent".into(),
-                owner_id: carol.agent_id.clone(),
-            }),
-            ..Default::default()
-        })
+        .add_participant(talk_runtime::grpc::acting(
+            admin_caller.clone(),
+            talk_proto::AddParticipantRequest {
+                talk_id: talk.clone(),
+                participant: Some(ParticipantRef {
+                    owner_type: "agent".into(),
+                    owner_id: carol.agent_id.clone(),
+                }),
+                ..Default::default()
+            },
+        ))
         .await)
     .unwrap();
     let mut texts = Vec::new();
@@ -194,18 +204,22 @@ async fn with_the_real_talk_and_agent_services() {
     post(&carol, "hi all").await.unwrap();
 
     // Closed talks refuse posts with 409 until reopened.
-    let close = TalkWrite {
-        caller: Some(admin_caller.clone()),
-        options: None,
-        talk_id: talk.clone(),
+    let close = || {
+        talk_runtime::grpc::acting(
+            admin_caller.clone(),
+            TalkWrite {
+                options: None,
+                talk_id: talk.clone(),
+            },
+        )
     };
-    api(talks.close_talk(close.clone()).await).unwrap();
+    api(talks.close_talk(close()).await).unwrap();
     let err = post(&bob, "anyone?").await.unwrap_err();
     assert_eq!(
         (err.kind.http_status(), err.reason.as_ref()),
         (409, "TALK_CLOSED")
     );
-    api(talks.reopen_talk(close).await).unwrap();
+    api(talks.reopen_talk(close()).await).unwrap();
     post(&bob, "back again").await.unwrap();
 
     shutdown.cancel();

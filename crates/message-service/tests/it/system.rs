@@ -23,11 +23,13 @@ async fn publish(h: &Harness, event: &EventEnvelope, bus_id: &str) {
 }
 
 async fn messages(h: &Harness, agent: &str, talk: &str) -> Vec<Message> {
-    let request = ListMessagesRequest {
-        caller: h.caller(agent),
-        talk_id: talk.to_owned(),
-        page: None,
-    };
+    let request = talk_runtime::grpc::acting(
+        h.caller(agent),
+        ListMessagesRequest {
+            talk_id: talk.to_owned(),
+            page: None,
+        },
+    );
     let mut list = api(h.client.clone().list_messages(request).await)
         .unwrap()
         .messages;

@@ -114,12 +114,14 @@ async fn malformed_posts_are_refused_and_change_nothing() {
     for (request, reason) in cases {
         assert_err(h.post_with(&alice, request).await, 400, reason);
     }
-    let changes = ListChangesRequest {
-        caller: h.caller(&alice),
-        talk_id: talk.clone(),
-        after_seq: 0,
-        limit: 0,
-    };
+    let changes = talk_runtime::grpc::acting(
+        h.caller(&alice),
+        ListChangesRequest {
+            talk_id: talk.clone(),
+            after_seq: 0,
+            limit: 0,
+        },
+    );
     assert!(
         api(h.client.clone().list_changes(changes).await)
             .unwrap()
@@ -179,10 +181,12 @@ async fn both_media_shapes_round_trip_as_sent() {
         .unwrap();
     assert_eq!(posted.text, "");
     assert_eq!(posted.medias, medias);
-    let read = talk_proto::MessageRef {
-        caller: h.caller(&alice),
-        message_id: posted.id.clone(),
-    };
+    let read = talk_runtime::grpc::acting(
+        h.caller(&alice),
+        talk_proto::MessageRef {
+            message_id: posted.id.clone(),
+        },
+    );
     assert_eq!(
         api(h.client.clone().get_message(read).await)
             .unwrap()

@@ -9,7 +9,7 @@ use talk_proto::{
     ParticipantList, RemoveParticipantRequest, SetParticipantRoleRequest, Talk, TalkPage, TalkRef,
     TalkWrite, UpdateTalkRequest, WriteOptions,
 };
-use talk_runtime::grpc::handle;
+use talk_runtime::grpc::{handle_as, handle_service};
 use talk_types::{AgentId, ApiError, CustomerId, ParticipantId, Reason, TalkId};
 use tonic::{Request, Response, Status};
 
@@ -32,16 +32,13 @@ fn talk_id(value: &str) -> Result<TalkId, ApiError> {
     TalkId::parse("id", value)
 }
 
-/// The caller, write options and talk of the writes that name only a talk.
-fn talk_write(
-    request: TalkWrite,
-) -> Result<(crate::service::Caller, Option<WriteOptions>, TalkId), ApiError> {
+/// The write options and talk of the writes that name only a talk.
+fn talk_write(request: TalkWrite) -> Result<(Option<WriteOptions>, TalkId), ApiError> {
     let TalkWrite {
-        caller,
         options,
         talk_id: id,
     } = request;
-    Ok((Caller::from_wire(caller.as_ref())?, options, talk_id(&id)?))
+    Ok((options, talk_id(&id)?))
 }
 
 #[tonic::async_trait]
@@ -50,16 +47,14 @@ impl TalkService for TalkApi {
         &self,
         request: Request<CreateTalkRequest>,
     ) -> Result<Response<CreateTalkResponse>, Status> {
-        handle("CreateTalk", request, |r| async move {
+        handle_as("CreateTalk", request, |caller: Caller, r| async move {
             let CreateTalkRequest {
-                caller,
                 options,
                 r#type,
                 name,
                 detail,
                 participants,
             } = r;
-            let caller = Caller::from_wire(caller.as_ref())?;
             let new = NewTalk {
                 kind: parse::talk_type(&r#type)?,
                 name,
@@ -75,14 +70,9 @@ impl TalkService for TalkApi {
     }
 
     async fn get_talk(&self, request: Request<TalkRef>) -> Result<Response<Talk>, Status> {
-        handle("GetTalk", request, |r| async move {
-            let TalkRef {
-                caller,
-                talk_id: id,
-            } = r;
-            self.talks
-                .get(Caller::from_wire(caller.as_ref())?, talk_id(&id)?)
-                .await
+        handle_as("GetTalk", request, |caller: Caller, r| async move {
+            let TalkRef { talk_id: id } = r;
+            self.talks.get(caller, talk_id(&id)?).await
         })
         .await
     }
@@ -91,11 +81,9 @@ impl TalkService for TalkApi {
         &self,
         request: Request<ListTalksRequest>,
     ) -> Result<Response<TalkPage>, Status> {
-        handle("ListTalks", request, |r| async move {
-            let ListTalksRequest { caller, page } = r;
-            self.talks
-                .list_mine(Caller::from_wire(caller.as_ref())?, page)
-                .await
+        handle_as("ListTalks", request, |caller: Caller, r| async move {
+            let ListTalksRequest { page } = r;
+            self.talks.list_mine(caller, page).await
         })
         .await
     }
@@ -104,11 +92,9 @@ impl TalkService for TalkApi {
         &self,
         request: Request<ListTalksRequest>,
     ) -> Result<Response<TalkPage>, Status> {
-        handle("ListChannels", request, |r| async move {
-            let ListTalksRequest { caller, page } = r;
-            self.talks
-                .list_channels(Caller::from_wire(caller.as_ref())?, page)
-                .await
+        handle_as("ListChannels", request, |caller: Caller, r| async move {
+            let ListTalksRequest { page } = r;
+            self.talks.list_channels(caller, page).await
         })
         .await
     }
@@ -117,15 +103,13 @@ impl TalkService for TalkApi {
         &self,
         request: Request<UpdateTalkRequest>,
     ) -> Result<Response<Talk>, Status> {
-        handle("UpdateTalk", request, |r| async move {
+        handle_as("UpdateTalk", request, |caller: Caller, r| async move {
             let UpdateTalkRequest {
-                caller,
                 options,
                 talk_id: id,
                 name,
                 detail,
             } = r;
-            let caller = Caller::from_wire(caller.as_ref())?;
             let id = talk_id(&id)?;
             self.talks.update(caller, options, id, name, detail).await
         })
@@ -133,24 +117,24 @@ impl TalkService for TalkApi {
     }
 
     async fn delete_talk(&self, request: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
-        handle("DeleteTalk", request, |r| async move {
-            let (caller, options, id) = talk_write(r)?;
+        handle_as("DeleteTalk", request, |caller: Caller, r| async move {
+            let (options, id) = talk_write(r)?;
             self.talks.delete(caller, options, id).await
         })
         .await
     }
 
     async fn close_talk(&self, request: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
-        handle("CloseTalk", request, |r| async move {
-            let (caller, options, id) = talk_write(r)?;
+        handle_as("CloseTalk", request, |caller: Caller, r| async move {
+            let (options, id) = talk_write(r)?;
             self.talks.close(caller, options, id).await
         })
         .await
     }
 
     async fn reopen_talk(&self, request: Request<TalkWrite>) -> Result<Response<Talk>, Status> {
-        handle("ReopenTalk", request, |r| async move {
-            let (caller, options, id) = talk_write(r)?;
+        handle_as("ReopenTalk", request, |caller: Caller, r| async move {
+            let (options, id) = talk_write(r)?;
             self.talks.reopen(caller, options, id).await
         })
         .await
@@ -160,8 +144,8 @@ impl TalkService for TalkApi {
         &self,
         request: Request<TalkWrite>,
     ) -> Result<Response<Participant>, Status> {
-        handle("JoinTalk", request, |r| async move {
-            let (caller, options, id) = talk_write(r)?;
+        handle_as("JoinTalk", request, |caller: Caller, r| async move {
+            let (options, id) = talk_write(r)?;
             self.talks.join(caller, options, id).await
         })
         .await
@@ -171,8 +155,8 @@ impl TalkService for TalkApi {
         &self,
         request: Request<TalkWrite>,
     ) -> Result<Response<Participant>, Status> {
-        handle("LeaveTalk", request, |r| async move {
-            let (caller, options, id) = talk_write(r)?;
+        handle_as("LeaveTalk", request, |caller: Caller, r| async move {
+            let (options, id) = talk_write(r)?;
             self.talks.leave(caller, options, id).await
         })
         .await
@@ -182,14 +166,12 @@ impl TalkService for TalkApi {
         &self,
         request: Request<AddParticipantRequest>,
     ) -> Result<Response<Participant>, Status> {
-        handle("AddParticipant", request, |r| async move {
+        handle_as("AddParticipant", request, |caller: Caller, r| async move {
             let AddParticipantRequest {
-                caller,
                 options,
                 talk_id: id,
                 participant,
             } = r;
-            let caller = Caller::from_wire(caller.as_ref())?;
             let id = talk_id(&id)?;
             let agent = parse::required_participant(participant)?;
             self.talks.add(caller, options, id, agent).await
@@ -201,18 +183,20 @@ impl TalkService for TalkApi {
         &self,
         request: Request<RemoveParticipantRequest>,
     ) -> Result<Response<Participant>, Status> {
-        handle("RemoveParticipant", request, |r| async move {
-            let RemoveParticipantRequest {
-                caller,
-                options,
-                talk_id: id,
-                participant_id,
-            } = r;
-            let caller = Caller::from_wire(caller.as_ref())?;
-            let id = talk_id(&id)?;
-            let participant = ParticipantId::parse("participant_id", &participant_id)?;
-            self.talks.remove(caller, options, id, participant).await
-        })
+        handle_as(
+            "RemoveParticipant",
+            request,
+            |caller: Caller, r| async move {
+                let RemoveParticipantRequest {
+                    options,
+                    talk_id: id,
+                    participant_id,
+                } = r;
+                let id = talk_id(&id)?;
+                let participant = ParticipantId::parse("participant_id", &participant_id)?;
+                self.talks.remove(caller, options, id, participant).await
+            },
+        )
         .await
     }
 
@@ -220,22 +204,24 @@ impl TalkService for TalkApi {
         &self,
         request: Request<SetParticipantRoleRequest>,
     ) -> Result<Response<Participant>, Status> {
-        handle("SetParticipantRole", request, |r| async move {
-            let SetParticipantRoleRequest {
-                caller,
-                options,
-                talk_id: id,
-                participant_id,
-                role,
-            } = r;
-            let caller = Caller::from_wire(caller.as_ref())?;
-            let id = talk_id(&id)?;
-            let participant = ParticipantId::parse("participant_id", &participant_id)?;
-            let role = parse::role(&role)?;
-            self.talks
-                .set_role(caller, options, id, participant, role)
-                .await
-        })
+        handle_as(
+            "SetParticipantRole",
+            request,
+            |caller: Caller, r| async move {
+                let SetParticipantRoleRequest {
+                    options,
+                    talk_id: id,
+                    participant_id,
+                    role,
+                } = r;
+                let id = talk_id(&id)?;
+                let participant = ParticipantId::parse("participant_id", &participant_id)?;
+                let role = parse::role(&role)?;
+                self.talks
+                    .set_role(caller, options, id, participant, role)
+                    .await
+            },
+        )
         .await
     }
 
@@ -243,17 +229,15 @@ impl TalkService for TalkApi {
         &self,
         request: Request<TalkRef>,
     ) -> Result<Response<ParticipantList>, Status> {
-        handle("ListParticipants", request, |r| async move {
-            let TalkRef {
-                caller,
-                talk_id: id,
-            } = r;
-            let participants = self
-                .talks
-                .list_participants(Caller::from_wire(caller.as_ref())?, talk_id(&id)?)
-                .await?;
-            Ok(ParticipantList { participants })
-        })
+        handle_as(
+            "ListParticipants",
+            request,
+            |caller: Caller, r| async move {
+                let TalkRef { talk_id: id } = r;
+                let participants = self.talks.list_participants(caller, talk_id(&id)?).await?;
+                Ok(ParticipantList { participants })
+            },
+        )
         .await
     }
 
@@ -261,7 +245,7 @@ impl TalkService for TalkApi {
         &self,
         request: Request<AccessQuery>,
     ) -> Result<Response<AccessAnswers>, Status> {
-        handle("CheckAccessMany", request, |r| async move {
+        handle_service("CheckAccessMany", request, |r| async move {
             let AccessQuery {
                 talk_id: id,
                 callers,
@@ -269,7 +253,7 @@ impl TalkService for TalkApi {
             let id = talk_id(&id)?;
             let callers = callers
                 .into_iter()
-                .map(|c| Caller::from_wire(Some(&c)))
+                .map(Caller::try_from)
                 .collect::<Result<Vec<_>, _>>()?;
             let Some(customer) = callers.first().map(|c| c.customer_id) else {
                 return Ok(AccessAnswers::default());
@@ -302,14 +286,9 @@ impl TalkService for TalkApi {
     }
 
     async fn check_access(&self, request: Request<TalkRef>) -> Result<Response<Access>, Status> {
-        handle("CheckAccess", request, |r| async move {
-            let TalkRef {
-                caller,
-                talk_id: id,
-            } = r;
-            self.talks
-                .check_access(Caller::from_wire(caller.as_ref())?, talk_id(&id)?)
-                .await
+        handle_as("CheckAccess", request, |caller: Caller, r| async move {
+            let TalkRef { talk_id: id } = r;
+            self.talks.check_access(caller, talk_id(&id)?).await
         })
         .await
     }
@@ -318,7 +297,7 @@ impl TalkService for TalkApi {
         &self,
         request: Request<ListMembershipsRequest>,
     ) -> Result<Response<Memberships>, Status> {
-        handle("ListMemberships", request, |r| async move {
+        handle_service("ListMemberships", request, |r| async move {
             let ListMembershipsRequest {
                 agent_id,
                 customer_id,

@@ -32,14 +32,16 @@ impl Agents {
         if ids.is_empty() {
             return Ok(());
         }
-        let request = ResolveAgentsRequest {
-            caller: Some(caller.to_wire()),
-            agent_ids: ids.iter().map(ToString::to_string).collect(),
-        };
+        let request = talk_runtime::grpc::acting(
+            caller.to_wire(),
+            ResolveAgentsRequest {
+                agent_ids: ids.iter().map(ToString::to_string).collect(),
+            },
+        );
         let response = self
             .client
             .clone()
-            .resolve_agents(talk_runtime::grpc::request(request))
+            .resolve_agents(request)
             .await
             .map_err(|status| {
                 let error = ApiError::from_status(&status);

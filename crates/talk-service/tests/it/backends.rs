@@ -42,13 +42,15 @@ async fn sqlite_store_keeps_the_same_rules() {
         let page = env
             .talks
             .clone()
-            .list_talks(ListTalksRequest {
-                caller: Some(b.clone()),
-                page: Some(PageRequest {
-                    page_size: 2,
-                    page_token: token,
-                }),
-            })
+            .list_talks(talk_runtime::grpc::acting(
+                b.clone(),
+                ListTalksRequest {
+                    page: Some(PageRequest {
+                        page_size: 2,
+                        page_token: token,
+                    }),
+                },
+            ))
             .await
             .expect("page")
             .into_inner();

@@ -66,13 +66,17 @@ async fn every_type_follows_its_creation_rules() {
     env.create(&a, "group", Some(&ok_name), &[])
         .await
         .expect("255 characters are fine");
-    let request = |detail: String, participants: Vec<ParticipantRef>| CreateTalkRequest {
-        caller: Some(a.clone()),
-        options: None,
-        r#type: "group".into(),
-        name: None,
-        detail: Some(detail),
-        participants,
+    let request = |detail: String, participants: Vec<ParticipantRef>| {
+        talk_runtime::grpc::acting(
+            a.clone(),
+            CreateTalkRequest {
+                options: None,
+                r#type: "group".into(),
+                name: None,
+                detail: Some(detail),
+                participants,
+            },
+        )
     };
     let e = err(env.create_request(request("d".repeat(4097), vec![])).await);
     assert_eq!(e.reason, "FIELD_TOO_LONG");
@@ -101,10 +105,9 @@ async fn every_type_follows_its_creation_rules() {
         .expect("empty owner_type means agent");
     assert_eq!(talk.talk.expect("talk").member_count, 2);
     let e = err(env
-        .create_request(CreateTalkRequest {
-            caller: None,
-            ..request(String::new(), vec![])
-        })
+        .create_request(tonic::Request::new(
+            request(String::new(), vec![]).into_inner(),
+        ))
         .await);
     assert_eq!(e.kind, ErrorKind::Unauthenticated);
     env.stop().await;
@@ -126,14 +129,16 @@ async fn unknown_agents_are_named_and_nothing_is_created() {
         ("", vec![agent_ref(&ghost), agent_ref(&stranger.agent_id)]),
     ] {
         let e = err(env
-            .create_request(CreateTalkRequest {
-                caller: Some(a.clone()),
-                options: None,
-                r#type: kind.into(),
-                name: None,
-                detail: None,
-                participants: others.clone(),
-            })
+            .create_request(talk_runtime::grpc::acting(
+                a.clone(),
+                CreateTalkRequest {
+                    options: None,
+                    r#type: kind.into(),
+                    name: None,
+                    detail: None,
+                    participants: others.clone(),
+                },
+            ))
             .await);
         assert_eq!(
             (e.kind, e.reason.as_ref()),
@@ -148,10 +153,10 @@ async fn unknown_agents_are_named_and_nothing_is_created() {
         let page = env
             .talks
             .clone()
-            .list_talks(ListTalksRequest {
-                caller: Some(who.clone()),
-                page: None,
-            })
+            .list_talks(talk_runtime::grpc::acting(
+                who.clone(),
+                ListTalksRequest { page: None },
+            ))
             .await
             .expect("list")
             .into_inner();
@@ -201,14 +206,16 @@ async fn direct_talks_are_deduplicated_per_pair() {
             let (by, other) = if i % 2 == 0 { (a, d) } else { (d, a) };
             let mut client = client;
             client
-                .create_talk(CreateTalkRequest {
-                    caller: Some(by),
-                    options: None,
-                    r#type: "direct".into(),
-                    name: None,
-                    detail: None,
-                    participants: vec![agent_ref(&other.agent_id)],
-                })
+                .create_talk(talk_runtime::grpc::acting(
+                    by,
+                    CreateTalkRequest {
+                        options: None,
+                        r#type: "direct".into(),
+                        name: None,
+                        detail: None,
+                        participants: vec![agent_ref(&other.agent_id)],
+                    },
+                ))
                 .await
                 .expect("create")
                 .into_inner()

@@ -61,13 +61,15 @@ async fn every_change_publishes_its_event() {
     let again = env.create(&c, "direct", None, &[&a]).await.expect("again");
     assert!(!again.created);
     client
-        .update_talk(UpdateTalkRequest {
-            caller: Some(a.clone()),
-            options: None,
-            talk_id: talk.id.clone(),
-            name: Some("new name".into()),
-            detail: None,
-        })
+        .update_talk(talk_runtime::grpc::acting(
+            a.clone(),
+            UpdateTalkRequest {
+                options: None,
+                talk_id: talk.id.clone(),
+                name: Some("new name".into()),
+                detail: None,
+            },
+        ))
         .await
         .expect("update");
     let got = next_events(&mut events, 1).await;
@@ -82,12 +84,14 @@ async fn every_change_publishes_its_event() {
     assert_eq!(participant_of(&got[0].1), &joined);
     env.join(&c, &talk.id).await.expect("join again: no event");
     let removed = client
-        .remove_participant(RemoveParticipantRequest {
-            caller: Some(a.clone()),
-            options: None,
-            talk_id: talk.id.clone(),
-            participant_id: joined.id.clone(),
-        })
+        .remove_participant(talk_runtime::grpc::acting(
+            a.clone(),
+            RemoveParticipantRequest {
+                options: None,
+                talk_id: talk.id.clone(),
+                participant_id: joined.id.clone(),
+            },
+        ))
         .await
         .expect("remove")
         .into_inner();

@@ -10,14 +10,16 @@ fn update(
     talk: &str,
     name: Option<&str>,
     detail: Option<&str>,
-) -> UpdateTalkRequest {
-    UpdateTalkRequest {
-        caller: Some(by.clone()),
-        options: None,
-        talk_id: talk.into(),
-        name: name.map(str::to_owned),
-        detail: detail.map(str::to_owned),
-    }
+) -> tonic::Request<UpdateTalkRequest> {
+    talk_runtime::grpc::acting(
+        by.clone(),
+        UpdateTalkRequest {
+            options: None,
+            talk_id: talk.into(),
+            name: name.map(str::to_owned),
+            detail: detail.map(str::to_owned),
+        },
+    )
 }
 
 #[tokio::test]
@@ -123,12 +125,14 @@ async fn close_and_reopen() {
     // A closed talk takes no new participants.
     let e = talk_types::ApiError::from_status(
         &client
-            .add_participant(AddParticipantRequest {
-                caller: Some(a.clone()),
-                options: None,
-                talk_id: group.id.clone(),
-                participant: Some(agent_ref(&c.agent_id)),
-            })
+            .add_participant(talk_runtime::grpc::acting(
+                a.clone(),
+                AddParticipantRequest {
+                    options: None,
+                    talk_id: group.id.clone(),
+                    participant: Some(agent_ref(&c.agent_id)),
+                },
+            ))
             .await
             .expect_err("closed"),
     );
@@ -172,12 +176,14 @@ async fn close_and_reopen() {
         (ErrorKind::FailedPrecondition, "TALK_NOT_CLOSED")
     );
     let added = client
-        .add_participant(AddParticipantRequest {
-            caller: Some(a.clone()),
-            options: None,
-            talk_id: group.id.clone(),
-            participant: Some(agent_ref(&c.agent_id)),
-        })
+        .add_participant(talk_runtime::grpc::acting(
+            a.clone(),
+            AddParticipantRequest {
+                options: None,
+                talk_id: group.id.clone(),
+                participant: Some(agent_ref(&c.agent_id)),
+            },
+        ))
         .await
         .expect("add after reopen")
         .into_inner();
@@ -271,10 +277,10 @@ async fn delete_is_soft_and_answers_the_snapshot() {
     );
     assert_eq!(e.kind, ErrorKind::NotFound);
     let mine = client
-        .list_talks(ListTalksRequest {
-            caller: Some(a.clone()),
-            page: None,
-        })
+        .list_talks(talk_runtime::grpc::acting(
+            a.clone(),
+            ListTalksRequest { page: None },
+        ))
         .await
         .expect("list")
         .into_inner();
@@ -290,10 +296,10 @@ async fn delete_is_soft_and_answers_the_snapshot() {
         ErrorKind::NotFound
     );
     let channels = client
-        .list_channels(ListTalksRequest {
-            caller: Some(b.clone()),
-            page: None,
-        })
+        .list_channels(talk_runtime::grpc::acting(
+            b.clone(),
+            ListTalksRequest { page: None },
+        ))
         .await
         .expect("channels")
         .into_inner();

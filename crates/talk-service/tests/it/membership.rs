@@ -10,12 +10,14 @@ use crate::support::{Env, agent_ref, err};
 async fn add(env: &Env, by: &Caller, talk: &str, who: &str) -> Result<Participant, ApiError> {
     env.talks
         .clone()
-        .add_participant(AddParticipantRequest {
-            caller: Some(by.clone()),
-            options: None,
-            talk_id: talk.into(),
-            participant: Some(agent_ref(who)),
-        })
+        .add_participant(talk_runtime::grpc::acting(
+            by.clone(),
+            AddParticipantRequest {
+                options: None,
+                talk_id: talk.into(),
+                participant: Some(agent_ref(who)),
+            },
+        ))
         .await
         .map(tonic::Response::into_inner)
         .map_err(|s| ApiError::from_status(&s))
@@ -29,12 +31,14 @@ async fn remove(
 ) -> Result<Participant, ApiError> {
     env.talks
         .clone()
-        .remove_participant(RemoveParticipantRequest {
-            caller: Some(by.clone()),
-            options: None,
-            talk_id: talk.into(),
-            participant_id: participant.into(),
-        })
+        .remove_participant(talk_runtime::grpc::acting(
+            by.clone(),
+            RemoveParticipantRequest {
+                options: None,
+                talk_id: talk.into(),
+                participant_id: participant.into(),
+            },
+        ))
         .await
         .map(tonic::Response::into_inner)
         .map_err(|s| ApiError::from_status(&s))
@@ -179,27 +183,31 @@ async fn who_may_add_and_join() {
     let e = err(env
         .talks
         .clone()
-        .add_participant(AddParticipantRequest {
-            caller: Some(a.clone()),
-            options: None,
-            talk_id: group.id.clone(),
-            participant: Some(talk_proto::ParticipantRef {
-                owner_type: "agent".into(),
-                owner_id: "x".into(),
-            }),
-        })
+        .add_participant(talk_runtime::grpc::acting(
+            a.clone(),
+            AddParticipantRequest {
+                options: None,
+                talk_id: group.id.clone(),
+                participant: Some(talk_proto::ParticipantRef {
+                    owner_type: "agent".into(),
+                    owner_id: "x".into(),
+                }),
+            },
+        ))
         .await
         .map_err(|s| ApiError::from_status(&s)));
     assert_eq!(e.reason, "INVALID_ID");
     let e = err(env
         .talks
         .clone()
-        .add_participant(AddParticipantRequest {
-            caller: Some(a.clone()),
-            options: None,
-            talk_id: group.id.clone(),
-            participant: None,
-        })
+        .add_participant(talk_runtime::grpc::acting(
+            a.clone(),
+            AddParticipantRequest {
+                options: None,
+                talk_id: group.id.clone(),
+                participant: None,
+            },
+        ))
         .await
         .map_err(|s| ApiError::from_status(&s)));
     assert_eq!(e.reason, "MISSING_FIELD");

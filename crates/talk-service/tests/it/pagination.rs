@@ -23,13 +23,15 @@ async fn pages_cover_250_talks_exactly_once() {
     }
     let client = env.talks.clone();
     let page = |size: u32, token: String, channels: bool| {
-        let request = ListTalksRequest {
-            caller: Some(a.clone()),
-            page: Some(PageRequest {
-                page_size: size,
-                page_token: token,
-            }),
-        };
+        let request = talk_runtime::grpc::acting(
+            a.clone(),
+            ListTalksRequest {
+                page: Some(PageRequest {
+                    page_size: size,
+                    page_token: token,
+                }),
+            },
+        );
         let mut client = client.clone();
         async move {
             let result = if channels {
@@ -129,13 +131,15 @@ async fn talks_created_in_the_same_microsecond_are_neither_lost_nor_repeated() {
             let page = env
                 .talks
                 .clone()
-                .list_channels(ListTalksRequest {
-                    caller: Some(a.clone()),
-                    page: Some(PageRequest {
-                        page_size: size,
-                        page_token: token,
-                    }),
-                })
+                .list_channels(talk_runtime::grpc::acting(
+                    a.clone(),
+                    ListTalksRequest {
+                        page: Some(PageRequest {
+                            page_size: size,
+                            page_token: token,
+                        }),
+                    },
+                ))
                 .await
                 .expect("page")
                 .into_inner();

@@ -187,18 +187,20 @@ impl Env {
         let agent = self
             .agents
             .clone()
-            .create_agent(CreateAgentRequest {
-                caller: Some(by.clone()),
-                options: None,
-                username: format!(
-                    "agent{n}-{}",
-                    &uuid::Uuid::new_v4().simple().to_string()[..6]
-                ),
-                password: "agent-password-123".into(),
-                name: format!("Agent {n}"),
-                detail: String::new(),
-                permission: 0,
-            })
+            .create_agent(talk_runtime::grpc::acting(
+                by.clone(),
+                CreateAgentRequest {
+                    options: None,
+                    username: format!(
+                        "agent{n}-{}",
+                        &uuid::Uuid::new_v4().simple().to_string()[..6]
+                    ),
+                    password: "agent-password-123".into(),
+                    name: format!("Agent {n}"),
+                    detail: String::new(),
+                    permission: 0,
+                },
+            ))
             .await
             .expect("create agent")
             .into_inner();
@@ -246,21 +248,23 @@ impl Env {
         name: Option<&str>,
         with: &[&Caller],
     ) -> Result<CreateTalkResponse, ApiError> {
-        self.create_request(CreateTalkRequest {
-            caller: Some(by.clone()),
-            options: None,
-            r#type: kind.into(),
-            name: name.map(str::to_owned),
-            detail: None,
-            participants: with.iter().map(|c| agent_ref(&c.agent_id)).collect(),
-        })
+        self.create_request(talk_runtime::grpc::acting(
+            by.clone(),
+            CreateTalkRequest {
+                options: None,
+                r#type: kind.into(),
+                name: name.map(str::to_owned),
+                detail: None,
+                participants: with.iter().map(|c| agent_ref(&c.agent_id)).collect(),
+            },
+        ))
         .await
     }
 
     /// Sends a raw create request.
     pub async fn create_request(
         &self,
-        request: CreateTalkRequest,
+        request: tonic::Request<CreateTalkRequest>,
     ) -> Result<CreateTalkResponse, ApiError> {
         self.talks
             .clone()
@@ -283,10 +287,12 @@ impl Env {
     pub async fn get(&self, by: &Caller, talk: &str) -> Result<Talk, ApiError> {
         self.talks
             .clone()
-            .get_talk(TalkRef {
-                caller: Some(by.clone()),
-                talk_id: talk.into(),
-            })
+            .get_talk(talk_runtime::grpc::acting(
+                by.clone(),
+                TalkRef {
+                    talk_id: talk.into(),
+                },
+            ))
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| ApiError::from_status(&s))
@@ -320,10 +326,12 @@ impl Env {
     ) -> Result<Vec<Participant>, ApiError> {
         self.talks
             .clone()
-            .list_participants(TalkRef {
-                caller: Some(by.clone()),
-                talk_id: talk.into(),
-            })
+            .list_participants(talk_runtime::grpc::acting(
+                by.clone(),
+                TalkRef {
+                    talk_id: talk.into(),
+                },
+            ))
             .await
             .map(|r| r.into_inner().participants)
             .map_err(|s| ApiError::from_status(&s))
@@ -366,12 +374,14 @@ pub fn agent_ref(id: &str) -> ParticipantRef {
 }
 
 /// A write on a talk without an idempotency key.
-pub fn write(by: &Caller, talk: &str) -> TalkWrite {
-    TalkWrite {
-        caller: Some(by.clone()),
-        options: None,
-        talk_id: talk.into(),
-    }
+pub fn write(by: &Caller, talk: &str) -> tonic::Request<TalkWrite> {
+    talk_runtime::grpc::acting(
+        by.clone(),
+        TalkWrite {
+            options: None,
+            talk_id: talk.into(),
+        },
+    )
 }
 
 /// Write options carrying an idempotency key.

@@ -18,10 +18,12 @@ async fn visibility_follows_membership_type_and_customer() {
     let channel = env.talk(&a, "talk", &[]).await;
     let check = |by: &talk_proto::Caller, id: &str| {
         let mut client = env.talks.clone();
-        let request = TalkRef {
-            caller: Some(by.clone()),
-            talk_id: id.to_owned(),
-        };
+        let request = talk_runtime::grpc::acting(
+            by.clone(),
+            TalkRef {
+                talk_id: id.to_owned(),
+            },
+        );
         async move {
             client
                 .check_access(request)
@@ -106,10 +108,7 @@ async fn visibility_follows_membership_type_and_customer() {
     // Listing: mine shows where I am; channels shows the customer's public talks.
     let list = |by: &talk_proto::Caller, channels: bool| {
         let mut client = env.talks.clone();
-        let request = ListTalksRequest {
-            caller: Some(by.clone()),
-            page: None,
-        };
+        let request = talk_runtime::grpc::acting(by.clone(), ListTalksRequest { page: None });
         async move {
             let page = if channels {
                 client.list_channels(request).await
