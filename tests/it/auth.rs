@@ -205,3 +205,114 @@ async fn logout_password_change_demotion_and_delete_revoke_tokens_and_sockets() 
     admin.get("/v1.0/talks").await?;
     Ok(())
 }
+
+/// `POST /auth/login` for `username`, answering the whole reply.
+async fn login_reply(cluster: &Cluster, username: &str) -> anyhow::Result<serde_json::Value> {
+    let reply = Api::new(&cluster.edge)
+        .call(
+            Method::POST,
+            "/auth/login",
+            Some(json!({"username": username, "password": format!("{username}-password")})),
+        )
+        .await?;
+    anyhow::ensure!(
+        reply.status == 200,
+        "login: {} {}",
+        reply.status,
+        reply.body
+    );
+    Ok(reply.body)
+}
+
+/// `POST /auth/refresh` with `refresh_token`.
+async fn refresh(
+    cluster: &Cluster,
+    refresh_token: &str,
+) -> anyhow::Result<talk_e2e::client::Reply> {
+    Api::new(&cluster.edge)
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            Some(json!({"refresh_token": refresh_token})),
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_rotate_work_once_and_a_reuse_revokes_everything() -> anyhow::Result<()> {
+    let cluster = Cluster::start(Topology::Services { nats_url: None }).await?;
+    let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
+    admin.create_agent("alice", "Alice").await?;
+
+    // A login answers VoIPBIN's {username, token} plus the refresh token and lifetimes.
+    let first = login_reply(&cluster, "alice").await?;
+    assert_eq!(first["username"], "alice");
+    assert_eq!(first["expires_in"], 3600, "short-lived access tokens");
+    let refresh_1 = first["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!refresh_1.is_empty(), "{first}");
+
+    // Trading it answers a new pair; the new access token works.
+    let second = refresh(&cluster, &refresh_1).await?;
+    assert_eq!(second.status, 200, "{}", second.body);
+    let refresh_2 = second.body["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(refresh_2, refresh_1);
+    let token_2 = second.body["token"].as_str().unwrap_or_default().to_owned();
+    let alice_2 = Api::new(&cluster.edge).with_token(token_2);
+    alice_2.get("/v1.0/talks").await?;
+
+    // The first refresh token cannot be used twice: the reuse is refused and
+    // revokes every token of alice — the access token it led to, and the
+    // refresh token that replaced it.
+    let reused = refresh(&cluster, &refresh_1).await?;
+    reused.assert_error(401, "REFRESH_TOKEN_REUSED");
+    revoked_within_5s(&alice_2).await?;
+    refresh(&cluster, &refresh_2)
+        .await?
+        .assert_error(401, "INVALID_REFRESH_TOKEN");
+
+    // A fresh login works again; a logout ends its refresh token too.
+    let third = login_reply(&cluster, "alice").await?;
+    let alice_3 =
+        Api::new(&cluster.edge).with_token(third["token"].as_str().unwrap_or_default().to_owned());
+    let out = alice_3.call(Method::POST, "/auth/logout", None).await?;
+    assert_eq!(out.status, 200, "{}", out.body);
+    refresh(
+        &cluster,
+        third["refresh_token"].as_str().unwrap_or_default(),
+    )
+    .await?
+    .assert_error(401, "INVALID_REFRESH_TOKEN");
+
+    // Garbage, a forged secret for a real id, and a missing field are refused
+    // and change nothing.
+    let fourth = login_reply(&cluster, "alice").await?;
+    let real = fourth["refresh_token"].as_str().unwrap_or_default();
+    let (id, _) = real.split_once('.').unwrap_or_default();
+    for bad in ["garbage", "not-a-uuid.secret", &format!("{id}.forged")] {
+        refresh(&cluster, bad)
+            .await?
+            .assert_error(401, "INVALID_REFRESH_TOKEN");
+    }
+    let missing = Api::new(&cluster.edge)
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            Some(json!({"refresh_token": ""})),
+        )
+        .await?;
+    missing.assert_error(400, "MISSING_FIELD");
+    let still = refresh(&cluster, real).await?;
+    assert_eq!(
+        still.status, 200,
+        "the real one still works once: {}",
+        still.body
+    );
+    cluster.stop().await;
+    Ok(())
+}

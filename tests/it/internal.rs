@@ -356,6 +356,11 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
     };
     let got = code(agents.login(acting(zora.clone(), login())).await);
     check("Login", "an agent", got, PermissionDenied);
+    let refresh = pb::RefreshRequest {
+        refresh_token: "any".into(),
+    };
+    let got = code(agents.refresh(acting(zora.clone(), refresh)).await);
+    check("Refresh", "an agent", got, PermissionDenied);
     let states = || pb::TokenStatesRequest {
         agent_ids: vec![alice.agent_id.clone()],
     };

@@ -47,7 +47,7 @@ pub async fn run(
         config.jwt_secret.expose_secret().as_bytes(),
         config.token_ttl_secs,
     );
-    let agents = service::Agents::new(db.clone(), tokens);
+    let agents = service::Agents::new(db.clone(), tokens, config.refresh_ttl_secs);
     let internal = talk_runtime::Internal::from_config("agent-service", &config);
     let router = internal.guard(
         tonic::service::Routes::new(AgentServiceServer::new(api::AgentApi::new(agents)))

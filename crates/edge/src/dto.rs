@@ -18,13 +18,40 @@ pub struct LoginBody {
     pub password: String,
 }
 
-/// Answer of `POST /auth/login` (the token is also set as cookie `token`).
+/// `POST /auth/refresh`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshBody {
+    /// The refresh token of the last login or refresh; it works once.
+    pub refresh_token: String,
+}
+
+/// Answer of `POST /auth/login` and `POST /auth/refresh` (the token is also
+/// set as cookie `token`). VoIPBIN's answer is `{username, token}`; the rest
+/// is Talk's.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginReply {
     /// Login name.
     pub username: String,
-    /// The agent token (HS256 JWT).
+    /// The access token (HS256 JWT).
     pub token: String,
+    /// Seconds the access token lives.
+    pub expires_in: u64,
+    /// Trade it for the next pair at `POST /auth/refresh`, once.
+    pub refresh_token: String,
+    /// Seconds the refresh token lives.
+    pub refresh_expires_in: u64,
+}
+
+impl From<pb::LoginResponse> for LoginReply {
+    fn from(reply: pb::LoginResponse) -> Self {
+        Self {
+            username: reply.username,
+            token: reply.token,
+            expires_in: reply.expires_in,
+            refresh_token: reply.refresh_token,
+            refresh_expires_in: reply.refresh_expires_in,
+        }
+    }
 }
 
 /// `POST /v1.0/agents` (admins).

@@ -63,8 +63,6 @@ pub struct AppState {
     pub clients: Clients,
     /// Refuses revoked tokens (asks agent-service).
     pub revocations: Revocations,
-    /// Lifetime of a token, for the login cookie's `Max-Age`.
-    pub token_ttl_secs: u64,
 }
 
 /// VoIPBIN's CORS policy: any origin, no credentials, 12 h preflight cache.
@@ -107,7 +105,6 @@ pub fn router(config: &Config) -> Result<Router, Error> {
         )),
         revocations: Revocations::new(clients.agents.clone()),
         clients,
-        token_ttl_secs: config.token_ttl_secs,
     };
     let (api, operations) = routes::all().finish();
     let spec: routes::openapi::Spec =

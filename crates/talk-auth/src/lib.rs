@@ -175,6 +175,11 @@ impl Tokens {
         }
     }
 
+    /// How long a token lives, in seconds.
+    pub fn ttl_secs(&self) -> u64 {
+        u64::try_from(self.ttl.num_seconds()).unwrap_or(0)
+    }
+
     /// A token for `agent` at token version 0.
     pub fn issue(&self, agent: AgentClaim) -> Result<String, ApiError> {
         self.issue_at(agent, 0)

@@ -93,8 +93,11 @@ pub struct Config {
     /// shows `[REDACTED]`) nor serialized.
     #[serde(default, skip_serializing)]
     pub jwt_secret: SecretString,
-    /// Token lifetime in seconds (VoIPBIN: 7 days).
+    /// Access token lifetime in seconds (1 hour; VoIPBIN's are 7 days: a
+    /// client that never refreshes logs in again when its token expires).
     pub token_ttl_secs: u64,
+    /// Refresh token lifetime in seconds (30 days); each is used once.
+    pub refresh_ttl_secs: u64,
     /// Password of the `admin` agent created on first start; generated and
     /// printed once when empty. A secret, like `jwt_secret`.
     #[serde(default, skip_serializing)]
@@ -143,7 +146,8 @@ impl Default for Config {
             talk_service_url: "http://127.0.0.1:50052".into(),
             message_service_url: "http://127.0.0.1:50053".into(),
             jwt_secret: SecretString::default(),
-            token_ttl_secs: 7 * 24 * 3600,
+            token_ttl_secs: 3600,
+            refresh_ttl_secs: 30 * 24 * 3600,
             admin_password: SecretString::default(),
             max_body_bytes: 1024 * 1024,
             ws_ping_secs: 10,

@@ -115,6 +115,11 @@ reasons! {
     /// A token of an agent that logged out, changed its password or
     /// permission, or was deleted since it was issued.
     TokenRevoked = "TOKEN_REVOKED", Unauthenticated, "The token was revoked; log in again.";
+    /// A refresh token that is unknown, expired, or was revoked.
+    InvalidRefreshToken = "INVALID_REFRESH_TOKEN", Unauthenticated, "The refresh token is invalid or expired; log in again.";
+    /// A refresh token presented a second time: someone else may hold it, so
+    /// every token of its agent is revoked.
+    RefreshTokenReused = "REFRESH_TOKEN_REUSED", Unauthenticated, "The refresh token was already used; every token of the agent is revoked. Log in again.";
     // 403.
     /// The caller may not do this.
     PermissionDenied = "PERMISSION_DENIED", PermissionDenied, "You do not have permission to access this resource.";

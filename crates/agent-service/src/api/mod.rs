@@ -6,14 +6,14 @@ use talk_proto::agent_service_server::AgentService;
 use talk_proto::{
     Agent, AgentPage, ChangePasswordRequest, CreateAgentRequest, DeleteAgentRequest,
     GetAgentRequest, ListAgentsRequest, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
-    ResolveAgentsRequest, ResolveAgentsResponse, TokenStatesRequest, TokenStatesResponse,
-    UpdateAgentRequest,
+    RefreshRequest, ResolveAgentsRequest, ResolveAgentsResponse, TokenStatesRequest,
+    TokenStatesResponse, UpdateAgentRequest,
 };
 use talk_runtime::grpc::{handle_as, handle_service};
 use talk_types::AgentId;
 use tonic::{Request, Response, Status};
 
-use crate::service::{AgentUpdate, Agents, Caller, NewAgent};
+use crate::service::{AgentUpdate, Agents, Caller, NewAgent, Session};
 use crate::wire;
 
 /// The gRPC server of agent-service.
@@ -29,6 +29,18 @@ impl AgentApi {
     }
 }
 
+/// A login's or a refresh's answer.
+fn session(session: Session) -> LoginResponse {
+    LoginResponse {
+        username: session.agent.username.clone(),
+        token: session.token,
+        agent: Some(wire::agent(&session.agent)),
+        refresh_token: session.refresh_token,
+        expires_in: session.expires_in,
+        refresh_expires_in: session.refresh_expires_in,
+    }
+}
+
 #[tonic::async_trait]
 impl AgentService for AgentApi {
     async fn login(
@@ -37,12 +49,19 @@ impl AgentService for AgentApi {
     ) -> Result<Response<LoginResponse>, Status> {
         handle_service("Login", request, |req| async move {
             let LoginRequest { username, password } = req;
-            let (token, row) = self.agents.login(&username, password).await?;
-            Ok(LoginResponse {
-                username: row.username.clone(),
-                token,
-                agent: Some(wire::agent(&row)),
-            })
+            let found = self.agents.login(&username, password).await?;
+            Ok(session(found))
+        })
+        .await
+    }
+
+    async fn refresh(
+        &self,
+        request: Request<RefreshRequest>,
+    ) -> Result<Response<LoginResponse>, Status> {
+        handle_service("Refresh", request, |req| async move {
+            let found = self.agents.refresh(&req.refresh_token).await?;
+            Ok(session(found))
         })
         .await
     }

@@ -13,6 +13,7 @@ use talk_auth::Tokens;
 use talk_store::Writes;
 use talk_types::{ApiError, Reason};
 
+pub use login::Session;
 pub use manage::{AgentUpdate, NewAgent};
 pub use read::Page;
 pub use talk_auth::Caller;
@@ -23,6 +24,8 @@ pub struct Agents {
     db: DatabaseConnection,
     writes: Writes,
     tokens: Tokens,
+    /// How long a refresh token works.
+    refresh_ttl: chrono::Duration,
 }
 
 impl std::fmt::Debug for Agents {
@@ -32,12 +35,16 @@ impl std::fmt::Debug for Agents {
 }
 
 impl Agents {
-    /// Agents stored in `db`, issuing tokens with `tokens`.
-    pub fn new(db: DatabaseConnection, tokens: Tokens) -> Self {
+    /// Agents stored in `db`, issuing access tokens with `tokens` and
+    /// refresh tokens that work for `refresh_ttl_secs`.
+    pub fn new(db: DatabaseConnection, tokens: Tokens, refresh_ttl_secs: u64) -> Self {
         Self {
             writes: Writes::silent(db.clone()),
             db,
             tokens,
+            refresh_ttl: chrono::Duration::seconds(
+                i64::try_from(refresh_ttl_secs).unwrap_or(i64::MAX / 2_000),
+            ),
         }
     }
 }

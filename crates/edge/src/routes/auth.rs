@@ -1,6 +1,7 @@
 //! `POST /auth/login` (VoIPBIN's root path) and `POST /v1.0/auth/login`;
-//! `POST /auth/logout` and `POST /v1.0/auth/logout` (revoke every token of
-//! the caller); `PUT /v1.0/service_agents/me/password` (one's own password,
+//! `POST /auth/refresh` and `POST /v1.0/auth/refresh` (trade a single-use
+//! refresh token for the next pair); `POST /auth/logout` and
+//! `POST /v1.0/auth/logout` (revoke every token of the caller); `PUT /v1.0/service_agents/me/password` (one's own password,
 //! proving the current one).
 
 use axum::Json;
@@ -8,14 +9,14 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
-use talk_proto::{ChangePasswordRequest, LoginRequest, LogoutRequest};
+use talk_proto::{ChangePasswordRequest, LoginRequest, LogoutRequest, RefreshRequest};
 use talk_runtime::grpc::{acting, request};
 use talk_wire::Agent;
 
 use super::openapi::AgentDoc;
 use super::{Registry, doc};
 use crate::AppState;
-use crate::dto::{LoginBody, LoginReply, PasswordBody};
+use crate::dto::{LoginBody, LoginReply, PasswordBody, RefreshBody};
 use crate::error::HttpError;
 use crate::extract::{Auth, JsonBody, Write};
 
@@ -30,6 +31,15 @@ pub fn register(registry: Registry) -> Registry {
         .body::<LoginBody>()
         .ok::<LoginReply>(200)
     };
+    let refresh_doc = || {
+        doc(
+            "auth",
+            "Trade a refresh token (single-use) for a new token and refresh token",
+        )
+        .public()
+        .body::<RefreshBody>()
+        .ok::<LoginReply>(200)
+    };
     let logout_doc = || doc("auth", "Log out: every token of the caller stops working");
     let password_doc = || {
         doc(
@@ -42,6 +52,8 @@ pub fn register(registry: Registry) -> Registry {
     registry
         .add(Method::POST, "/auth/login", login, login_doc())
         .add(Method::POST, "/v1.0/auth/login", login, login_doc())
+        .add(Method::POST, "/auth/refresh", refresh, refresh_doc())
+        .add(Method::POST, "/v1.0/auth/refresh", refresh, refresh_doc())
         .add(Method::POST, "/auth/logout", logout, logout_doc())
         .add(Method::POST, "/v1.0/auth/logout", logout, logout_doc())
         .add(
@@ -96,7 +108,8 @@ pub async fn change_password(
     Ok(Json(agent.into()))
 }
 
-/// Checks credentials with agent-service and answers `{username, token}`.
+/// Checks credentials with agent-service and answers `{username, token}`
+/// (and the refresh token).
 pub async fn login(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<LoginBody>,
@@ -109,17 +122,34 @@ pub async fn login(
         .login(request(LoginRequest { username, password }))
         .await?
         .into_inner();
+    Ok(session(reply))
+}
+
+/// Trades a refresh token for the next pair; answers like a login.
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<Response, HttpError> {
+    let RefreshBody { refresh_token } = body;
+    let reply = state
+        .clients
+        .agents
+        .clone()
+        .refresh(request(RefreshRequest { refresh_token }))
+        .await?
+        .into_inner();
+    Ok(session(reply))
+}
+
+/// A login's answer, with the access token also set as cookie `token`.
+fn session(reply: talk_proto::LoginResponse) -> Response {
     let cookie = format!(
         "token={}; Max-Age={}; Path=/; HttpOnly; SameSite=Strict",
-        reply.token, state.token_ttl_secs
+        reply.token, reply.expires_in
     );
-    let mut response = Json(LoginReply {
-        username: reply.username,
-        token: reply.token,
-    })
-    .into_response();
+    let mut response = Json(LoginReply::from(reply)).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(SET_COOKIE, value);
     }
-    Ok(response)
+    response
 }

@@ -178,7 +178,16 @@ impl AgentService for Fakes {
             username: body.username.clone(),
             token,
             agent: Some(agent),
+            refresh_token: "refresh".into(),
+            expires_in: 3600,
+            refresh_expires_in: 86_400,
         }))
+    }
+    async fn refresh(
+        &self,
+        _: Request<pb::RefreshRequest>,
+    ) -> Result<Response<pb::LoginResponse>, Status> {
+        unimplemented()
     }
     async fn create_agent(
         &self,

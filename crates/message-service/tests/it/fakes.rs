@@ -214,6 +214,12 @@ impl AgentService for FakeAgents {
     async fn login(&self, _: Request<LoginRequest>) -> Result<Response<LoginResponse>, Status> {
         unimplemented()
     }
+    async fn refresh(
+        &self,
+        _: Request<talk_proto::RefreshRequest>,
+    ) -> Result<Response<LoginResponse>, Status> {
+        unimplemented()
+    }
     async fn create_agent(
         &self,
         _: Request<CreateAgentRequest>,

@@ -2,3 +2,4 @@
 
 pub mod agent;
 pub mod customer;
+pub mod refresh_token;

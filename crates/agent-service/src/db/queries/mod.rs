@@ -2,3 +2,4 @@
 
 pub mod agents;
 pub mod customers;
+pub mod refresh_tokens;

@@ -148,6 +148,7 @@ macro_rules! fake_agents_impl {
 
 fake_agents_impl! {
     login(LoginRequest) -> LoginResponse;
+    refresh(RefreshRequest) -> LoginResponse;
     create_agent(CreateAgentRequest) -> Agent;
     get_agent(GetAgentRequest) -> Agent;
     list_agents(ListAgentsRequest) -> AgentPage;
