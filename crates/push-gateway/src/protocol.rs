@@ -29,6 +29,8 @@ impl Naming {
                 EventKind::TalkDeleted => "chat_deleted",
                 EventKind::ParticipantJoined => "chatparticipant_added",
                 EventKind::ParticipantLeft => "chatparticipant_removed",
+                // Talk's own: VoIPBIN participants have no role.
+                EventKind::ParticipantUpdated => "chatparticipant_updated",
                 EventKind::MessageCreated => "chatmessage_created",
                 EventKind::MessageUpdated => "chatmessage_updated",
                 EventKind::MessageDeleted => "chatmessage_deleted",

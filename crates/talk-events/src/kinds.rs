@@ -33,6 +33,8 @@ pub enum EventKind {
     ParticipantJoined,
     /// An agent left or was removed.
     ParticipantLeft,
+    /// A participant's role changed.
+    ParticipantUpdated,
     /// A message was posted.
     MessageCreated,
     /// A message was edited.
@@ -47,7 +49,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         Self::TalkCreated,
         Self::TalkUpdated,
         Self::TalkDeleted,
@@ -55,6 +57,7 @@ impl EventKind {
         Self::TalkReopened,
         Self::ParticipantJoined,
         Self::ParticipantLeft,
+        Self::ParticipantUpdated,
         Self::MessageCreated,
         Self::MessageUpdated,
         Self::MessageDeleted,
@@ -72,6 +75,7 @@ impl EventKind {
             Self::TalkReopened => "talk_reopened",
             Self::ParticipantJoined => "participant_joined",
             Self::ParticipantLeft => "participant_left",
+            Self::ParticipantUpdated => "participant_updated",
             Self::MessageCreated => "message_created",
             Self::MessageUpdated => "message_updated",
             Self::MessageDeleted => "message_deleted",
@@ -125,6 +129,8 @@ event!(/// `participant_joined`.
     ParticipantJoined, ParticipantJoined, Participant(Participant));
 event!(/// `participant_left`.
     ParticipantLeft, ParticipantLeft, Participant(Participant));
+event!(/// `participant_updated`: its role changed.
+    ParticipantUpdated, ParticipantUpdated, Participant(Participant));
 event!(/// `message_created`.
     MessageCreated, MessageCreated, Message(Message));
 event!(/// `message_updated`.

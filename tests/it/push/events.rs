@@ -118,6 +118,23 @@ async fn every_event_caused_over_rest_arrives_in_both_namings() -> anyhow::Resul
     assert_eq!(frame["data"]["owner_id"], carol_id.as_str());
     cursors.push(cursor(&frame));
 
+    // A role change (Talk's own event; VoIPBIN participants have no role).
+    let carol_participant = id_of(&added);
+    let promoted = alice
+        .call(
+            Method::PUT,
+            &format!("/v1.0/talks/{talk_id}/participants/{carol_participant}"),
+            Some(json!({"role": "moderator"})),
+        )
+        .await?
+        .expect(200)?;
+    let frame = both
+        .next("participant_updated", "chatparticipant_updated")
+        .await?;
+    assert_eq!(frame["data"], promoted);
+    assert_eq!(frame["data"]["role"], "moderator");
+    cursors.push(cursor(&frame));
+
     // Messages, through both path families.
     let posted = alice
         .post(

@@ -3,7 +3,9 @@
 //! stages its events, so the count is exact and one talk's events are in
 //! commit order. Who may do what is `roles.rs`.
 
-use talk_events::kinds::{ParticipantJoined, ParticipantLeft, TalkClosed, TalkReopened};
+use talk_events::kinds::{
+    ParticipantJoined, ParticipantLeft, ParticipantUpdated, TalkClosed, TalkReopened,
+};
 use talk_proto::{Participant, WriteOptions};
 use talk_store::db_error;
 use talk_types::{AgentId, ApiError, ParticipantId, Reason, TalkId, time};
@@ -159,7 +161,7 @@ impl Talks {
         if role == Role::Owner {
             return Err(invalid_role());
         }
-        let (write, seen) = match self
+        let (mut write, seen) = match self
             .begin_on(&caller, Operation::SetParticipantRole, id, options.as_ref())
             .await?
         {
@@ -176,9 +178,16 @@ impl Talks {
         let record = match record.role {
             Role::Owner => return Err(invalid_role()),
             current if current == role => record,
-            _ => participants::set_role(write.txn(), record, role)
-                .await
-                .map_err(db_error)?,
+            _ => {
+                let record = participants::set_role(write.txn(), record, role)
+                    .await
+                    .map_err(db_error)?;
+                write.event_about(
+                    ParticipantUpdated(convert::participant(&record)),
+                    &seen.talk,
+                );
+                record
+            }
         };
         let response = convert::participant(&record);
         write.commit(&response).await?;

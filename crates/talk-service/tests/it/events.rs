@@ -1,7 +1,7 @@
 //! The events each change publishes, in order, with their payloads.
 
 use talk_events::{EventKind, Payload};
-use talk_proto::{RemoveParticipantRequest, UpdateTalkRequest};
+use talk_proto::{RemoveParticipantRequest, SetParticipantRoleRequest, TalkRef, UpdateTalkRequest};
 
 use crate::support::{Env, next_events, write};
 
@@ -17,6 +17,31 @@ fn participant_of(payload: &Payload) -> &talk_proto::Participant {
         Payload::Participant(p) => p,
         other => panic!("expected a participant payload, got {other:?}"),
     }
+}
+
+/// The participant id of `who` in `talk`, as `by` lists it.
+async fn participant_id(
+    env: &Env,
+    by: &talk_proto::Caller,
+    talk: &str,
+    who: &talk_proto::Caller,
+) -> String {
+    env.talks
+        .clone()
+        .list_participants(talk_runtime::grpc::acting(
+            by.clone(),
+            TalkRef {
+                talk_id: talk.into(),
+            },
+        ))
+        .await
+        .expect("participants")
+        .into_inner()
+        .participants
+        .into_iter()
+        .find(|p| p.owner_id == who.agent_id)
+        .expect("a participant")
+        .id
 }
 
 #[tokio::test]
@@ -103,6 +128,33 @@ async fn every_change_publishes_its_event() {
         (left.state.as_str(), left.owner_id.as_str()),
         ("left", c.agent_id.as_str())
     );
+
+    // A role change publishes participant_updated; setting the same role again publishes nothing.
+    let b_record = participant_id(&env, &a, &talk.id, &b).await;
+    let set = |role: &str| {
+        talk_runtime::grpc::acting(
+            a.clone(),
+            SetParticipantRoleRequest {
+                options: None,
+                talk_id: talk.id.clone(),
+                participant_id: b_record.clone(),
+                role: role.into(),
+            },
+        )
+    };
+    let promoted = client
+        .set_participant_role(set("moderator"))
+        .await
+        .expect("promote")
+        .into_inner();
+    client
+        .set_participant_role(set("moderator"))
+        .await
+        .expect("again: no event");
+    let got = next_events(&mut events, 1).await;
+    assert_eq!(got[0].0, EventKind::ParticipantUpdated);
+    assert_eq!(participant_of(&got[0].1), &promoted);
+    assert_eq!(promoted.role, "moderator");
 
     client.close_talk(write(&a, &talk.id)).await.expect("close");
     client
