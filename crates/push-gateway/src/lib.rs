@@ -10,13 +10,16 @@
 //!
 //! Close codes a client should know:
 //! - `1001` going away (server shutdown): reconnect and resume with your last cursor;
-//! - `4008` slow consumer (or the gateway lost its place): reconnect and resume;
+//! - `4008` slow consumer (events or answers not read, or the gateway lost its place): reconnect and resume;
 //! - `4401` unauthenticated (no `auth` frame within 5 s, or a bad token in it);
 //! - `4403` a subscription to a topic the caller may not have (after an `error` frame);
-//! - `4000` no pong within `ws_pong_timeout_secs`; `1013` memberships unavailable, retry.
+//! - `4000` no pong within `ws_pong_timeout_secs`; `1013` memberships unavailable, retry;
+//! - `1009` a frame over 64 KiB; `4409` too many sockets for the agent on this
+//!   gateway; `4429` client frames over the rate, after refusals (README.md, "Limits").
 
 mod api;
 mod consumer;
+mod limits;
 mod protocol;
 mod queue;
 mod resume;
@@ -110,6 +113,8 @@ async fn routes(
         ping_every: Duration::from_secs(config.ws_ping_secs.max(1)),
         pong_timeout: Duration::from_secs(config.ws_pong_timeout_secs.max(1)),
         queue_len: config.ws_queue_len,
+        frames_per_sec: config.ws_frames_per_sec,
+        max_connections_per_agent: config.ws_max_connections_per_agent,
         shutdown,
     });
     let router = Router::new()

@@ -7,6 +7,12 @@ use talk_auth::Identity;
 use talk_events::EventKind;
 use uuid::Uuid;
 
+use crate::limits::{MAX_ID_BYTES, MAX_TOPIC_BYTES, MAX_TOPICS};
+
+/// The longest `message` of an error frame, in bytes: parse errors quote
+/// the client's input, which is not echoed at length.
+const MAX_MESSAGE_BYTES: usize = 256;
+
 /// Which event names a connection receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Naming {
@@ -74,6 +80,14 @@ pub(crate) enum Reason {
     ResumeInProgress,
     /// A resume after live events reached the connection.
     ResumeTooLate,
+    /// An `id` longer than [`MAX_ID_BYTES`]: the frame was not carried out.
+    IdTooLong,
+    /// A subscribe that would hold more than [`MAX_TOPICS`] topics.
+    TooManyTopics,
+    /// A frame over the connection's rate: it was not carried out.
+    RateLimited,
+    /// The agent holds as many sockets on this gateway as it may.
+    TooManyConnections,
 }
 
 impl Reason {
@@ -88,6 +102,10 @@ impl Reason {
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::ResumeInProgress => "RESUME_IN_PROGRESS",
             Self::ResumeTooLate => "RESUME_TOO_LATE",
+            Self::IdTooLong => "ID_TOO_LONG",
+            Self::TooManyTopics => "TOO_MANY_TOPICS",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::TooManyConnections => "TOO_MANY_CONNECTIONS",
         }
     }
 }
@@ -108,7 +126,8 @@ enum Wire {
     Resume { cursor: Value },
 }
 
-/// Parses a text frame; also returns the frame's `id` (for the ack) when it has one.
+/// Parses a text frame; also returns the frame's `id` (for the ack) when it
+/// has one short enough to echo (a longer one refuses the frame, unechoed).
 pub(crate) fn parse(text: &str) -> (Option<Value>, Result<ClientFrame, Refusal>) {
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
@@ -122,7 +141,14 @@ pub(crate) fn parse(text: &str) -> (Option<Value>, Result<ClientFrame, Refusal>)
             );
         }
     };
-    let id = value.get("id").filter(|id| !id.is_null()).cloned();
+    let id = value.get("id").filter(|id| !id.is_null());
+    if id.is_some_and(|id| id.to_string().len() > MAX_ID_BYTES) {
+        let message = format!(
+            "The id may be at most {MAX_ID_BYTES} bytes of JSON; the frame was not carried out."
+        );
+        return (None, Err(refusal(Reason::IdTooLong, message)));
+    }
+    let id = id.cloned();
     let frame = match serde_json::from_value::<Wire>(value) {
         Ok(Wire::Auth { token }) => Ok(ClientFrame::Auth(token)),
         Ok(Wire::Subscribe { topics }) => Ok(ClientFrame::Subscribe(topics)),
@@ -158,6 +184,12 @@ fn refusal(reason: Reason, message: String) -> Refusal {
 /// Checks one topic (VoIPBIN: `<scope>:<uuid>[:…]`): `agent_id:<me>` for
 /// anyone, `customer_id:<my customer>` for admins.
 pub(crate) fn check_topic(identity: &Identity, topic: &str) -> Result<(), Refusal> {
+    if topic.len() > MAX_TOPIC_BYTES {
+        return Err(refusal(
+            Reason::InvalidTopic,
+            format!("A topic may be at most {MAX_TOPIC_BYTES} bytes."),
+        ));
+    }
     let mut parts = topic.split(':');
     let scope = parts.next().unwrap_or_default();
     let id = parts.next().and_then(|id| Uuid::parse_str(id).ok());
@@ -182,6 +214,18 @@ pub(crate) fn check_topic(identity: &Identity, topic: &str) -> Result<(), Refusa
     }
 }
 
+/// The refusal of a subscribe that would leave the connection with more
+/// than [`MAX_TOPICS`] topics.
+pub(crate) fn too_many_topics() -> Refusal {
+    refusal(
+        Reason::TooManyTopics,
+        format!(
+            "A connection may hold at most {MAX_TOPICS} topics; nothing was subscribed \
+             (unsubscribe some, or use agent_id:<you>:chat for all your talks)."
+        ),
+    )
+}
+
 /// An event frame. `data` is already JSON.
 pub(crate) fn event(name: &str, data: &str, topic: &str, seq: u64) -> String {
     // `name` and `topic` are ASCII identifiers, uuids and colons: no escaping needed,
@@ -195,12 +239,24 @@ pub(crate) fn event(name: &str, data: &str, topic: &str, seq: u64) -> String {
 
 /// `{"type":"error","data":{"reason","message"}}` (with the client frame's `id`).
 pub(crate) fn error(reason: Reason, message: &str, id: Option<&Value>) -> String {
-    let data = json!({"reason": reason.code(), "message": message});
+    let data = json!({"reason": reason.code(), "message": clip(message)});
     let mut frame = json!({"type": "error", "data": data});
     if let Some(id) = id {
         frame["id"] = id.clone();
     }
     frame.to_string()
+}
+
+/// `message`, cut at [`MAX_MESSAGE_BYTES`] (on a character boundary).
+fn clip(message: &str) -> String {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message.to_owned();
+    }
+    let mut end = MAX_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end])
 }
 
 /// `{"type":"ack","id":…}`.
@@ -241,6 +297,30 @@ mod tests {
                 .reason,
             Reason::InvalidCursor
         );
+    }
+
+    #[test]
+    fn long_ids_topics_and_echoes_are_refused_or_cut() {
+        let at_limit = format!(
+            r#"{{"type":"unsubscribe","topics":[],"id":"{}"}}"#,
+            "i".repeat(126)
+        );
+        let (id, frame) = parse(&at_limit);
+        assert_eq!(id.map(|id| id.to_string().len()), Some(MAX_ID_BYTES));
+        assert!(frame.is_ok());
+        let past = format!(
+            r#"{{"type":"unsubscribe","topics":[],"id":"{}"}}"#,
+            "i".repeat(127)
+        );
+        let (id, frame) = parse(&past);
+        assert_eq!(id, None, "not echoed");
+        assert_eq!(frame.unwrap_err().reason, Reason::IdTooLong);
+
+        let echo = format!(r#"{{"type":"{}"}}"#, "x".repeat(60_000));
+        let (_, frame) = parse(&echo);
+        let refusal = frame.unwrap_err();
+        let error = error(refusal.reason, &refusal.message, None);
+        assert!(error.len() < 2 * MAX_MESSAGE_BYTES, "{error}");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! moves on. When the queue is full, an ephemeral frame is shed (a new one is
 //! refused, or an older queued one is evicted to make room for a durable one);
 //! when a durable frame finds no room at all the socket must be closed with
-//! [`close::SLOW_CONSUMER`] so the client resumes from its cursor.
+//! [`close::SLOW_CONSUMER`] so the client resumes from its cursor. The
+//! server's answers to the client (acks, errors) take the same room: a client
+//! that sends without reading fills the queue too, and is closed the same way.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -19,6 +21,8 @@ pub mod close {
     pub const NORMAL: u16 = 1000;
     /// The server is shutting down: reconnect (to any instance) and resume with your cursor.
     pub const GOING_AWAY: u16 = 1001;
+    /// A frame (or message) larger than 64 KiB: refused as soon as its header is read.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// The server cannot serve the connection right now (membership lookup failed): retry.
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// No pong (or any frame) within the pong timeout.
@@ -31,6 +35,12 @@ pub mod close {
     pub const UNAUTHENTICATED: u16 = 4401;
     /// A subscription to a topic the caller may not have.
     pub const FORBIDDEN_TOPIC: u16 = 4403;
+    /// The agent already holds as many sockets on this gateway as it may
+    /// (`ws_max_connections_per_agent`): close one first.
+    pub const TOO_MANY_CONNECTIONS: u16 = 4409;
+    /// The client kept sending faster than `ws_frames_per_sec` after its
+    /// frames were refused: reconnect later, and send less.
+    pub const RATE_LIMITED: u16 = 4429;
 }
 
 /// Whether frames of `kind` may be shed for a slow client before it is
@@ -152,16 +162,16 @@ impl Queue {
         self.capacity
     }
 
-    /// Queues a protocol frame (ack, error, resync): never shed, may exceed the capacity.
+    /// Queues a protocol frame (ack, error, resync) like a durable event: it
+    /// may evict a queued ephemeral one, and when there is no room the socket
+    /// is closed with [`close::SLOW_CONSUMER`] (its answers are not read).
     pub(crate) fn control(&self, text: String) {
-        let mut state = self.lock();
-        if state.close.is_none() {
-            state.frames.push_back(Item {
-                text,
-                ephemeral: false,
-            });
-            drop(state);
-            self.readable.notify_one();
+        if self.offer(text, false) == Offer::Full {
+            self.close(
+                close::SLOW_CONSUMER,
+                "slow consumer: answers not read, resume with your cursor",
+                false,
+            );
         }
     }
 
@@ -235,6 +245,21 @@ mod tests {
             queue.next().await,
             Next::Close(close::SLOW_CONSUMER, "slow".into())
         );
+    }
+
+    #[tokio::test]
+    async fn answers_take_the_room_of_events() {
+        let queue = Queue::new(2);
+        assert_eq!(queue.offer("r1".into(), true), Offer::Queued);
+        queue.control("ack1".into());
+        queue.control("ack2".into());
+        assert!(!queue.is_closing(), "the reaction made room");
+        queue.control("ack3".into());
+        assert_eq!(queue.close_code(), Some(close::SLOW_CONSUMER));
+        assert!(matches!(
+            queue.next().await,
+            Next::Close(close::SLOW_CONSUMER, _)
+        ));
     }
 
     #[tokio::test]

@@ -20,6 +20,7 @@ use talk_events::EventKind;
 use talk_types::{AgentId, CustomerId, TalkId};
 use tokio::sync::{Notify, watch};
 
+use crate::limits::MAX_TOPICS;
 use crate::protocol::Naming;
 use crate::queue::Queue;
 
@@ -119,9 +120,20 @@ impl Hub {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a connection whose membership is still loading.
-    pub(crate) fn register(&self, identity: Identity, naming: Naming, queue: Arc<Queue>) -> ConnId {
+    /// Adds a connection whose membership is still loading, unless its agent
+    /// already has `max_per_agent` connections here (0: no limit).
+    pub(crate) fn register(
+        &self,
+        identity: Identity,
+        naming: Naming,
+        queue: Arc<Queue>,
+        max_per_agent: usize,
+    ) -> Option<ConnId> {
         let mut table = self.lock();
+        let held = table.agents.get(&identity.agent.id).map_or(0, HashSet::len);
+        if max_per_agent > 0 && held >= max_per_agent {
+            return None;
+        }
         table.next_id += 1;
         let id = table.next_id;
         let since = table.live_seq.unwrap_or(0);
@@ -148,7 +160,7 @@ impl Hub {
                 queue,
             },
         );
-        id
+        Some(id)
     }
 
     /// Sets the fetched membership (each talk with when the agent's
@@ -216,12 +228,18 @@ impl Hub {
         self.interest.notify_one();
     }
 
-    /// Adds topics (already checked); re-subscribing is a no-op.
-    /// With `hold`, the connection's live events are kept back from now on
-    /// (see [`Mode::Held`]) until [`Hub::release`] or a resume: in the same
-    /// step, so that no live event comes between.
-    pub(crate) fn subscribe(&self, id: ConnId, topics: Vec<String>, hold: bool) {
+    /// Adds topics (already checked); re-subscribing is a no-op. False, and
+    /// nothing added, when the connection would hold more than
+    /// [`MAX_TOPICS`]. With `hold`, the connection's live events are kept
+    /// back from now on (see [`Mode::Held`]) until [`Hub::release`] or a
+    /// resume: in the same step, so that no live event comes between.
+    pub(crate) fn subscribe(&self, id: ConnId, topics: Vec<String>, hold: bool) -> bool {
         if let Some(conn) = self.lock().conns.get_mut(&id) {
+            let new: HashSet<&String> =
+                topics.iter().filter(|t| !conn.topics.contains(t)).collect();
+            if conn.topics.len() + new.len() > MAX_TOPICS {
+                return false;
+            }
             for topic in topics {
                 if !conn.topics.contains(&topic) {
                     conn.topics.push(topic);
@@ -234,6 +252,7 @@ impl Hub {
                 };
             }
         }
+        true
     }
 
     /// Removes topics (exact strings).

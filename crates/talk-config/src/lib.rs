@@ -111,6 +111,11 @@ pub struct Config {
     pub ws_pong_timeout_secs: u64,
     /// Outgoing frames queued per socket before the client counts as slow.
     pub ws_queue_len: usize,
+    /// Frames one WebSocket client may send per second, with a burst of 100
+    /// (or of as many, when more); 0: no limit. Per socket.
+    pub ws_frames_per_sec: u32,
+    /// WebSocket connections one agent may hold open on one push-gateway; 0: no limit.
+    pub ws_max_connections_per_agent: usize,
 
     /// `text` or `json`.
     pub log_format: LogFormat,
@@ -153,6 +158,8 @@ impl Default for Config {
             ws_ping_secs: 10,
             ws_pong_timeout_secs: 60,
             ws_queue_len: 1024,
+            ws_frames_per_sec: 20,
+            ws_max_connections_per_agent: 16,
             log_format: LogFormat::Text,
         }
     }

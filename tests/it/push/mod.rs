@@ -24,7 +24,9 @@ use talk_e2e::{Api, Socket, Topology};
 mod audience;
 mod backpressure;
 mod events;
+mod flood;
 mod gateways;
+mod limits;
 mod resume;
 
 const WAIT: Duration = Duration::from_secs(15);

@@ -17,8 +17,9 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
-use super::socket::{authenticate, write};
+use super::socket::{authenticate, refuse, too_big, write};
 use super::{Params, Shared};
+use crate::limits::{MAX_FRAME_BYTES, MAX_TOPICS, Throttle, Verdict};
 use crate::protocol::{self, ClientFrame, Reason};
 use crate::queue::{Queue, close};
 use crate::resume;
@@ -36,13 +37,14 @@ const RESUME_GRACE: Duration = Duration::from_millis(500);
 /// Serves one upgraded socket until it closes.
 pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>, params: Params) {
     metrics::WS_CONNECTIONS.inc();
+    let throttle = Throttle::new(shared.frames_per_sec);
     let identity = match params.identity.clone() {
-        Some(identity) => Some(identity),
-        None => authenticate(&mut socket, &shared).await.ok(),
+        Some(identity) => Ok(identity),
+        None => authenticate(&mut socket, &shared, &throttle).await,
     };
     let reason = match identity {
-        Some(identity) => run(socket, &shared, identity, &params).await,
-        None => "unauthenticated",
+        Ok(identity) => run(socket, &shared, identity, &params, throttle).await,
+        Err(reason) => reason,
     };
     metrics::WS_CONNECTIONS.dec();
     metrics::WS_DISCONNECTS.with_label_values(&[reason]).inc();
@@ -53,6 +55,7 @@ struct Connection<'a> {
     identity: Identity,
     shared: &'a Shared,
     queue: Arc<Queue>,
+    throttle: Throttle,
     /// Cancels the replay task when the connection ends.
     cancel: CancellationToken,
     subscribed: bool,
@@ -62,15 +65,31 @@ struct Connection<'a> {
 }
 
 async fn run(
-    socket: WebSocket,
+    mut socket: WebSocket,
     shared: &Shared,
     identity: Identity,
     params: &Params,
+    throttle: Throttle,
 ) -> &'static str {
     let queue = Arc::new(Queue::new(shared.queue_len));
-    let id = shared
+    let most = shared.max_connections_per_agent;
+    let Some(id) = shared
         .hub
-        .register(identity.clone(), params.naming, queue.clone());
+        .register(identity.clone(), params.naming, queue.clone(), most)
+    else {
+        let message = format!(
+            "An agent may hold at most {most} connections on this gateway; close one first."
+        );
+        let error = protocol::error(Reason::TooManyConnections, &message, None);
+        refuse(
+            &mut socket,
+            error,
+            close::TOO_MANY_CONNECTIONS,
+            "too many connections",
+        )
+        .await;
+        return "too_many_connections";
+    };
     let (sink, stream) = socket.split();
     let writer = tokio::spawn(write(sink, queue.clone(), shared.ping_every));
     let mut conn = Connection {
@@ -78,6 +97,7 @@ async fn run(
         identity,
         shared,
         queue,
+        throttle,
         cancel: CancellationToken::new(),
         subscribed: false,
         pending_resume: None,
@@ -124,13 +144,29 @@ impl Connection<'_> {
                     return if self.queue.is_closing() { close_reason(&self.queue) } else { "write_failed" };
                 }
                 message = stream.next() => match message {
+                    Some(Err(e)) if too_big(&e) => {
+                        let why = format!("frames are limited to {MAX_FRAME_BYTES} bytes");
+                        self.queue.close(close::MESSAGE_TOO_BIG, &why, false);
+                        break "frame_too_big";
+                    }
                     Some(Ok(Message::Close(_)) | Err(_)) | None => {
                         writer.abort();
                         return "client_closed";
                     }
                     Some(Ok(message)) => {
                         deadline = Instant::now() + pong_timeout;
-                        self.handle(message);
+                        match self.throttle.check() {
+                            Verdict::Allowed => self.handle(message),
+                            Verdict::Refused => self.refuse_for_rate(&message),
+                            Verdict::Exceeded => {
+                                self.queue.close(close::RATE_LIMITED, "rate limited: too many frames", true);
+                                break "rate_limited";
+                            }
+                        }
+                        // Let the writer send the answer: a client's buffered
+                        // frames would otherwise all be read (and answered into
+                        // the queue) before it runs.
+                        tokio::task::yield_now().await;
                     }
                 },
             }
@@ -225,6 +261,21 @@ impl Connection<'_> {
         }
     }
 
+    /// Answers a frame over the rate with an error frame (text frames only:
+    /// those are the ones with an id); it is not carried out.
+    fn refuse_for_rate(&self, message: &Message) {
+        if let Message::Text(text) = message {
+            let (id, _) = protocol::parse(text.as_str());
+            let rate = self.shared.frames_per_sec;
+            let message = format!(
+                "More than {rate} frames a second: this frame was not carried out; \
+                 the socket is closed (4429) if it goes on."
+            );
+            self.queue
+                .control(protocol::error(Reason::RateLimited, &message, id.as_ref()));
+        }
+    }
+
     fn handle_text(&mut self, text: &str) {
         let (id, frame) = protocol::parse(text);
         let frame = match frame {
@@ -237,6 +288,11 @@ impl Connection<'_> {
         match frame {
             ClientFrame::Auth(_) => {}
             ClientFrame::Subscribe(topics) => {
+                if topics.len() > MAX_TOPICS {
+                    let refusal = protocol::too_many_topics();
+                    let error = protocol::error(refusal.reason, &refusal.message, id.as_ref());
+                    return self.queue.control(error);
+                }
                 for topic in &topics {
                     if let Err(refusal) = protocol::check_topic(&self.identity, topic) {
                         let error = protocol::error(refusal.reason, &refusal.message, id.as_ref());
@@ -249,7 +305,11 @@ impl Connection<'_> {
                 // A first subscribe without a cursor holds live events, in
                 // case a resume follows it.
                 let hold = !self.subscribed && self.pending_resume.is_none();
-                self.shared.hub.subscribe(self.id, topics, hold);
+                if !self.shared.hub.subscribe(self.id, topics, hold) {
+                    let refusal = protocol::too_many_topics();
+                    let error = protocol::error(refusal.reason, &refusal.message, id.as_ref());
+                    return self.queue.control(error);
+                }
                 if hold {
                     self.hold_until = Some(Instant::now() + RESUME_GRACE);
                 }
@@ -323,6 +383,8 @@ fn close_reason(queue: &Queue) -> &'static str {
         Some(close::SLOW_CONSUMER) => "slow_consumer",
         Some(close::FORBIDDEN_TOPIC) => "forbidden_topic",
         Some(close::TRY_AGAIN_LATER) => "membership_unavailable",
+        Some(close::RATE_LIMITED) => "rate_limited",
+        Some(close::MESSAGE_TOO_BIG) => "frame_too_big",
         Some(_) | None => "server_closed",
     }
 }

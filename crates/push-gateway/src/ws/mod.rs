@@ -25,6 +25,7 @@ use talk_runtime::Channel;
 use talk_types::{ApiError, Reason};
 use tokio_util::sync::CancellationToken;
 
+use crate::limits::MAX_FRAME_BYTES;
 use crate::protocol::{self, Naming};
 use crate::routing::Hub;
 
@@ -39,6 +40,10 @@ pub(crate) struct Shared {
     pub(crate) ping_every: Duration,
     pub(crate) pong_timeout: Duration,
     pub(crate) queue_len: usize,
+    /// Frames a client may send per second (0: no limit).
+    pub(crate) frames_per_sec: u32,
+    /// Sockets one agent may hold on this gateway (0: no limit).
+    pub(crate) max_connections_per_agent: usize,
     pub(crate) shutdown: CancellationToken,
 }
 
@@ -150,7 +155,10 @@ pub(crate) async fn upgrade(
         // memory of idle connections; client frames are small.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .max_message_size(64 * 1024)
+        // Before and after authentication: a longer frame is refused from its
+        // header, before its payload is read.
+        .max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(MAX_FRAME_BYTES)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
         .on_upgrade(move |socket| connection::serve(socket, shared, params))
 }

@@ -9,13 +9,18 @@ use futures_util::stream::SplitSink;
 use std::sync::Arc;
 use talk_auth::Identity;
 use tokio::time::{Instant, sleep};
+use tokio_tungstenite::tungstenite;
 
 use super::Shared;
-use crate::protocol::{self, ClientFrame};
+use crate::limits::{MAX_FRAME_BYTES, Throttle, Verdict};
+use crate::protocol::{self, ClientFrame, Reason};
 use crate::queue::{Next, Queue, close};
 
 /// How long a client without a token has to send its `auth` frame.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a refused socket waits for the client's close frame, so that
+/// the client reads the refusal before the connection ends.
+const REFUSAL_LINGER: Duration = Duration::from_secs(2);
 
 pub(super) async fn send_close(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame {
@@ -25,8 +30,35 @@ pub(super) async fn send_close(socket: &mut WebSocket, code: u16, reason: &str) 
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-/// Waits for `{"type":"auth","token":…}` as the first text frame.
-pub(super) async fn authenticate(socket: &mut WebSocket, shared: &Shared) -> Result<Identity, ()> {
+/// Whether a read failed because the client's frame (or message) is larger
+/// than [`MAX_FRAME_BYTES`].
+pub(super) fn too_big(error: &axum::Error) -> bool {
+    // axum wraps tungstenite's error; the capacity error is the one to tell.
+    let Some(inner) = std::error::Error::source(error) else {
+        return false;
+    };
+    matches!(
+        inner.downcast_ref::<tungstenite::Error>(),
+        Some(tungstenite::Error::Capacity(_))
+    )
+}
+
+/// Sends `error` and a close frame with `code`, then waits (briefly) for
+/// the client's close.
+pub(super) async fn refuse(socket: &mut WebSocket, error: String, code: u16, reason: &str) {
+    let _ = socket.send(Message::Text(error.into())).await;
+    send_close(socket, code, reason).await;
+    let linger = async { while let Some(Ok(_)) = socket.recv().await {} };
+    let _ = tokio::time::timeout(REFUSAL_LINGER, linger).await;
+}
+
+/// Waits for `{"type":"auth","token":…}` as the first text frame; else the
+/// reason the connection ended.
+pub(super) async fn authenticate(
+    socket: &mut WebSocket,
+    shared: &Shared,
+    throttle: &Throttle,
+) -> Result<Identity, &'static str> {
     let deadline = sleep(AUTH_TIMEOUT);
     tokio::pin!(deadline);
     loop {
@@ -34,15 +66,24 @@ pub(super) async fn authenticate(socket: &mut WebSocket, shared: &Shared) -> Res
             () = &mut deadline => {
                 send_close(socket, close::UNAUTHENTICATED,
                     "authentication required: send an auth frame within 5 seconds").await;
-                return Err(());
+                return Err("unauthenticated");
             }
             () = shared.shutdown.cancelled() => {
                 send_close(socket, close::GOING_AWAY, "server shutting down").await;
-                return Err(());
+                return Err("shutdown");
             }
             message = socket.recv() => message,
         };
         let text = match message {
+            Some(Err(e)) if too_big(&e) => {
+                let why = format!("frames are limited to {MAX_FRAME_BYTES} bytes");
+                send_close(socket, close::MESSAGE_TOO_BIG, &why).await;
+                return Err("frame_too_big");
+            }
+            Some(Ok(_)) if throttle.check() == Verdict::Exceeded => {
+                send_close(socket, close::RATE_LIMITED, "rate limited: too many frames").await;
+                return Err("rate_limited");
+            }
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Binary(_))) => {
@@ -52,11 +93,19 @@ pub(super) async fn authenticate(socket: &mut WebSocket, shared: &Shared) -> Res
                     "the first frame must be an auth frame",
                 )
                 .await;
-                return Err(());
+                return Err("unauthenticated");
             }
-            Some(Ok(Message::Close(_)) | Err(_)) | None => return Err(()),
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return Err("unauthenticated"),
         };
         let (id, frame) = protocol::parse(text.as_str());
+        if let Err(refusal) = &frame
+            && refusal.reason == Reason::IdTooLong
+        {
+            let error = protocol::error(refusal.reason, &refusal.message, None);
+            let why = "the auth frame's id is too long";
+            refuse(socket, error, close::UNAUTHENTICATED, why).await;
+            return Err("unauthenticated");
+        }
         let Ok(ClientFrame::Auth(token)) = frame else {
             send_close(
                 socket,
@@ -64,11 +113,11 @@ pub(super) async fn authenticate(socket: &mut WebSocket, shared: &Shared) -> Res
                 "the first frame must be an auth frame",
             )
             .await;
-            return Err(());
+            return Err("unauthenticated");
         };
         let Ok(identity) = shared.tokens.verify(&token) else {
             send_close(socket, close::UNAUTHENTICATED, "invalid credentials").await;
-            return Err(());
+            return Err("unauthenticated");
         };
         if let Err(error) = shared.revocations.check(&identity).await {
             let (code, why) = match error.kind {
@@ -76,7 +125,7 @@ pub(super) async fn authenticate(socket: &mut WebSocket, shared: &Shared) -> Res
                 _ => (close::TRY_AGAIN_LATER, "cannot check the token now; retry"),
             };
             send_close(socket, code, why).await;
-            return Err(());
+            return Err("unauthenticated");
         }
         if let Some(id) = id {
             let _ = socket.send(Message::Text(protocol::ack(&id).into())).await;

@@ -4,6 +4,7 @@
 mod auth;
 mod backpressure;
 mod delivery;
+mod limits;
 mod resume;
 mod scale;
 mod support;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -37,11 +37,42 @@ impl Client {
         Self { ws, next_id: 0 }
     }
 
+    /// Connects over a TCP socket whose receive buffer is `bytes` (the
+    /// kernel's minimum at least): a client that does not read is seen to
+    /// stop reading sooner.
+    pub async fn connect_small(url: &str, bytes: u32) -> Self {
+        let request = url.into_client_request().unwrap();
+        let addr = request.uri().authority().unwrap().as_str().parse().unwrap();
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(bytes).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        let stream = MaybeTlsStream::Plain(stream);
+        let (ws, _) = tokio_tungstenite::client_async(request, stream)
+            .await
+            .unwrap();
+        Self { ws, next_id: 0 }
+    }
+
     pub async fn send(&mut self, frame: Value) {
         self.ws
             .send(Message::Text(frame.to_string().into()))
             .await
             .unwrap();
+    }
+
+    /// Sends `frame` up to `most` times without reading, until a send has
+    /// not gone out within `stall` (the server stopped reading) or fails;
+    /// returns how many went out.
+    pub async fn flood(&mut self, frame: &Value, most: usize, stall: Duration) -> usize {
+        let text = frame.to_string();
+        for sent in 0..most {
+            let send = self.ws.send(Message::Text(text.clone().into()));
+            match tokio::time::timeout(stall, send).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return sent,
+            }
+        }
+        most
     }
 
     /// Sends `frame` with a fresh `id` and waits for its ack (earlier frames
