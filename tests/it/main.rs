@@ -4,6 +4,7 @@
 mod auth;
 mod crash;
 mod internal;
+mod limits;
 mod messages;
 mod operations;
 mod outbox;

@@ -54,7 +54,8 @@ async fn bind() -> anyhow::Result<(TcpListener, SocketAddr)> {
     Ok((listener, addr))
 }
 
-fn base_config() -> Config {
+/// The configuration every test cluster starts from.
+pub fn base_config() -> Config {
     let names = fresh_prefix();
     Config {
         jwt_secret: "a-test-secret-of-enough-length-0123456789".into(),

@@ -1,10 +1,11 @@
 //! message-service: messages, threads, reactions, media, edits, deletes and
 //! read state, served over gRPC (`talk.v1.MessageService`).
 //!
-//! [`run`] connects to the database, migrates, starts the outbox relay and the
-//! system-message consumer, and serves gRPC plus `/healthz`, `/readyz` and
-//! `/metrics` on one listener. Access to a talk is decided by talk-service
-//! (`CheckAccess`) before every read and write.
+//! [`run`] connects to the database, migrates, starts the outbox relay, the
+//! purge of expired idempotency records and the system-message consumer, and
+//! serves gRPC plus `/healthz`, `/readyz` and `/metrics` on one listener.
+//! Access to a talk is decided by talk-service (`CheckAccess`) before every
+//! read and write.
 //!
 //! Decisions where the contract is silent:
 //! - Every write (post, edit, delete, react, mark read) needs `CheckAccess` to
@@ -38,11 +39,12 @@ use talk_config::{Config, Store};
 use talk_events::Bus;
 use talk_proto::message_service_server::MessageServiceServer;
 use talk_store::Outbox;
+use talk_store::expiry::Purge;
 use talk_types::ApiError;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::service::Messages;
+use crate::service::{Limits, Messages};
 
 /// Why message-service could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +100,12 @@ pub async fn run(
     )
     .with_publish_delay(Duration::from_millis(config.outbox_publish_delay_ms));
     let relay = tokio::spawn(outbox.clone().run(shutdown.clone()));
+    let purge = Purge::new(
+        db.clone(),
+        "message-service",
+        Duration::from_secs(config.idempotency_purge_secs),
+    );
+    let purge = tokio::spawn(purge.run(shutdown.clone()));
     let internal = talk_runtime::Internal::from_config("message-service", &config);
     let messages = Messages::new(
         db.clone(),
@@ -105,7 +113,8 @@ pub async fn run(
         &config.talk_service_url,
         &config.agent_service_url,
         &internal,
-    )?;
+    )?
+    .with_limits(Limits::from_config(&config));
     let subscribed = Arc::new(AtomicBool::new(false));
     let consumer = tokio::spawn(messages.clone().run_system_messages(
         bus.clone(),
@@ -133,6 +142,7 @@ pub async fn run(
     shutdown.cancel();
     for (name, task) in [
         ("outbox relay", relay),
+        ("idempotency purge", purge),
         ("system message consumer", consumer),
     ] {
         if let Err(e) = task.await {

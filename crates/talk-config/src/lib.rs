@@ -70,6 +70,19 @@ pub struct Config {
     /// publishing it. A fault-injection knob for tests (it widens the window
     /// between a write's commit and its event's publication); 0 in production.
     pub outbox_publish_delay_ms: u64,
+    /// Seconds between two purges of the idempotency records past their
+    /// 24-hour window, by each service that keeps them (`docs/API.md`).
+    pub idempotency_purge_secs: u64,
+
+    /// Most active participants of one talk: past it, a create, an add or a
+    /// join is 400 `TOO_MANY_PARTICIPANTS` (`docs/API.md`, "Limits").
+    pub max_participants_per_talk: u32,
+    /// Most live (not deleted) talks of one customer: past it, a create is
+    /// 400 `TOO_MANY_CUSTOMER_TALKS`.
+    pub max_talks_per_customer: u32,
+    /// Most replies in one thread, at any depth under its top message: past
+    /// it, a reply is 400 `TOO_MANY_REPLIES`.
+    pub max_thread_replies: u32,
 
     /// Public REST API (edge) address.
     pub edge_addr: SocketAddr,
@@ -142,6 +155,10 @@ impl Default for Config {
             event_retention_secs: 7 * 24 * 3600,
             memory_bus_history: 100_000,
             outbox_publish_delay_ms: 0,
+            idempotency_purge_secs: 60,
+            max_participants_per_talk: 1_000,
+            max_talks_per_customer: 100_000,
+            max_thread_replies: 1_000,
             edge_addr: any(8080),
             push_addr: any(8081),
             agent_addr: loopback(50051),

@@ -2,7 +2,8 @@
 //! membership — served over gRPC (`talk.v1.TalkService`).
 //!
 //! [`run`] connects to the database, migrates, starts the outbox relay and
-//! serves gRPC plus `/healthz`, `/readyz` and `/metrics` on one listener.
+//! the purge of expired idempotency records, and serves gRPC plus
+//! `/healthz`, `/readyz` and `/metrics` on one listener.
 
 pub mod api;
 pub mod db;
@@ -17,12 +18,13 @@ use talk_config::{Config, Store};
 use talk_events::Bus;
 use talk_proto::talk_service_server::TalkServiceServer;
 use talk_store::Outbox;
+use talk_store::expiry::Purge;
 use talk_types::ApiError;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::migration::Migrator;
-use crate::service::{Agents, Talks};
+use crate::service::{Agents, Limits, Talks};
 
 /// Why talk-service could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -75,9 +77,15 @@ pub async fn run(
     )
     .with_publish_delay(Duration::from_millis(config.outbox_publish_delay_ms));
     let relay = tokio::spawn(outbox.clone().run(shutdown.clone()));
+    let purge = Purge::new(
+        db.clone(),
+        "talk-service",
+        Duration::from_secs(config.idempotency_purge_secs),
+    );
+    let purge = tokio::spawn(purge.run(shutdown.clone()));
     let internal = talk_runtime::Internal::from_config("talk-service", &config);
     let agents = Agents::new(&config.agent_service_url, &internal)?;
-    let talks = Talks::new(db.clone(), outbox, agents);
+    let talks = Talks::new(db.clone(), outbox, agents).with_limits(Limits::from_config(&config));
     let router = internal.guard(
         tonic::service::Routes::new(TalkServiceServer::new(api::TalkApi::new(talks)))
             .into_axum_router(),
@@ -93,8 +101,10 @@ pub async fn run(
     tracing::info!(addr = ?listener.local_addr().ok(), "talk-service listening");
     let served = talk_runtime::serve(listener, router, ready, shutdown.clone()).await;
     shutdown.cancel();
-    if let Err(e) = relay.await {
-        tracing::warn!(error = %e, "outbox relay ended abnormally");
+    for (name, task) in [("outbox relay", relay), ("idempotency purge", purge)] {
+        if let Err(e) = task.await {
+            tracing::warn!(task = name, error = %e, "task ended abnormally");
+        }
     }
     served?;
     Ok(())

@@ -4,16 +4,22 @@
 //! The record is claimed first in the write's own transaction, so two
 //! concurrent requests with one key serialise on its primary key: the second
 //! waits, fails to insert, and replays the first's committed response.
+//!
+//! A record answers for [`expiry::WINDOW`] (24 hours): after that it is as
+//! if it were not there — a lookup finds nothing and a claim takes its place
+//! — until the background purge ([`expiry::Purge`]) deletes it.
 
 use std::fmt::Display;
 
 use prost::Message;
+use sea_orm::ExprTrait;
 use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use talk_proto::WriteOptions;
 use talk_types::{ApiError, Reason, time};
 
-use crate::db_error;
+use crate::{db_error, expiry};
 
 /// The `idempotency` table.
 pub mod entity {
@@ -148,13 +154,16 @@ pub enum Claim<T> {
 
 /// Claims `key` in `txn`. On [`Claim::Replay`], drop `txn`.
 ///
-/// `ON CONFLICT DO NOTHING` waits for a concurrent claim of the same key to
-/// commit or roll back, and a read-committed statement after it sees the
-/// winner's row, so the existing record is read through `txn` itself.
+/// The insert's `ON CONFLICT` waits for a concurrent claim of the same key
+/// to commit or roll back, and a read-committed statement after it sees the
+/// winner's row, so the existing record is read through `txn` itself. An
+/// expired record is taken over (a new request, a new record), a live one
+/// left as it is.
 pub async fn claim<T: Message + Default>(
     txn: &DatabaseTransaction,
     key: &Key,
 ) -> Result<Claim<T>, ApiError> {
+    use entity::Column;
     let row = entity::ActiveModel {
         scope: Set(key.scope.clone()),
         key: Set(key.key.clone()),
@@ -162,14 +171,17 @@ pub async fn claim<T: Message + Default>(
         response: Set(None),
         created_at: Set(time::now()),
     };
-    let inserted = entity::Entity::insert(row)
-        .on_conflict_do_nothing()
+    let take_expired = OnConflict::columns([Column::Scope, Column::Key])
+        .update_columns([Column::RequestHash, Column::Response, Column::CreatedAt])
+        .action_and_where(Expr::col((entity::Entity, Column::CreatedAt)).lt(expiry::cutoff()))
+        .to_owned();
+    let claimed = entity::Entity::insert(row)
+        .on_conflict(take_expired)
         .exec_without_returning(txn)
-        .await;
-    match inserted {
-        Ok(sea_orm::TryInsertResult::Inserted(n)) if n > 0 => return Ok(Claim::Fresh),
-        Ok(_) => {}
-        Err(e) => return Err(db_error(e)),
+        .await
+        .map_err(db_error)?;
+    if claimed > 0 {
+        return Ok(Claim::Fresh);
     }
     let in_progress =
         || conflict("The first request with this Idempotency-Key is still in progress.");
@@ -226,10 +238,11 @@ impl Key {
     }
 }
 
-/// The answer already recorded for `key`, if its first request committed:
-/// a retry gets it without writing (or checking) anything again. The same
-/// key with another request is a 422. None also when the first request is
-/// still in progress: the write's own claim waits for it.
+/// The answer already recorded for `key`, if its first request committed
+/// within [`expiry::WINDOW`]: a retry gets it without writing (or checking)
+/// anything again. The same key with another request is a 422. None also
+/// when the first request is still in progress (the write's own claim waits
+/// for it) and when the record has expired (the key is new again).
 pub async fn lookup<T: Message + Default, C: ConnectionTrait>(
     db: &C,
     key: &Key,
@@ -238,6 +251,7 @@ pub async fn lookup<T: Message + Default, C: ConnectionTrait>(
         .one(db)
         .await
         .map_err(db_error)?
+        .filter(|record| !expiry::expired(&record.created_at))
     else {
         return Ok(None);
     };
@@ -262,7 +276,8 @@ fn reused() -> ApiError {
 /// their answer before they commit. A key recorded already (a concurrent
 /// request with the same key, even one not committed yet: the insert waits
 /// for it) fails the statement with a unique violation, and so the
-/// transaction: the caller writes again claiming first ([`claim`]).
+/// transaction: the caller writes again claiming first ([`claim`]), which
+/// also takes over a record that has expired.
 pub async fn record<C: ConnectionTrait>(db: &C, keys: &[(Key, Vec<u8>)]) -> Result<(), DbErr> {
     if keys.is_empty() {
         return Ok(());

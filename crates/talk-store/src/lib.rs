@@ -1,6 +1,7 @@
 //! Persistence shared by the stateful services: connecting to PostgreSQL or
 //! SQLite with one schema per service, the transactional outbox and its relay,
-//! idempotency records, and the skeleton every write follows ([`write`]).
+//! idempotency records and their expiry ([`expiry`]), and the skeleton every
+//! write follows ([`write`]).
 //!
 //! A write is one transaction that checks the rules, writes its rows, stages
 //! its events in the outbox (and records the idempotent response), commits,
@@ -8,6 +9,7 @@
 //! the bus acknowledged. A restarted service publishes what it had not.
 
 pub mod connect;
+pub mod expiry;
 pub mod idempotency;
 pub mod journal;
 pub mod migration;

@@ -1,5 +1,6 @@
-//! Tables every stateful service has: `outbox` and `idempotency`. Each
-//! service lists these migrations first in its own migrator.
+//! Tables every stateful service has: `outbox` and `idempotency` (with its
+//! `created_at` index for the purge). Each service lists these migrations
+//! first in its own migrator.
 
 use sea_orm_migration::prelude::*;
 
@@ -87,7 +88,48 @@ impl MigrationTrait for CreateIdempotency {
     }
 }
 
+/// Indexes `idempotency` by `created_at`, so the purge of expired records
+/// ([`crate::expiry::Purge`]) reads a range of the index, never the table.
+pub struct IndexIdempotencyCreated;
+
+impl MigrationName for IndexIdempotencyCreated {
+    fn name(&self) -> &str {
+        "m0000_03_talk_store_idempotency_created"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for IndexIdempotencyCreated {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_idempotency_created")
+                    .table("idempotency")
+                    .col("created_at")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_idempotency_created")
+                    .table("idempotency")
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
 /// The shared migrations, to put first in a service's migrator.
 pub fn shared() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(CreateOutbox), Box::new(CreateIdempotency)]
+    vec![
+        Box::new(CreateOutbox),
+        Box::new(CreateIdempotency),
+        Box::new(IndexIdempotencyCreated),
+    ]
 }

@@ -105,6 +105,12 @@ reasons! {
     InvalidEmoji = "INVALID_EMOJI", InvalidArgument, "The emoji is invalid.";
     /// More distinct emoji than a message may carry.
     TooManyReactions = "TOO_MANY_REACTIONS", InvalidArgument, "The message has too many distinct reactions.";
+    /// An add, a join or a create past the most active participants a talk may have.
+    TooManyParticipants = "TOO_MANY_PARTICIPANTS", InvalidArgument, "The talk has as many participants as it may have.";
+    /// A create past the most live talks a customer may have.
+    TooManyCustomerTalks = "TOO_MANY_CUSTOMER_TALKS", InvalidArgument, "The customer has as many talks as it may have.";
+    /// A reply past the most replies a thread may have.
+    TooManyReplies = "TOO_MANY_REPLIES", InvalidArgument, "The thread has as many replies as it may have.";
     /// A read position that is not a seq of the talk.
     InvalidSeq = "INVALID_SEQ", InvalidArgument, "The seq is invalid.";
     // 401.

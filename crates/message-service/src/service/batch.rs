@@ -270,7 +270,7 @@ async fn commit(
         .begin()
         .await
         .map_err(|e| Failed::BeforeCommit(db_error(e)))?;
-    let posted = append_posts(&txn, &messages.outbox, drafts)
+    let posted = append_posts(&txn, &messages.outbox, &messages.limits, drafts)
         .await
         .map_err(Failed::BeforeCommit)?;
     txn.commit()
@@ -294,8 +294,13 @@ async fn commit_alone(messages: &Messages, mut draft: Draft) -> Result<Message, 
         Begun::Fresh(write) => write,
         Begun::Replay(message) => return Ok(message),
     };
-    let (mut posted, _) =
-        append_posts(write.txn(), &messages.outbox, std::slice::from_ref(&draft)).await?;
+    let (mut posted, _) = append_posts(
+        write.txn(),
+        &messages.outbox,
+        &messages.limits,
+        std::slice::from_ref(&draft),
+    )
+    .await?;
     let message = posted.pop().unwrap_or_else(|| Err(ApiError::internal()))?;
     write.commit(&message).await?;
     Ok(message)

@@ -10,6 +10,11 @@ use super::{Caller, Change, Messages, Operation, Scope, load, next_change, valid
 use crate::db::entities::message;
 use crate::db::queries::{edits, messages};
 
+/// Previous texts kept per message: an edit past them drops the oldest, so
+/// a message edited over and over (a bot's progress line) stays editable
+/// while its history stays small.
+pub const MAX_EDITS_KEPT: u64 = 50;
+
 impl Messages {
     /// [`Messages::begin_change`] of a message the caller must be the author of.
     async fn begin_own_change(
@@ -33,7 +38,8 @@ impl Messages {
         Ok(begun)
     }
 
-    /// Replaces the text of the caller's message, keeping the previous one in its history.
+    /// Replaces the text of the caller's message, keeping the previous one in
+    /// its history (the newest [`MAX_EDITS_KEPT`] of them).
     pub async fn edit(
         &self,
         caller: &Caller,
@@ -51,6 +57,9 @@ impl Messages {
         let now = time::now();
         let txn = change.write.txn();
         edits::insert(txn, row.id, row.text.clone(), now)
+            .await
+            .map_err(db_error)?;
+        edits::keep_newest(txn, row.id, MAX_EDITS_KEPT)
             .await
             .map_err(db_error)?;
         let message = rewrite(&change, now, |row| row.text = Set(text)).await?;

@@ -5,6 +5,7 @@ mod access;
 mod batch;
 mod edit;
 pub mod emoji;
+mod limits;
 mod post;
 mod reactions;
 mod read;
@@ -23,6 +24,7 @@ use talk_store::idempotency::{Operation, Scope};
 use talk_store::{Begun, Outbox, Write, Writes, db_error};
 use talk_types::{ApiError, MessageId, Reason};
 
+pub use limits::Limits;
 pub use post::NewMessage;
 pub use talk_auth::Caller;
 
@@ -42,6 +44,7 @@ pub struct Messages {
     >,
     talks: TalkServiceClient<Channel>,
     agents: AgentServiceClient<Channel>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Messages {
@@ -53,7 +56,7 @@ impl std::fmt::Debug for Messages {
 impl Messages {
     /// Messages stored in `db`, announced through `outbox`, checking access
     /// with talk-service at `talk_url` and naming agents with agent-service at
-    /// `agent_url`, calling both with `internal`'s token.
+    /// `agent_url`, calling both with `internal`'s token, with the default caps.
     pub fn new(
         db: DatabaseConnection,
         outbox: Outbox,
@@ -69,7 +72,14 @@ impl Messages {
             checks: std::sync::Arc::new(rounds::Rounds::new(64)),
             talks: TalkServiceClient::new(talk_runtime::channel(talk_url, internal)?),
             agents: AgentServiceClient::new(talk_runtime::channel(agent_url, internal)?),
+            limits: Limits::default(),
         })
+    }
+
+    /// The same service with the caps `limits`.
+    #[must_use]
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
     }
 
     /// Opens the write of a change of message `id`. A retry whose first

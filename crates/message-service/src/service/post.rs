@@ -9,6 +9,7 @@ use talk_telemetry::metrics;
 use talk_types::{AgentId, ApiError, CustomerId, MessageId, Reason, TalkId, time};
 use uuid::Uuid;
 
+use super::limits::{Limits, Threads};
 use super::{Caller, Messages, Operation, Scope, validate};
 use crate::db::entities::{message, talk_counter};
 use crate::db::queries::{append, messages};
@@ -203,13 +204,15 @@ async fn append_drafts<C: ConnectionTrait>(
 }
 
 /// Writes posts in `txn`, in order, with one statement for all of them
-/// (with their outbox rows and idempotency records); a post whose parent is not a message of its talk is
-/// refused alone. The parents are locked first, in id order, before the
-/// talk's counter row (the order edits take them in). Also returns the talk's
-/// counters after the posts, if any was written.
+/// (with their outbox rows and idempotency records); a post whose parent is
+/// not a message of its talk, or whose thread has its most replies
+/// (`limits`), is refused alone. The parents are locked first, in id order,
+/// before the talk's counter row (the order edits take them in). Also
+/// returns the talk's counters after the posts, if any was written.
 pub(super) async fn append_posts(
     txn: &DatabaseTransaction,
     outbox: &Outbox,
+    limits: &Limits,
     drafts: &[Draft],
 ) -> Result<(Vec<Result<Message, ApiError>>, Option<talk_counter::Model>), ApiError> {
     let mut parents: Vec<_> = drafts.iter().filter_map(|d| d.parent).collect();
@@ -226,15 +229,19 @@ pub(super) async fn append_posts(
     }
     let mut answers = Vec::with_capacity(drafts.len());
     let mut writable = Vec::with_capacity(drafts.len());
+    let mut threads = Threads::new(limits, drafts[0].customer, drafts[0].talk);
     for draft in drafts {
-        let valid = draft
-            .parent
-            .is_none_or(|parent| talk_of.get(&parent) == Some(&draft.talk));
-        if valid {
-            writable.push(draft.clone());
-            answers.push(None);
-        } else {
-            answers.push(Some(Err(invalid_parent())));
+        let refused = match draft.parent {
+            None => None,
+            Some(parent) if talk_of.get(&parent) != Some(&draft.talk) => Some(invalid_parent()),
+            Some(parent) => threads.count_reply(txn, parent).await?.err(),
+        };
+        match refused {
+            None => {
+                writable.push(draft.clone());
+                answers.push(None);
+            }
+            Some(e) => answers.push(Some(Err(e))),
         }
     }
     let mut written = Vec::new();

@@ -4,6 +4,7 @@
 
 mod fakes;
 mod harness;
+mod limits;
 mod messages;
 mod reactions;
 mod read_state;

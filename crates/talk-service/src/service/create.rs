@@ -1,4 +1,5 @@
-//! Creating talks: type rules, the creator, direct-pair de-duplication.
+//! Creating talks: type rules, the creator, direct-pair de-duplication, the
+//! caps on participants per talk and talks per customer.
 
 use talk_events::kinds::{ParticipantJoined, TalkCreated};
 use talk_proto::{CreateTalkResponse, WriteOptions};
@@ -11,7 +12,7 @@ use super::{
 };
 use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState, Role};
 use crate::db::entities::talk::{self, TalkState, TalkType};
-use crate::db::queries::{direct_pairs, participants, talks};
+use crate::db::queries::{customer_talks, direct_pairs, participants, talks};
 
 /// A create request, parsed at the boundary (ids are ids, the type is known).
 #[derive(Clone, Debug, Default)]
@@ -74,6 +75,7 @@ impl Talks {
                 "A direct talk needs exactly one other agent.",
             ));
         }
+        self.limits.check_participants(members.len())?;
         self.agents.require(&caller, &members).await?;
 
         let mut write = match self
@@ -94,6 +96,17 @@ impl Talks {
             };
             write.commit(&response).await?;
             return Ok(response);
+        }
+        // Locks the customer's count until commit: its creates count one at a time.
+        let counted = customer_talks::take(
+            write.txn(),
+            caller.customer_id,
+            self.limits.talks_per_customer,
+        )
+        .await
+        .map_err(db_error)?;
+        if !counted {
+            return Err(self.limits.too_many_talks());
         }
 
         let now = time::now();

@@ -9,7 +9,7 @@ use super::create::check_len;
 use super::roles::Action;
 use super::{Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, TalkEvents, Talks, convert};
 use crate::db::entities::talk::{TalkState, TalkType};
-use crate::db::queries::{direct_pairs, talks};
+use crate::db::queries::{customer_talks, direct_pairs, talks};
 
 /// Which way a state change goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +85,10 @@ impl Talks {
                 .await
                 .map_err(db_error)?;
         }
+        // After the pair, as a create takes them.
+        customer_talks::release(write.txn(), caller.customer_id)
+            .await
+            .map_err(db_error)?;
         write.event_about(TalkDeleted(snapshot.clone()), &model);
         write.commit(&snapshot).await?;
         Ok(snapshot)

@@ -220,7 +220,8 @@ impl Talks {
         Ok(response)
     }
 
-    /// Adds a new active record for `agent` to the locked `talk`.
+    /// Adds a new active record for `agent` to the locked `talk`, within the
+    /// cap on participants (its `member_count` is exact under the lock).
     async fn enter(
         &self,
         write: &mut Write,
@@ -228,6 +229,8 @@ impl Talks {
         agent: AgentId,
         role: Role,
     ) -> Result<participant::Model, ApiError> {
+        let members = usize::try_from(talk.member_count).unwrap_or(0);
+        self.limits.check_participants(members + 1)?;
         let now = time::now();
         let record = participant::Model {
             id: ParticipantId::new().0,

@@ -7,6 +7,7 @@ pub mod agents;
 pub mod convert;
 mod create;
 mod lifecycle;
+mod limits;
 mod membership;
 mod read;
 mod roles;
@@ -23,6 +24,7 @@ use access::Seen;
 
 pub use agents::Agents;
 pub use create::NewTalk;
+pub use limits::Limits;
 
 use crate::db::entities::talk;
 
@@ -33,12 +35,14 @@ pub const MAX_DETAIL_CHARS: usize = 4096;
 
 pub use talk_auth::Caller;
 
-/// talk-service's domain: the database, the outbox and the agent directory.
+/// talk-service's domain: the database, the outbox, the agent directory and
+/// the caps.
 #[derive(Clone)]
 pub struct Talks {
     db: DatabaseConnection,
     writes: Writes,
     agents: Agents,
+    limits: Limits,
 }
 
 /// talk-service's writes: each event is about a talk.
@@ -54,13 +58,21 @@ impl TalkEvents for Write {
 }
 
 impl Talks {
-    /// The domain over `db`, staging events in `outbox`, checking agents with `agents`.
+    /// The domain over `db`, staging events in `outbox`, checking agents
+    /// with `agents`, with the default caps.
     pub fn new(db: DatabaseConnection, outbox: Outbox, agents: Agents) -> Self {
         Self {
             writes: Writes::new(db.clone(), outbox),
             db,
             agents,
+            limits: Limits::default(),
         }
+    }
+
+    /// The same domain with the caps `limits`.
+    #[must_use]
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
     }
 }
 

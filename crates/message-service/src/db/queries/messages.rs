@@ -141,6 +141,50 @@ pub async fn thread<C: ConnectionTrait>(db: &C, root: &Model) -> Result<Vec<Mode
 }
 
 #[derive(Debug, FromQueryResult)]
+struct ThreadRow {
+    root: Option<MessageId>,
+    replies: i64,
+}
+
+/// The top message of the thread `message` (of `customer`'s `talk`) is in,
+/// and how many replies that thread has at any depth: up the parents to the
+/// top, then down every reply under it. None when there is no such message.
+pub async fn thread_size<C: ConnectionTrait>(
+    db: &C,
+    customer: CustomerId,
+    talk: TalkId,
+    message: MessageId,
+) -> Result<Option<(MessageId, i64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let (p1, p2, p3) = (
+        placeholder(backend, 1),
+        placeholder(backend, 2),
+        placeholder(backend, 3),
+    );
+    let sql = format!(
+        "WITH RECURSIVE up(id, parent_id) AS ( \
+           SELECT id, parent_id FROM messages \
+           WHERE id = {p1} AND customer_id = {p2} AND talk_id = {p3} \
+           UNION ALL \
+           SELECT m.id, m.parent_id FROM messages m JOIN up ON m.id = up.parent_id \
+           WHERE m.customer_id = {p2} AND m.talk_id = {p3} \
+         ), down(id) AS ( \
+           SELECT id FROM up WHERE parent_id IS NULL \
+           UNION ALL \
+           SELECT m.id FROM messages m JOIN down ON m.parent_id = down.id \
+           WHERE m.customer_id = {p2} AND m.talk_id = {p3} \
+         ) \
+         SELECT (SELECT id FROM up WHERE parent_id IS NULL) AS root, \
+           COUNT(*) - 1 AS replies FROM down"
+    );
+    let values: [Value; 3] = [message.into(), customer.into(), talk.into()];
+    let row = ThreadRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .one(db)
+        .await?;
+    Ok(row.and_then(|r| Some((r.root?, r.replies))))
+}
+
+#[derive(Debug, FromQueryResult)]
 struct UnreadRow {
     talk_id: TalkId,
     unread: i64,

@@ -7,6 +7,7 @@ mod m0001_create_talks;
 mod m0002_create_participants;
 mod m0003_create_direct_pairs;
 mod m0004_participant_roles;
+mod m0005_customer_talks;
 
 /// Runs talk-service's migrations.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m0002_create_participants::Migration));
         all.push(Box::new(m0003_create_direct_pairs::Migration));
         all.push(Box::new(m0004_participant_roles::Migration));
+        all.push(Box::new(m0005_customer_talks::Migration));
         all
     }
 }
