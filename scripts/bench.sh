@@ -109,30 +109,32 @@ export TALK_JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32)
 export TALK_ADMIN_PASSWORD=$ADMIN_PASSWORD TALK_DATA_DIR=$RUN_DIR/data
 export TALK_EDGE_ADDR=127.0.0.1:$EDGE_PORT TALK_PUSH_ADDR=127.0.0.1:$PUSH_PORT
 export TALK_AGENT_ADDR=127.0.0.1:$AGENT_PORT TALK_TALK_ADDR=127.0.0.1:$TALK_PORT
-export TALK_MESSAGE_ADDR=127.0.0.1:$MESSAGE_PORT
+export TALK_MESSAGE_ADDR=127.0.0.1:$MESSAGE_PORT TALK_PUSH_GRPC_ADDR=127.0.0.1:$(free_port)
 export TALK_AGENT_SERVICE_URL=http://127.0.0.1:$AGENT_PORT
 export TALK_TALK_SERVICE_URL=http://127.0.0.1:$TALK_PORT
 export TALK_MESSAGE_SERVICE_URL=http://127.0.0.1:$MESSAGE_PORT
 export TALK_LOG_FORMAT=json RUST_LOG=warn
 "$TALK" migrate >"$RUN_DIR/migrate.log" 2>&1
 
-start() { # name port
-  "$TALK" serve "$1" >"$RUN_DIR/$1.log" 2>&1 &
+# Each process has its /healthz, /readyz and /metrics on an ops port of its own.
+declare -A OPS_PORTS
+start() { # name
+  OPS_PORTS[$1]=$(free_port)
+  TALK_OPS_ADDR=127.0.0.1:${OPS_PORTS[$1]} "$TALK" serve "$1" >"$RUN_DIR/$1.log" 2>&1 &
   PIDS+=($!)
   NAMES+=("$1")
 }
-ready() { # name port
+ready() { # name
   for _ in $(seq 1 300); do
-    curl -fs -o /dev/null "http://127.0.0.1:$2/readyz" && return 0
+    curl -fs -o /dev/null "http://127.0.0.1:${OPS_PORTS[$1]}/readyz" && return 0
     sleep 0.1
   done
-  echo "$1 not ready on port $2; its log:" >&2
+  echo "$1 not ready on ops port ${OPS_PORTS[$1]}; its log:" >&2
   tail -n 20 "$RUN_DIR/$1.log" >&2
   return 1
 }
 start agent-service; start talk-service; start message-service; start push-gateway; start edge
-ready agent-service "$AGENT_PORT"; ready talk-service "$TALK_PORT"
-ready message-service "$MESSAGE_PORT"; ready push-gateway "$PUSH_PORT"; ready edge "$EDGE_PORT"
+ready agent-service; ready talk-service; ready message-service; ready push-gateway; ready edge
 echo "ready: edge :$EDGE_PORT, push-gateway :$PUSH_PORT"
 
 PID_ARGS=()

@@ -8,8 +8,11 @@
    schemas in strict mode (kubernetes-validate: unknown fields fail).
 3. Checks what the schemas cannot: every TALK_* variable the chart sets is a
    field of talk-config's Config (it refuses unknown TALK_* variables), pods are
-   hardened, probes hit /healthz and /readyz, the ingress routes the WebSocket
-   paths to the push-gateway with long timeouts, the migration Job is a hook.
+   hardened, probes hit /healthz and /readyz on the ops port and never the API
+   port, no Ingress routes the ops port, only Prometheus's namespace reaches it,
+   the ingress routes the WebSocket paths to the push-gateway with long
+   timeouts, mutual TLS (grpcTls) mounts its Secret and makes the service URLs
+   https://, the migration Job is a hook.
 4. Checks that broken values (a string where a number belongs, a typo, a bad
    enum, a missing required URL) FAIL with a clear message.
 
@@ -20,6 +23,7 @@ Run it through scripts/chart-check.sh, which prepares the virtualenv.
 from __future__ import annotations
 
 import base64
+import copy
 import re
 import sys
 import time
@@ -42,6 +46,8 @@ CRD_GROUPS = ("monitoring.coreos.com/",)
 # Environment variables the chart may set besides TALK_*.
 OTHER_ENV = {"POD_NAME", "POD_NAMESPACE", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT", "RUST_LOG"}
 SERVICES = ["edge", "push-gateway", "agent-service", "talk-service", "message-service"]
+# Where the pods mount grpcTls.secretName (TALK_GRPC_TLS_* point into it).
+TLS_DIR = "/etc/talk/grpc-tls"
 WS_PATHS = ["/v1.0/ws", "/v1.0/service_agents/ws"]
 # Who calls each gRPC service (the *_service_url each one is configured with).
 CALLERS = {
@@ -52,6 +58,68 @@ CALLERS = {
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 # Variables that hold a secret: compose must require them (${VAR:?…}), never default them.
 SECRET_VARS = ("TALK_JWT_SECRET", "TALK_ADMIN_PASSWORD", "TALK_POSTGRES_PASSWORD")
+
+
+def port_of(ports: list[dict[str, Any]], port: Any, number: str, name: str = "name") -> Any:
+    """The number a port reference (a name or a number) resolves to among `ports`."""
+    if isinstance(port, int):
+        return port
+    return next((p.get(number) for p in ports if p.get(name) == port), None)
+
+
+def ops_problems(docs: list[tuple[str, dict[str, Any]]], ops_port: int, monitoring: bool) -> list[str]:
+    """Everything that exposes the ops port (/healthz, /readyz, /metrics) beyond probes and Prometheus, or
+    probes anything else: each pod has a port `ops` at `ops_port` apart from its API port, every probe uses
+    it, no Ingress backend reaches it, and NetworkPolicies open it to Prometheus's namespace only."""
+    found = []
+    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    for _, doc in docs:
+        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    for name, dep in by_kind.get("Deployment", {}).items():
+        container = dep["spec"]["template"]["spec"]["containers"][0]
+        ports = container.get("ports", [])
+        if port_of(ports, "ops", "containerPort") != ops_port:
+            found.append(f"{name}: no container port `ops` at {ops_port}")
+        api = [p["containerPort"] for p in ports if p.get("name") != "ops"]
+        if ops_port in api:
+            found.append(f"{name}: the API port is the ops port {ops_port}")
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            port = port_of(ports, container.get(probe, {}).get("httpGet", {}).get("port"), "containerPort")
+            if port != ops_port:
+                found.append(f"{name}: {probe} uses port {port}, not the ops port {ops_port} (an API port?)")
+        annotations = dep["spec"]["template"]["metadata"].get("annotations", {})
+        if "prometheus.io/port" in annotations and annotations["prometheus.io/port"] != str(ops_port):
+            found.append(f"{name}: prometheus.io/port is {annotations['prometheus.io/port']}, not the ops port")
+    services = by_kind.get("Service", {})
+    for name, svc in services.items():
+        exposed = [p for p in svc["spec"]["ports"] if p.get("targetPort") in ("ops", ops_port)]
+        if bool(exposed) != monitoring:
+            found.append(f"Service {name}: the ops port must be on it {'only ' if not monitoring else ''}"
+                         f"for a ServiceMonitor (serviceMonitor.enabled={monitoring})")
+    for ing in by_kind.get("Ingress", {}).values():
+        for rule in ing["spec"].get("rules", []):
+            for path in rule.get("http", {}).get("paths", []):
+                backend = path["backend"]["service"]
+                port = backend.get("port", {})
+                ref = port.get("name", port.get("number"))
+                svc = services.get(backend["name"])
+                target = None
+                if svc is not None:
+                    target = next((p.get("targetPort") for p in svc["spec"]["ports"]
+                                   if p.get("name") == ref or p.get("port") == ref), None)
+                if ref in ("ops", ops_port) or target in ("ops", ops_port):
+                    found.append(f"Ingress {ing['metadata']['name']} routes {path['path']} to the ops port of {backend['name']}")
+    for name, policy in by_kind.get("NetworkPolicy", {}).items():
+        for rule in policy["spec"].get("ingress", []):
+            if not any(p.get("port") in ("ops", ops_port) for p in rule.get("ports", [])):
+                continue
+            sources = rule.get("from", [])
+            if not sources or any("podSelector" in f or not f.get("namespaceSelector", {}).get("matchLabels")
+                                  for f in sources):
+                found.append(f"NetworkPolicy {name} opens the ops port to more than Prometheus's namespace: {sources}")
+            if any(p.get("port") not in ("ops", ops_port) for p in rule["ports"]):
+                found.append(f"NetworkPolicy {name} opens an API port together with the ops port")
+    return found
 
 
 def secret_defaults(values: dict[str, Any], compose: str) -> list[str]:
@@ -189,6 +257,15 @@ def chart_checks(report: Report, case: str, docs: list[tuple[str, dict[str, Any]
         for key in cm["data"]:
             report.check(key in known_env or key in OTHER_ENV, f"[{case}] ConfigMap key {key} is not a talk-config field")
         report.check(cm["data"].get("TALK_BUS") == "nats", f"[{case}] TALK_BUS=nats")
+        data = cm["data"]
+        report.check(data.get("TALK_OPS_ADDR") == f"0.0.0.0:{merged['opsPort']}", f"[{case}] TALK_OPS_ADDR on opsPort")
+        tls = merged["grpcTls"]["enabled"]
+        scheme = "https://" if tls else "http://"
+        for var in ("TALK_AGENT_SERVICE_URL", "TALK_TALK_SERVICE_URL", "TALK_MESSAGE_SERVICE_URL"):
+            report.check(data.get(var, "").startswith(scheme), f"[{case}] {var} starts with {scheme} (grpcTls.enabled={tls})")
+        for var, file in (("TALK_GRPC_TLS_CERT", "tls.crt"), ("TALK_GRPC_TLS_KEY", "tls.key"), ("TALK_GRPC_TLS_CA", "ca.crt")):
+            want = f"{TLS_DIR}/{file}" if tls else None
+            report.check(data.get(var) == want, f"[{case}] {var} = {want}")
     secrets = by_kind.get("Secret", {})
     if merged["existingSecret"]:
         report.check(RELEASE not in secrets, f"[{case}] existingSecret: the chart must not create Secret {RELEASE}")
@@ -207,10 +284,30 @@ def chart_checks(report: Report, case: str, docs: list[tuple[str, dict[str, Any]
         env_from = container.get("envFrom", [])
         report.check({"configMapRef": {"name": RELEASE}} in env_from and {"secretRef": {"name": secret_name}} in env_from,
                      f"[{case}] {name}: envFrom ConfigMap {RELEASE} and Secret {secret_name}")
+        report.check(container["startupProbe"]["httpGet"]["path"] == "/healthz", f"[{case}] {name}: startup /healthz")
         report.check(container["livenessProbe"]["httpGet"]["path"] == "/healthz", f"[{case}] {name}: liveness /healthz")
         report.check(container["readinessProbe"]["httpGet"]["path"] == "/readyz", f"[{case}] {name}: readiness /readyz")
+        pod = dep["spec"]["template"]["spec"]
+        mounted = [m for m in container.get("volumeMounts", []) if m["name"] == "grpc-tls"]
+        if merged["grpcTls"]["enabled"]:
+            volume = next((v for v in pod["volumes"] if v["name"] == "grpc-tls"), {})
+            report.check(volume.get("secret", {}).get("secretName") == merged["grpcTls"]["secretName"],
+                         f"[{case}] {name}: grpcTls Secret {merged['grpcTls']['secretName']} as volume grpc-tls")
+            report.check(len(mounted) == 1 and mounted[0].get("readOnly") is True
+                         and mounted[0]["mountPath"] == TLS_DIR, f"[{case}] {name}: grpc-tls mounted read-only at {TLS_DIR}")
+        else:
+            report.check(not mounted, f"[{case}] {name}: no grpc-tls mount without grpcTls.enabled")
         if autoscaled[name]:
             report.check("replicas" not in dep["spec"], f"[{case}] {name}: replicas left to the HPA")
+
+    # The ops port: probes and Prometheus only.
+    problems = ops_problems(docs, merged["opsPort"], merged["metrics"]["serviceMonitor"]["enabled"])
+    for problem in problems:
+        report.check(False, f"[{case}] {problem}")
+    report.check(True, "")
+    for monitor in by_kind.get("ServiceMonitor", {}).values():
+        ports = [e.get("port") for e in monitor["spec"]["endpoints"]]
+        report.check(ports == ["ops"], f"[{case}] ServiceMonitor {monitor['metadata']['name']} scrapes the ops port, got {ports}")
 
     # Ingress: WebSocket paths to the push-gateway with long timeouts, the rest to the edge.
     routes: dict[str, tuple[str, dict[str, str]]] = {}
@@ -311,6 +408,8 @@ def main() -> int:
                 "image": {"digest": "sha256:" + "a" * 64},
                 "services": {"edge": {"pdb": {"minAvailable": "50%"}, "preStopSleepSeconds": 0},
                              "pushGateway": {"autoscaling": {"enabled": True, "targetMemoryUtilizationPercentage": 80}}},
+                "opsPort": 9100,
+                "grpcTls": {"enabled": True, "secretName": "talk-grpc-tls"},
             }),
         ]
         for case, values in cases:
@@ -342,12 +441,41 @@ def main() -> int:
             ("short jwtSecret", {"auth": {"jwtSecret": "short"}}, ["/auth/jwtSecret"]),
             ("31-byte jwtSecret", {"auth": {"jwtSecret": "x" * 31}}, ["/auth/jwtSecret"]),
             ("extraEnv not TALK_*", {"config": {"extraEnv": {"DATABASE_URL": "x"}}}, ["DATABASE_URL", "pattern"]),
+            ("opsPort \"9090\"", {"opsPort": "9090"}, ["/opsPort", "string", "integer"]),
+            ("grpcTls typo", {"grpcTls": {"enabled": True, "secret": "x"}}, ["/grpcTls", "secret"]),
         ]
         for label, values, expected in broken_cases:
             expect_failure(report, chart, label, values, expected, [
                 ("schema validation", lambda v=values: chart.validate_schema(v)),
                 ("render", lambda v=values: chart.render(v, name=RELEASE, namespace=NAMESPACE, is_install=True)),
             ])
+        # Pass the schema, fail the templates: mutual TLS without its Secret, an API port on the ops port.
+        for label, values, expected in [
+            ("grpcTls without secretName", {"grpcTls": {"enabled": True, "secretName": ""}}, ["grpcTls.secretName is required"]),
+            ("opsPort = the edge's port", {"opsPort": 8080}, ["services.edge.port and opsPort are both 8080"]),
+        ]:
+            expect_failure(report, chart, label, values, expected, [
+                ("render", lambda v=values: chart.render(v, name=RELEASE, namespace=NAMESPACE, is_install=True)),
+            ])
+        # The ops-port check catches an Ingress routing the ops port and a probe on an API port.
+        docs = render(chart, {})
+        ops_port = chart.merge_values({})["opsPort"]
+        for label, mutate in [
+            ("an Ingress backend on port name ops", lambda d: d["kind"] == "Ingress" and
+             d["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"].update(name="ops")),
+            ("an Ingress backend on the ops port number", lambda d: d["kind"] == "Ingress" and
+             d["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].update(port={"number": ops_port})),
+            ("a readiness probe on the API port", lambda d: d["kind"] == "Deployment" and
+             d["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"].update(port="http")),
+            ("a liveness probe on the API port number", lambda d: d["kind"] == "Deployment" and
+             d["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGet"].update(port=50051)),
+            ("the ops port open to every pod", lambda d: d["kind"] == "NetworkPolicy" and
+             d["spec"]["ingress"].append({"from": [{"podSelector": {}}], "ports": [{"port": "ops", "protocol": "TCP"}]})),
+        ]:
+            broken = copy.deepcopy(docs)
+            for _, doc in broken:
+                mutate(doc)
+            report.check(bool(ops_problems(broken, ops_port, False)), f"the ops-port check misses {label}")
         # A missing database URL passes the schema (existingSecret may carry it) but not the templates.
         no_db = {"database": {"url": ""}}
         expect_failure(report, chart, "no database.url and no existingSecret", no_db, ["database.url is required"], [

@@ -63,7 +63,7 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
     let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
     let agents_before = admin.get("/v1.0/agents").await?;
     let talks_before = admin.get("/v1.0/talks").await?;
-    let push = cluster.push.replacen("ws://", "http://", 1);
+    let push = cluster.push_service_url();
     let base_of = |service: &str| match service {
         "AgentService" => Some(cluster.config.agent_service_url.clone()),
         "TalkService" => Some(cluster.config.talk_service_url.clone()),
@@ -238,7 +238,7 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
         talk_runtime::channel(&config.message_service_url, &internal)?,
     );
     let mut push = pb::push_service_client::PushServiceClient::new(talk_runtime::channel(
-        &cluster.push.replacen("ws://", "http://", 1),
+        &cluster.push_service_url(),
         &internal,
     )?);
 

@@ -24,10 +24,12 @@ fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
 }
 
 async fn scrape(processes: &Processes, service: &str) -> anyhow::Result<String> {
-    Ok(reqwest::get(format!("{}/metrics", processes.url(service)))
-        .await?
-        .text()
-        .await?)
+    Ok(
+        reqwest::get(format!("{}/metrics", processes.ops_url(service)))
+            .await?
+            .text()
+            .await?,
+    )
 }
 
 /// Admin, two agents and a group talk between them; Bob listening on a socket.
@@ -177,6 +179,17 @@ async fn every_service_exposes_metrics_that_move_with_a_message() -> anyhow::Res
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(disconnected, "the closed socket is counted as a disconnect");
+
+    // The metrics are on the ops ports only: no API port (REST, WebSocket,
+    // gRPC) gives them away.
+    for service in talk_e2e::procs::SERVICES {
+        let api = reqwest::get(format!("{}/metrics", processes.url(service))).await?;
+        let body = api.text().await?;
+        assert!(
+            !body.contains("# TYPE"),
+            "{service} serves /metrics on its API port"
+        );
+    }
     Ok(())
 }
 

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use talk_config::{BusKind, Config};
-use talk_testkit::{fresh_database, fresh_prefix, task_ended, wait_ready};
+use talk_testkit::{free_addr, fresh_database, fresh_prefix, task_ended, wait_ready};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -82,7 +82,9 @@ impl Cluster {
         }
     }
 
-    /// Starts every service as its own server with `config` (its database and bus).
+    /// Starts every service as its own server with `config` (its database
+    /// and bus), each with its health and metrics on an ops port of its own
+    /// (as in a pod), the gateway's `PushService` on another.
     pub async fn start_services(mut config: Config) -> anyhow::Result<Self> {
         let (agent, agent_addr) = bind().await?;
         let (talk, talk_addr) = bind().await?;
@@ -92,26 +94,32 @@ impl Cluster {
         config.agent_service_url = format!("http://{agent_addr}");
         config.talk_service_url = format!("http://{talk_addr}");
         config.message_service_url = format!("http://{message_addr}");
+        config.push_grpc_addr = free_addr();
+        let ops: [SocketAddr; 5] = std::array::from_fn(|_| free_addr());
+        let own = |ops: SocketAddr| Config {
+            ops_addr: Some(ops),
+            ..config.clone()
+        };
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
-        let (c, s) = (config.clone(), shutdown.clone());
+        let (c, s) = (own(ops[0]), shutdown.clone());
         tasks.spawn(async move { Ok(agent_service::run(c, agent, s).await?) });
-        let (c, s) = (config.clone(), shutdown.clone());
+        let (c, s) = (own(ops[1]), shutdown.clone());
         tasks.spawn(async move {
             let bus = talk_runtime::bus(&c).await?;
             Ok(talk_service::run(c, bus, talk, s).await?)
         });
-        let (c, s) = (config.clone(), shutdown.clone());
+        let (c, s) = (own(ops[2]), shutdown.clone());
         tasks.spawn(async move {
             let bus = talk_runtime::bus(&c).await?;
             Ok(message_service::run(c, bus, message, s).await?)
         });
-        let (c, s) = (config.clone(), shutdown.clone());
+        let (c, s) = (own(ops[3]), shutdown.clone());
         tasks.spawn(async move {
             let bus = talk_runtime::bus(&c).await?;
             Ok(push_gateway::run(c, bus, push, s).await?)
         });
-        let (c, s) = (config.clone(), shutdown.clone());
+        let (c, s) = (own(ops[4]), shutdown.clone());
         tasks.spawn(async move { Ok(edge::run(c, edge, s).await?) });
         let mut cluster = Self {
             edge: format!("http://{edge_addr}"),
@@ -121,7 +129,7 @@ impl Cluster {
             tasks,
             _data_dir: None,
         };
-        for addr in [agent_addr, talk_addr, message_addr, push_addr, edge_addr] {
+        for addr in ops {
             cluster.wait_ready(&format!("http://{addr}")).await?;
         }
         Ok(cluster)
@@ -131,6 +139,8 @@ impl Cluster {
         let mut config = base_config();
         let dir = std::env::temp_dir().join(format!("talk-e2e-{}", uuid::Uuid::new_v4().simple()));
         config.data_dir = dir.clone();
+        let ops = free_addr();
+        config.ops_addr = Some(ops);
         let (listener, addr) = bind().await?;
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
@@ -144,8 +154,13 @@ impl Cluster {
             tasks,
             _data_dir: Some(TempDir(dir)),
         };
-        cluster.wait_ready(&format!("http://{addr}")).await?;
+        cluster.wait_ready(&format!("http://{ops}")).await?;
         Ok(cluster)
+    }
+
+    /// Where the push-gateway's `PushService` answers (separate services only).
+    pub fn push_service_url(&self) -> String {
+        format!("http://{}", self.config.push_grpc_addr)
     }
 
     /// Polls `/readyz` of `base` until it answers 200 (or a service died).
@@ -246,7 +261,7 @@ impl Cluster {
 
 /// A push-gateway a test starts, stops and restarts itself: `push_gateway::run`
 /// with the cluster's configuration (its services, NATS stream and prefix) on
-/// its own port and its own shutdown token.
+/// its own ports (WebSocket, `PushService`, ops) and its own shutdown token.
 pub struct Gateway {
     /// Base URL of its WebSocket (`ws://127.0.0.1:port`).
     pub url: String,
@@ -257,13 +272,17 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Starts a gateway on a fresh port and waits until it is ready.
+    /// Starts a gateway on fresh ports and waits until it is ready.
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
         let (listener, addr) = bind().await?;
         let mut gateway = Self {
             url: format!("ws://{addr}"),
             addr,
-            config: config.clone(),
+            config: Config {
+                push_grpc_addr: free_addr(),
+                ops_addr: Some(free_addr()),
+                ..config.clone()
+            },
             shutdown: CancellationToken::new(),
             task: None,
         };
@@ -278,7 +297,11 @@ impl Gateway {
             let bus = talk_runtime::bus(&c).await?;
             Ok(push_gateway::run(c, bus, listener, s).await?)
         });
-        let ready = wait_ready(&format!("http://{}", self.addr), None, task_ended(&task)).await;
+        let ops = self
+            .config
+            .ops_addr
+            .context("a gateway of a test has an ops port")?;
+        let ready = wait_ready(&format!("http://{ops}"), None, task_ended(&task)).await;
         if let Err(e) = ready {
             if !task.is_finished() {
                 return Err(e);
@@ -300,9 +323,9 @@ impl Gateway {
         Ok(())
     }
 
-    /// Its `PushService/Stats` (gRPC on the gateway's port).
+    /// Its `PushService/Stats` (gRPC on the gateway's `PushService` port).
     pub async fn stats(&self) -> anyhow::Result<talk_proto::StatsResponse> {
-        let url = format!("http://{}", self.addr);
+        let url = format!("http://{}", self.config.push_grpc_addr);
         let internal = talk_runtime::Internal::from_config("test", &self.config);
         let channel = talk_runtime::channel(&url, &internal)?;
         let mut client = talk_proto::push_service_client::PushServiceClient::new(channel);

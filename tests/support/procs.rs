@@ -42,10 +42,12 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Five `talk serve <service>` processes sharing one database and one NATS stream.
+/// Five `talk serve <service>` processes sharing one database and one NATS
+/// stream, each with its health and metrics on an ops port of its own.
 pub struct Processes {
     env: HashMap<String, String>,
     ports: HashMap<&'static str, u16>,
+    ops_ports: HashMap<&'static str, u16>,
     children: HashMap<&'static str, Child>,
     logs: PathBuf,
 }
@@ -54,9 +56,10 @@ impl Processes {
     /// Starts every service and waits until each is ready.
     pub async fn start() -> anyhow::Result<Self> {
         let names = fresh_prefix();
-        let mut ports = HashMap::new();
+        let (mut ports, mut ops_ports) = (HashMap::new(), HashMap::new());
         for service in SERVICES {
             ports.insert(service, free_port()?);
+            ops_ports.insert(service, free_port()?);
         }
         let url = |s: &str| format!("http://127.0.0.1:{}", ports[s]);
         let addr = |s: &str| format!("127.0.0.1:{}", ports[s]);
@@ -77,6 +80,7 @@ impl Processes {
             ("TALK_MESSAGE_ADDR", addr("message-service")),
             ("TALK_PUSH_ADDR", addr("push-gateway")),
             ("TALK_EDGE_ADDR", addr("edge")),
+            ("TALK_PUSH_GRPC_ADDR", format!("127.0.0.1:{}", free_port()?)),
             ("TALK_AGENT_SERVICE_URL", url("agent-service")),
             ("TALK_TALK_SERVICE_URL", url("talk-service")),
             ("TALK_MESSAGE_SERVICE_URL", url("message-service")),
@@ -91,6 +95,7 @@ impl Processes {
         let mut processes = Self {
             env,
             ports,
+            ops_ports,
             children: HashMap::new(),
             logs,
         };
@@ -105,6 +110,12 @@ impl Processes {
         format!("http://127.0.0.1:{}", self.ports[service])
     }
 
+    /// `http://127.0.0.1:<port>` of a service's ops port: `/healthz`,
+    /// `/readyz`, `/metrics`.
+    pub fn ops_url(&self, service: &str) -> String {
+        format!("http://127.0.0.1:{}", self.ops_ports[service])
+    }
+
     /// `ws://127.0.0.1:<port>` of the push-gateway.
     pub fn ws_url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.ports["push-gateway"])
@@ -116,15 +127,17 @@ impl Processes {
             .create(true)
             .append(true)
             .open(self.logs.join(format!("{service}.log")))?;
+        let ops = format!("127.0.0.1:{}", self.ops_ports[service]);
         let child = Command::new(talk_binary()?)
             .args(["serve", service])
             .env_clear()
             .envs(&self.env)
+            .env("TALK_OPS_ADDR", ops)
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .spawn()
             .with_context(|| format!("starting {service}"))?;
-        let url = self.url(service);
+        let url = self.ops_url(service);
         let child = self.children.entry(service).insert_entry(child).into_mut();
         wait_ready(&url, Some(&self.logs), exited(child))
             .await
@@ -195,6 +208,7 @@ pub enum Stores {
 pub struct AllInOne {
     env: HashMap<String, String>,
     port: u16,
+    ops_port: u16,
     child: Option<Child>,
     dir: PathBuf,
 }
@@ -203,11 +217,12 @@ impl AllInOne {
     /// Starts it on `stores` and waits until it is ready.
     pub async fn start(stores: Stores) -> anyhow::Result<Self> {
         let names = fresh_prefix();
-        let port = free_port()?;
+        let (port, ops_port) = (free_port()?, free_port()?);
         let dir = std::env::temp_dir().join(format!("talk-all-{}", names.subject));
         std::fs::create_dir_all(&dir)?;
         let mut env: HashMap<String, String> = [
             ("TALK_EDGE_ADDR", format!("127.0.0.1:{port}")),
+            ("TALK_OPS_ADDR", format!("127.0.0.1:{ops_port}")),
             ("TALK_DATA_DIR", dir.join("data").display().to_string()),
             ("TALK_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
             ("TALK_LOG_FORMAT", "json".to_owned()),
@@ -233,6 +248,7 @@ impl AllInOne {
         let mut all = Self {
             env,
             port,
+            ops_port,
             child: None,
             dir,
         };
@@ -275,7 +291,7 @@ impl AllInOne {
             .stderr(Stdio::from(log))
             .spawn()
             .context("starting talk serve all")?;
-        let url = self.url();
+        let url = format!("http://127.0.0.1:{}", self.ops_port);
         let child = self.child.insert(child);
         wait_ready(&url, Some(&self.dir), exited(child))
             .await

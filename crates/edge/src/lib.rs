@@ -92,7 +92,7 @@ fn cors() -> CorsLayer {
 }
 
 /// The whole REST app with its middleware, without `/healthz`, `/readyz`
-/// and `/metrics` (the caller merges those).
+/// and `/metrics` (`talk_runtime::serve` puts those on the ops port).
 pub fn router(config: &Config) -> Result<Router, Error> {
     if config.jwt_secret.expose_secret().is_empty() {
         return Err(Error::MissingSecret);
@@ -134,13 +134,14 @@ pub fn router(config: &Config) -> Result<Router, Error> {
     Ok(app)
 }
 
-/// Serves the REST API (plus health and metrics) on `listener` until `shutdown`.
+/// Serves the REST API on `listener` (and health and metrics on
+/// `TALK_OPS_ADDR`, or beside it when unset) until `shutdown`.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
-    let app = router(&config)?;
+    let app = talk_runtime::Api::public(router(&config)?, &config);
     talk_runtime::serve(listener, app, talk_runtime::always_ready(), shutdown).await?;
     Ok(())
 }

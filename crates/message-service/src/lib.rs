@@ -3,9 +3,10 @@
 //!
 //! [`run`] connects to the database, migrates, starts the outbox relay, the
 //! purge of expired idempotency records and the system-message consumer, and
-//! serves gRPC plus `/healthz`, `/readyz` and `/metrics` on one listener.
-//! Access to a talk is decided by talk-service (`CheckAccess`) before every
-//! read and write.
+//! serves gRPC on its listener (`/healthz`, `/readyz` and `/metrics` on
+//! `TALK_OPS_ADDR`, or beside it when unset; `talk_runtime::serve`). Access
+//! to a talk is decided by talk-service (`CheckAccess`) before every read
+//! and write.
 //!
 //! Decisions where the contract is silent:
 //! - Every write (post, edit, delete, react, mark read) needs `CheckAccess` to

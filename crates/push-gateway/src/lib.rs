@@ -124,24 +124,35 @@ async fn routes(
     Ok((router, hub, internal))
 }
 
-/// Serves the gateway, its gRPC `PushService` (operational, on the service
-/// port only) and `/healthz`, `/readyz`, `/metrics` on `listener` until
-/// `shutdown`.
+/// Serves the gateway until `shutdown`: the WebSocket routes on `listener`
+/// (public), its gRPC `PushService` (operational: stats, disconnect an
+/// agent) on a listener of its own at `TALK_PUSH_GRPC_ADDR` (internal: the
+/// internal token, and mutual TLS when configured), and `/healthz`,
+/// `/readyz`, `/metrics` on `TALK_OPS_ADDR` (or beside the WebSocket).
 pub async fn run(
     config: Config,
     bus: Arc<dyn Bus>,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
+    let addr = config.push_grpc_addr;
+    let grpc_listener = TcpListener::bind(addr).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("binding PushService on {addr}: {e}"))
+    })?;
     let (router, hub, internal) = routes(&config, bus.clone(), shutdown.clone()).await?;
     let service = PushServiceServer::new(api::PushApi { hub });
-    let grpc = internal.guard(tonic::service::Routes::new(service).into_axum_router());
-    let router = router.merge(grpc);
+    let grpc = internal
+        .guard(tonic::service::Routes::new(service).into_axum_router())
+        .with_health(talk_runtime::Health::Elsewhere);
     let ready: talk_runtime::ReadyCheck = Arc::new(move || {
         let bus = bus.clone();
         Box::pin(async move { bus.ready().await })
     });
-    tracing::info!(addr = ?listener.local_addr().ok(), "push-gateway listening");
-    talk_runtime::serve(listener, router, ready, shutdown).await?;
+    tracing::info!(addr = ?listener.local_addr().ok(), push_service = %addr, "push-gateway listening");
+    let public = talk_runtime::Api::public(router, &config);
+    tokio::try_join!(
+        talk_runtime::serve(listener, public, ready, shutdown.clone()),
+        talk_runtime::serve(grpc_listener, grpc, talk_runtime::always_ready(), shutdown),
+    )?;
     Ok(())
 }

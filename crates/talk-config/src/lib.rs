@@ -100,6 +100,22 @@ pub struct Config {
     pub talk_service_url: String,
     /// Where clients reach message-service.
     pub message_service_url: String,
+    /// gRPC address of the push-gateway's `PushService` (stats, disconnect
+    /// an agent): a listener of its own, never the public WebSocket's.
+    pub push_grpc_addr: SocketAddr,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served, on a listener
+    /// of their own that probes and Prometheus reach and the ingress never
+    /// routes. Unset: on the service's API port (one port for everything).
+    pub ops_addr: Option<SocketAddr>,
+    /// PEM certificate chain of this process for mutual TLS between the
+    /// services. `grpc_tls_cert`, `grpc_tls_key` and `grpc_tls_ca` are set
+    /// together or not at all; unset: internal gRPC is plaintext.
+    pub grpc_tls_cert: Option<PathBuf>,
+    /// PEM private key of `grpc_tls_cert`.
+    pub grpc_tls_key: Option<PathBuf>,
+    /// PEM certificate(s) of the CA that signs every service's certificate:
+    /// a peer must present one it signed.
+    pub grpc_tls_ca: Option<PathBuf>,
 
     /// HS256 secret for agent tokens. Empty in the embedded default: one is
     /// generated and kept in `data_dir`. A secret: never printed (`Debug`
@@ -167,6 +183,11 @@ impl Default for Config {
             agent_service_url: "http://127.0.0.1:50051".into(),
             talk_service_url: "http://127.0.0.1:50052".into(),
             message_service_url: "http://127.0.0.1:50053".into(),
+            push_grpc_addr: loopback(50054),
+            ops_addr: None,
+            grpc_tls_cert: None,
+            grpc_tls_key: None,
+            grpc_tls_ca: None,
             jwt_secret: SecretString::default(),
             token_ttl_secs: 3600,
             refresh_ttl_secs: 30 * 24 * 3600,
@@ -260,6 +281,12 @@ impl Config {
                 "TALK_SUBJECT_PREFIX must be a plain NATS subject token".into(),
             ));
         }
+        let tls = [&self.grpc_tls_cert, &self.grpc_tls_key, &self.grpc_tls_ca];
+        if tls.iter().any(|p| p.is_some()) && !tls.iter().all(|p| p.is_some()) {
+            return Err(ConfigError::Invalid(
+                "TALK_GRPC_TLS_CERT, TALK_GRPC_TLS_KEY and TALK_GRPC_TLS_CA are set together (mutual TLS) or not at all".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -340,6 +367,29 @@ mod tests {
             );
             jail.set_env("TALK_JWT_SECRET", "too-short");
             assert!(Config::load().is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's test jail fixes the error type
+    fn ops_address_and_mutual_tls_come_from_the_environment_tls_all_or_nothing() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.ops_addr, None, "unset: health on the API port");
+            assert_eq!(config.grpc_tls_cert, None, "unset: plaintext");
+            jail.set_env("TALK_OPS_ADDR", "0.0.0.0:9090");
+            jail.set_env("TALK_GRPC_TLS_CERT", "/tls/tls.crt");
+            jail.set_env("TALK_GRPC_TLS_KEY", "/tls/tls.key");
+            let partial = Config::load().map(|_| ()).map_err(|e| e.to_string());
+            assert!(partial.is_err_and(|e| e.contains("set together")));
+            jail.set_env("TALK_GRPC_TLS_CA", "/tls/ca.crt");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.ops_addr,
+                Some(SocketAddr::from(([0, 0, 0, 0], 9090)))
+            );
+            assert_eq!(config.grpc_tls_ca, Some(PathBuf::from("/tls/ca.crt")));
             Ok(())
         });
     }

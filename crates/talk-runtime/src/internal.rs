@@ -16,6 +16,11 @@
 //! [`crate::grpc::acting`] gets a token that acts for its agent. The edge and
 //! the push-gateway act for the agent whose token (or key) they verified;
 //! a service acts for the agent its own call was made for.
+//!
+//! The same credentials carry the process's mutual TLS files when it has
+//! them ([`crate::tls`]): a guarded API then accepts only connections with a
+//! certificate signed by the deployment's CA, and the channels present this
+//! process's. TLS proves the pod; the token proves the process and the agent.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,6 +34,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use talk_config::{Config, ExposeSecret};
 use tonic::metadata::{Ascii, MetadataValue};
+
+use crate::{Api, Health, MutualTls};
 
 /// The audience of internal tokens.
 const AUDIENCE: &str = "talk-internal";
@@ -90,10 +97,14 @@ pub struct Verified {
 pub struct Acting(pub talk_proto::Caller);
 
 /// One process's internal credentials: it mints tokens for its calls and
-/// verifies those of calls it serves.
+/// verifies those of calls it serves, and holds its mutual TLS files.
 #[derive(Clone)]
 pub struct Internal {
     name: Arc<str>,
+    /// This process's certificate, key and CA; none: plaintext.
+    tls: Option<MutualTls>,
+    /// Where the health routes of a guarded API go.
+    health: Health,
     encoding: EncodingKey,
     decoding: DecodingKey,
     /// Tokens minted, by the agent they act for (none: the process's own).
@@ -117,15 +128,20 @@ impl std::fmt::Debug for Internal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Internal")
             .field("name", &self.name)
+            .field("tls", &self.tls)
+            .field("health", &self.health)
             .finish_non_exhaustive()
     }
 }
 
 impl Internal {
-    /// Credentials of the process `name` with the shared `secret`.
+    /// Credentials of the process `name` with the shared `secret`: no TLS,
+    /// the health routes of a guarded API beside it.
     pub fn new(name: &str, secret: &[u8]) -> Self {
         Self {
             name: name.into(),
+            tls: None,
+            health: Health::Shared,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             minted: Arc::default(),
@@ -133,9 +149,32 @@ impl Internal {
         }
     }
 
-    /// Credentials of the process `name` with the configured `TALK_JWT_SECRET`.
+    /// Credentials of the process `name` with the configured
+    /// `TALK_JWT_SECRET`, `TALK_GRPC_TLS_*` and `TALK_OPS_ADDR`.
     pub fn from_config(name: &str, config: &Config) -> Self {
-        Self::new(name, config.jwt_secret.expose_secret().as_bytes())
+        Self {
+            tls: MutualTls::from_config(config),
+            health: Health::from_config(config),
+            ..Self::new(name, config.jwt_secret.expose_secret().as_bytes())
+        }
+    }
+
+    /// The same credentials with mutual TLS from `tls`.
+    pub fn with_tls(self, tls: MutualTls) -> Self {
+        Self {
+            tls: Some(tls),
+            ..self
+        }
+    }
+
+    /// The same credentials with the health routes of a guarded API at `health`.
+    pub fn with_health(self, health: Health) -> Self {
+        Self { health, ..self }
+    }
+
+    /// The mutual TLS files, if this process has them.
+    pub fn tls(&self) -> Option<&MutualTls> {
+        self.tls.as_ref()
     }
 
     /// The `authorization` value for a call made for `acting` (none: the
@@ -205,10 +244,17 @@ impl Internal {
         Some(found)
     }
 
-    /// `router` (a service's gRPC routes) answering `UNAUTHENTICATED` to
-    /// every call without a valid internal token.
-    pub fn guard(&self, router: Router) -> Router {
-        router.layer(axum::middleware::from_fn_with_state(self.clone(), guard))
+    /// `router` (a service's gRPC routes) as an internal API: every call
+    /// without a valid internal token is answered `UNAUTHENTICATED`, every
+    /// connection without a certificate signed by the CA refused when this
+    /// process has mutual TLS, and the health routes go where
+    /// `TALK_OPS_ADDR` says.
+    pub fn guard(&self, router: Router) -> Api {
+        Api::internal(
+            router.layer(axum::middleware::from_fn_with_state(self.clone(), guard)),
+            self.tls.clone(),
+            self.health,
+        )
     }
 
     /// The interceptor that attaches this process's token to every call.

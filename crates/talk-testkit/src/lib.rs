@@ -7,17 +7,20 @@
 //! - NATS: the server in `TALK_TEST_NATS` ([`nats_url`]) with a subject
 //!   prefix and stream of the test's own ([`fresh_prefix`]), or a private
 //!   `nats-server` a test may stop and resume ([`NatsServer`]);
-//! - [`wait_ready`]: polls a server's `/readyz` and fails loudly when the
-//!   server ended first.
+//! - [`wait_ready`]: polls a server's `/readyz` (on its ops port, or its
+//!   only port) and fails loudly when the server ended first;
+//! - [`free_addr`]: an address for a listener a service binds itself.
 //!
 //! It depends on no Talk crate: any of them can take it as a dev-dependency.
 
 #![warn(missing_docs)]
 
+mod addr;
 mod nats;
 mod pg;
 mod ready;
 
+pub use addr::free_addr;
 pub use nats::{NatsServer, Prefix, fresh_prefix, nats_url};
 pub use pg::{drop_database, fresh_database, fresh_schema_name, pg_base, test_database_url};
 pub use ready::{exited, task_ended, wait_ready};

@@ -91,21 +91,37 @@ async fn loopback() -> anyhow::Result<(TcpListener, String)> {
 }
 
 /// Runs every service in this process: the gRPC services on loopback ports of
-/// their own, and the REST API and WebSocket together on `listener`. Returns
-/// when `shutdown` is cancelled and every service has stopped.
+/// their own, and the REST API and WebSocket together on `listener`, with
+/// the process's health and metrics on `TALK_OPS_ADDR` (or beside them).
+/// Returns when `shutdown` is cancelled and every service has stopped.
 pub async fn serve_all(
     mut config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     ensure_jwt_secret(&mut config, true)?;
+    if talk_runtime::MutualTls::from_config(&config).is_some() {
+        tracing::warn!(
+            "TALK_GRPC_TLS_* is ignored by `talk serve all`: its services call each other on loopback inside this process"
+        );
+    }
     let bus = embedded_bus(&config).await?;
+    let public = talk_runtime::Health::from_config(&config);
     let (agent_listener, agent_url) = loopback().await?;
     let (talk_listener, talk_url) = loopback().await?;
     let (message_listener, message_url) = loopback().await?;
-    config.agent_service_url = agent_url;
-    config.talk_service_url = talk_url;
-    config.message_service_url = message_url;
+    // Inside, the services talk plaintext on loopback, each with its health
+    // routes on its own loopback port; the one ops listener is the public one's.
+    let config = Config {
+        agent_service_url: agent_url,
+        talk_service_url: talk_url,
+        message_service_url: message_url,
+        ops_addr: None,
+        grpc_tls_cert: None,
+        grpc_tls_key: None,
+        grpc_tls_ca: None,
+        ..config
+    };
 
     let mut tasks = JoinSet::new();
     let (c, s) = (config.clone(), shutdown.clone());
@@ -134,8 +150,9 @@ pub async fn serve_all(
         Box::pin(async move { bus.ready().await })
     });
     let s = shutdown.clone();
+    let api = talk_runtime::Api::from(router).with_health(public);
     tasks.spawn(async move {
-        talk_runtime::serve(listener, router, ready, s)
+        talk_runtime::serve(listener, api, ready, s)
             .await
             .context("edge")
     });
@@ -170,6 +187,7 @@ pub async fn serve_one(
         return serve_all(config, listener, shutdown).await;
     }
     ensure_jwt_secret(&mut config, false)?;
+    check_grpc_tls(service, &config)?;
     let needs_bus = matches!(
         service,
         Service::TalkService | Service::MessageService | Service::PushGateway
@@ -202,6 +220,36 @@ pub async fn serve_one(
         Service::PushGateway => {
             let bus = talk_runtime::bus(&config).await?;
             push_gateway::run(config, bus, listener, shutdown).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses at start what would fail later: mutual TLS files that cannot be
+/// used, a service URL whose scheme does not say whether `TALK_GRPC_TLS_*`
+/// is set (tonic speaks TLS to `https://` only), and a gRPC server with
+/// mutual TLS but its probes on the same port (`TALK_OPS_ADDR` unset).
+fn check_grpc_tls(service: Service, config: &Config) -> anyhow::Result<()> {
+    let tls = talk_runtime::MutualTls::from_config(config);
+    if let Some(tls) = &tls {
+        tls.check().context("mutual TLS between the services")?;
+        if service != Service::Edge && config.ops_addr.is_none() {
+            bail!(
+                "TALK_GRPC_TLS_* needs TALK_OPS_ADDR: probes and Prometheus present no client certificate"
+            );
+        }
+    }
+    let (scheme, why) = match tls {
+        Some(_) => ("https://", "TALK_GRPC_TLS_* is set"),
+        None => ("http://", "TALK_GRPC_TLS_* is not set"),
+    };
+    for (var, url) in [
+        ("TALK_AGENT_SERVICE_URL", &config.agent_service_url),
+        ("TALK_TALK_SERVICE_URL", &config.talk_service_url),
+        ("TALK_MESSAGE_SERVICE_URL", &config.message_service_url),
+    ] {
+        if !url.starts_with(scheme) {
+            bail!("{var} {url:?} must start with {scheme}: {why}");
         }
     }
     Ok(())

@@ -137,9 +137,17 @@ TALK_PUSH_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.pushGateway.port) | quote }}
 TALK_AGENT_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.agentService.port) | quote }}
 TALK_TALK_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.talkService.port) | quote }}
 TALK_MESSAGE_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.messageService.port) | quote }}
-TALK_AGENT_SERVICE_URL: {{ printf "http://%s-agent-service:%d" $fullname (int64 $s.agentService.port) | quote }}
-TALK_TALK_SERVICE_URL: {{ printf "http://%s-talk-service:%d" $fullname (int64 $s.talkService.port) | quote }}
-TALK_MESSAGE_SERVICE_URL: {{ printf "http://%s-message-service:%d" $fullname (int64 $s.messageService.port) | quote }}
+TALK_OPS_ADDR: {{ printf "0.0.0.0:%d" (int64 .Values.opsPort) | quote }}
+{{- /* With mutual TLS the clients speak TLS, which tonic does to https:// only. */}}
+{{- $scheme := ternary "https" "http" .Values.grpcTls.enabled }}
+TALK_AGENT_SERVICE_URL: {{ printf "%s://%s-agent-service:%d" $scheme $fullname (int64 $s.agentService.port) | quote }}
+TALK_TALK_SERVICE_URL: {{ printf "%s://%s-talk-service:%d" $scheme $fullname (int64 $s.talkService.port) | quote }}
+TALK_MESSAGE_SERVICE_URL: {{ printf "%s://%s-message-service:%d" $scheme $fullname (int64 $s.messageService.port) | quote }}
+{{- if .Values.grpcTls.enabled }}
+TALK_GRPC_TLS_CERT: {{ printf "%s/tls.crt" (include "talk.grpcTlsDir" .) | quote }}
+TALK_GRPC_TLS_KEY: {{ printf "%s/tls.key" (include "talk.grpcTlsDir" .) | quote }}
+TALK_GRPC_TLS_CA: {{ printf "%s/ca.crt" (include "talk.grpcTlsDir" .) | quote }}
+{{- end }}
 TALK_TOKEN_TTL_SECS: {{ .Values.auth.tokenTtlSecs | int64 | quote }}
 TALK_MAX_BODY_BYTES: {{ .Values.config.maxBodyBytes | int64 | quote }}
 TALK_WS_PING_SECS: {{ .Values.config.wsPingSecs | int64 | quote }}
@@ -155,6 +163,11 @@ OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- range $k, $v := .Values.config.extraEnv }}
 {{ $k }}: {{ $v | quote }}
 {{- end }}
+{{- end }}
+
+{{/* Where the pods mount grpcTls.secretName. */}}
+{{- define "talk.grpcTlsDir" -}}
+/etc/talk/grpc-tls
 {{- end }}
 
 {{/* Secret configuration (only when the chart owns the Secret). */}}

@@ -312,7 +312,7 @@ async fn requests_with_traceparent_work_and_metrics_are_per_route() {
         .await;
     assert_eq!(reply.status, 200);
     let metrics = edge
-        .send(edge.http.get(format!("{}/metrics", edge.base)))
+        .send(edge.http.get(format!("{}/metrics", edge.ops)))
         .await;
     assert!(
         metrics
@@ -321,4 +321,11 @@ async fn requests_with_traceparent_work_and_metrics_are_per_route() {
         "{}",
         metrics.text
     );
+    // The public port serves the API only: no metrics, no health.
+    for path in ["/metrics", "/readyz", "/healthz"] {
+        let public = edge
+            .send(edge.http.get(format!("{}{path}", edge.base)))
+            .await;
+        assert_eq!(public.status, 404, "{path} on the REST port");
+    }
 }

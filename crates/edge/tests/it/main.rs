@@ -19,6 +19,8 @@ const OTHER: &str = "5c1a5e0e-0000-4000-8000-0000000000aa";
 
 struct Edge {
     base: String,
+    /// Where `/healthz`, `/readyz` and `/metrics` answer (`TALK_OPS_ADDR`).
+    ops: String,
     token: String,
     recorder: Recorder,
     http: reqwest::Client,
@@ -66,27 +68,26 @@ async fn start() -> Edge {
         talk_runtime::always_ready(),
         shutdown.clone(),
     ));
+    let ops = talk_testkit::free_addr();
     let config = talk_config::Config {
         jwt_secret: SECRET.into(),
         agent_service_url: grpc_url.clone(),
         talk_service_url: grpc_url.clone(),
         message_service_url: grpc_url,
+        ops_addr: Some(ops),
         ..Default::default()
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(edge::run(config, listener, shutdown.clone()));
+    let ops = format!("http://{ops}");
+    let task = tokio::spawn(edge::run(config, listener, shutdown.clone()));
+    talk_testkit::wait_ready(&ops, None, talk_testkit::task_ended(&task))
+        .await
+        .expect("edge ready");
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
     Edge {
         base,
+        ops,
         token: tokens.issue(claim(32)).expect("token"),
         recorder,
         http,

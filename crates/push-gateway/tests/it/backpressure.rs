@@ -60,7 +60,7 @@ async fn a_slow_consumer_is_closed_with_the_resume_code_and_slows_nobody() {
     assert!(reason.contains("resume"), "{reason}");
     // The gateway counts it once the closing handshake is over.
     drop(slow);
-    let metrics = format!("http://{}/metrics", gateway.addr);
+    let metrics = format!("http://{}/metrics", gateway.ops);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let body = reqwest::get(&metrics).await.unwrap().text().await.unwrap();

@@ -13,7 +13,7 @@ use crate::support::{Gateway, World, joined, posted};
 /// A client of the gateway's `PushService`, with the internal token.
 fn push_client(gateway: &Gateway) -> PushServiceClient<talk_runtime::Channel> {
     let internal = talk_runtime::Internal::new("test", crate::support::SECRET.as_bytes());
-    let url = format!("http://{}", gateway.addr);
+    let url = format!("http://{}", gateway.grpc);
     PushServiceClient::new(talk_runtime::channel(&url, &internal).unwrap())
 }
 
@@ -129,4 +129,21 @@ async fn disconnect_agent_closes_its_sockets_with_4401() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn the_public_port_serves_neither_push_service_nor_health_nor_metrics() {
+    let world = World::nats().await;
+    let gateway = world.gateway().await;
+    assert_eq!(stats(&gateway).await.connections, 0);
+
+    let internal = talk_runtime::Internal::new("test", crate::support::SECRET.as_bytes());
+    let public = format!("http://{}", gateway.addr);
+    let mut client = PushServiceClient::new(talk_runtime::channel(&public, &internal).unwrap());
+    let refused = client.stats(StatsRequest {}).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unimplemented, "{refused:?}");
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let answer = reqwest::get(format!("{public}{path}")).await.unwrap();
+        assert_eq!(answer.status(), 404, "{path} on the WebSocket port");
+    }
 }

@@ -85,9 +85,17 @@ impl World {
         self.gateway_with(self.config()).await
     }
 
+    /// A gateway with `config` on fresh ports: its WebSocket, its
+    /// `PushService` and its ops port (health and metrics).
     pub async fn gateway_with(&self, config: Config) -> Gateway {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let (grpc, ops) = (talk_testkit::free_addr(), talk_testkit::free_addr());
+        let config = Config {
+            push_grpc_addr: grpc,
+            ops_addr: Some(ops),
+            ..config
+        };
         let shutdown = self.shutdown.child_token();
         let handle = tokio::spawn(push_gateway::run(
             config,
@@ -95,11 +103,13 @@ impl World {
             listener,
             shutdown.clone(),
         ));
-        talk_testkit::wait_ready(&format!("http://{addr}"), None, task_ended(&handle))
+        talk_testkit::wait_ready(&format!("http://{ops}"), None, task_ended(&handle))
             .await
             .expect("gateway ready");
         Gateway {
             addr,
+            grpc,
+            ops,
             shutdown,
             handle,
         }
@@ -162,7 +172,12 @@ impl Drop for World {
 }
 
 pub struct Gateway {
+    /// The WebSocket's address.
     pub addr: SocketAddr,
+    /// `PushService`'s address.
+    pub grpc: SocketAddr,
+    /// Where `/healthz`, `/readyz` and `/metrics` answer.
+    pub ops: SocketAddr,
     pub shutdown: CancellationToken,
     pub handle: JoinHandle<Result<(), push_gateway::Error>>,
 }
