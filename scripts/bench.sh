@@ -107,6 +107,11 @@ export TALK_SUBJECT_PREFIX=talkbench$RUN_ID
 export TALK_DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
 export TALK_JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 export TALK_ADMIN_PASSWORD=$ADMIN_PASSWORD TALK_DATA_DIR=$RUN_DIR/data
+# Rate limits on, but far above what the load generator sends: the buckets are
+# spent on every request (their cost is measured) and never refuse.
+export TALK_RATE_AGENT_WRITES_PER_SEC=${BENCH_RATE:-1000000} TALK_RATE_AGENT_READS_PER_SEC=${BENCH_RATE:-1000000}
+export TALK_RATE_CUSTOMER_PER_SEC=${BENCH_RATE:-1000000}
+export TALK_RATE_LOGIN_ADDRESS_PER_MIN=${BENCH_RATE:-1000000} TALK_RATE_LOGIN_USERNAME_PER_MIN=${BENCH_RATE:-1000000}
 export TALK_EDGE_ADDR=127.0.0.1:$EDGE_PORT TALK_PUSH_ADDR=127.0.0.1:$PUSH_PORT
 export TALK_AGENT_ADDR=127.0.0.1:$AGENT_PORT TALK_TALK_ADDR=127.0.0.1:$TALK_PORT
 export TALK_MESSAGE_ADDR=127.0.0.1:$MESSAGE_PORT TALK_PUSH_GRPC_ADDR=127.0.0.1:$(free_port)

@@ -9,6 +9,7 @@ mod messages;
 mod operations;
 mod outbox;
 mod push;
+mod rate;
 mod slice;
 mod talks;
 mod traces;

@@ -30,6 +30,7 @@ impl Reply {
             409 => "FAILED_PRECONDITION",
             413 => "PAYLOAD_TOO_LARGE",
             422 => "UNPROCESSABLE_ENTITY",
+            429 => "RESOURCE_EXHAUSTED",
             _ => "",
         };
         assert_eq!(error["status"], expected_status, "{}", self.body);

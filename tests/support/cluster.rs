@@ -54,10 +54,17 @@ async fn bind() -> anyhow::Result<(TcpListener, SocketAddr)> {
     Ok((listener, addr))
 }
 
-/// The configuration every test cluster starts from.
+/// The configuration every test cluster starts from: rate limits off (a
+/// test that is about them turns them on), so tests that write fast measure
+/// what they are about.
 pub fn base_config() -> Config {
     let names = fresh_prefix();
     Config {
+        rate_agent_writes_per_sec: 0,
+        rate_agent_reads_per_sec: 0,
+        rate_customer_per_sec: 0,
+        rate_login_address_per_min: 0,
+        rate_login_username_per_min: 0,
         jwt_secret: "a-test-secret-of-enough-length-0123456789".into(),
         admin_password: ADMIN_PASSWORD.into(),
         nats_stream: names.stream,

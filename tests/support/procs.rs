@@ -12,6 +12,15 @@ use talk_testkit::{exited, fresh_database, fresh_prefix, nats_url, wait_ready};
 
 use crate::cluster::ADMIN_PASSWORD;
 
+/// Rate limits off, as in `cluster::base_config`.
+const NO_RATE_LIMITS: [(&str, &str); 5] = [
+    ("TALK_RATE_AGENT_WRITES_PER_SEC", "0"),
+    ("TALK_RATE_AGENT_READS_PER_SEC", "0"),
+    ("TALK_RATE_CUSTOMER_PER_SEC", "0"),
+    ("TALK_RATE_LOGIN_ADDRESS_PER_MIN", "0"),
+    ("TALK_RATE_LOGIN_USERNAME_PER_MIN", "0"),
+];
+
 /// The services, in the order they start.
 pub const SERVICES: [&str; 5] = [
     "agent-service",
@@ -88,6 +97,7 @@ impl Processes {
             ("RUST_LOG", "warn".to_owned()),
         ]
         .into_iter()
+        .chain(NO_RATE_LIMITS.map(|(k, v)| (k, v.to_owned())))
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let logs = std::env::temp_dir().join(format!("talk-procs-{}", names.subject));
@@ -108,6 +118,11 @@ impl Processes {
     /// `http://127.0.0.1:<port>` of a service.
     pub fn url(&self, service: &str) -> String {
         format!("http://127.0.0.1:{}", self.ports[service])
+    }
+
+    /// The operating-system process id of a running service.
+    pub fn pid(&self, service: &str) -> Option<u32> {
+        self.children.get(service).map(Child::id)
     }
 
     /// `http://127.0.0.1:<port>` of a service's ops port: `/healthz`,
@@ -232,6 +247,7 @@ impl AllInOne {
             ("TALK_OUTBOX_PUBLISH_DELAY_MS", "30".to_owned()),
         ]
         .into_iter()
+        .chain(NO_RATE_LIMITS.map(|(k, v)| (k, v.to_owned())))
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         if stores == Stores::PostgresNats {

@@ -1,9 +1,10 @@
-//! agent-service: customers, agents, passwords and login, served over gRPC
-//! (`talk.v1.AgentService`) with `/healthz`, `/readyz` and `/metrics` on the
-//! same port.
+//! agent-service: customers, agents, passwords, login and refresh tokens,
+//! served over gRPC (`talk.v1.AgentService`), with `/healthz`, `/readyz` and
+//! `/metrics` on `TALK_OPS_ADDR` (or beside it when unset).
 //!
 //! On start it connects to its database (schema `agent`), migrates, and on an
-//! empty database creates a default customer with an `admin` agent.
+//! empty database creates a default customer with an `admin` agent; it
+//! purges expired idempotency records and refresh tokens in the background.
 
 mod api;
 mod db;
@@ -36,6 +37,9 @@ pub async fn run(
     }
     let db = connect(&config).await?;
     db::migration::run(&db).await.map_err(Error::Migrate)?;
+    service::password::prepare()
+        .await
+        .map_err(Error::Bootstrap)?;
     match bootstrap::run(&db, config.admin_password.expose_secret())
         .await
         .map_err(Error::Bootstrap)?
@@ -48,6 +52,17 @@ pub async fn run(
         config.token_ttl_secs,
     );
     let agents = service::Agents::new(db.clone(), tokens, config.refresh_ttl_secs);
+    let purges = [
+        tokio::spawn(
+            talk_store::expiry::Purge::new(
+                db.clone(),
+                "agent-service",
+                std::time::Duration::from_secs(config.idempotency_purge_secs),
+            )
+            .run(shutdown.clone()),
+        ),
+        tokio::spawn(service::purge_refresh_tokens(db.clone(), shutdown.clone())),
+    ];
     let internal = talk_runtime::Internal::from_config("agent-service", &config);
     let router = internal.guard(
         tonic::service::Routes::new(AgentServiceServer::new(api::AgentApi::new(agents)))
@@ -58,7 +73,14 @@ pub async fn run(
         Box::pin(async move { db.ping().await.is_ok() })
     });
     tracing::info!(addr = ?listener.local_addr().ok(), "agent-service listening");
-    talk_runtime::serve(listener, router, ready, shutdown).await?;
+    let served = talk_runtime::serve(listener, router, ready, shutdown.clone()).await;
+    shutdown.cancel();
+    for purge in purges {
+        if let Err(e) = purge.await {
+            tracing::warn!(error = %e, "purge ended abnormally");
+        }
+    }
+    served?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod middleware;
 pub mod routes;
 
@@ -19,7 +20,7 @@ use talk_config::ExposeSecret;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::get;
 use talk_auth::{Revocations, Tokens};
 use talk_config::Config;
@@ -27,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use clients::Clients;
@@ -63,6 +65,17 @@ pub struct AppState {
     pub clients: Clients,
     /// Refuses revoked tokens (asks agent-service).
     pub revocations: Revocations,
+    /// Rate limits.
+    pub limits: Arc<limits::Limits>,
+    /// Whether the login cookie is `Secure`.
+    pub cookie_secure: bool,
+}
+
+/// `Strict-Transport-Security` on every answer, when configured.
+fn hsts(max_age_secs: u64) -> Option<SetResponseHeaderLayer<HeaderValue>> {
+    let value = HeaderValue::from_str(&format!("max-age={max_age_secs}")).ok()?;
+    (max_age_secs > 0)
+        .then(|| SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, value))
 }
 
 /// VoIPBIN's CORS policy: any origin, no credentials, 12 h preflight cache.
@@ -105,6 +118,8 @@ pub fn router(config: &Config) -> Result<Router, Error> {
         )),
         revocations: Revocations::new(clients.agents.clone()),
         clients,
+        limits: Arc::new(limits::Limits::new(config)),
+        cookie_secure: config.cookie_secure,
     };
     let (api, operations) = routes::all().finish();
     let spec: routes::openapi::Spec =
@@ -120,6 +135,12 @@ pub fn router(config: &Config) -> Result<Router, Error> {
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(middleware::request_context))
+                .layer(axum::middleware::from_fn(limits::rate_headers))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .option_layer(hsts(config.hsts_max_age_secs))
                 .layer(cors())
                 .layer(TimeoutLayer::with_status_code(
                     http::StatusCode::SERVICE_UNAVAILABLE,

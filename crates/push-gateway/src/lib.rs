@@ -115,6 +115,13 @@ async fn routes(
         queue_len: config.ws_queue_len,
         frames_per_sec: config.ws_frames_per_sec,
         max_connections_per_agent: config.ws_max_connections_per_agent,
+        allowed_origins: config
+            .ws_allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect(),
         shutdown,
     });
     let router = Router::new()

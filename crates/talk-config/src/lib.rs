@@ -134,6 +134,25 @@ pub struct Config {
 
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
+    /// REST writes one agent may make per second (a burst of as many); 0: no limit.
+    pub rate_agent_writes_per_sec: u32,
+    /// REST reads one agent may make per second (a burst of as many); 0: no limit.
+    pub rate_agent_reads_per_sec: u32,
+    /// REST requests all agents of one customer may make per second; 0: no limit.
+    pub rate_customer_per_sec: u32,
+    /// Login attempts per minute from one client address; 0: no limit.
+    pub rate_login_address_per_min: u32,
+    /// Login attempts per minute for one username; 0: no limit.
+    pub rate_login_username_per_min: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry (set it
+    /// behind an ingress that appends one; never when clients reach the edge
+    /// directly, or they choose their own address).
+    pub trust_forwarded_for: bool,
+    /// `Strict-Transport-Security: max-age=<this>` on every REST answer
+    /// (set it when clients reach Talk over TLS); 0: not sent.
+    pub hsts_max_age_secs: u64,
+    /// Mark the login cookie `Secure` (set it when clients reach Talk over TLS).
+    pub cookie_secure: bool,
     /// Seconds between server pings on a WebSocket.
     pub ws_ping_secs: u64,
     /// Seconds without a pong before a socket is closed.
@@ -145,6 +164,10 @@ pub struct Config {
     pub ws_frames_per_sec: u32,
     /// WebSocket connections one agent may hold open on one push-gateway; 0: no limit.
     pub ws_max_connections_per_agent: usize,
+    /// Origins a browser may open a WebSocket from, comma-separated (e.g.
+    /// `https://talk.example.com`); empty: any. An upgrade without an
+    /// `Origin` header (not a browser) is not affected.
+    pub ws_allowed_origins: String,
 
     /// `text` or `json`.
     pub log_format: LogFormat,
@@ -193,11 +216,20 @@ impl Default for Config {
             refresh_ttl_secs: 30 * 24 * 3600,
             admin_password: SecretString::default(),
             max_body_bytes: 1024 * 1024,
+            rate_agent_writes_per_sec: 20,
+            rate_agent_reads_per_sec: 50,
+            rate_customer_per_sec: 1_000,
+            rate_login_address_per_min: 30,
+            rate_login_username_per_min: 10,
+            trust_forwarded_for: false,
+            hsts_max_age_secs: 0,
+            cookie_secure: false,
             ws_ping_secs: 10,
             ws_pong_timeout_secs: 60,
             ws_queue_len: 1024,
             ws_frames_per_sec: 20,
             ws_max_connections_per_agent: 16,
+            ws_allowed_origins: String::new(),
             log_format: LogFormat::Text,
         }
     }

@@ -155,9 +155,14 @@ async fn plaintext(
             tracing::debug!(error = %e, "TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(cancelled(shutdown))
-        .await
+    // Handlers may read the peer's address (`ConnectInfo<SocketAddr>`): the
+    // edge's login limits go by it.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(cancelled(shutdown))
+    .await
 }
 
 async fn cancelled(shutdown: CancellationToken) {

@@ -3,7 +3,8 @@
 //!
 //! [`run`] connects to the database, migrates, starts the outbox relay and
 //! the purge of expired idempotency records, and serves gRPC plus
-//! `/healthz`, `/readyz` and `/metrics` on one listener.
+//! `/healthz`, `/readyz` and `/metrics` on `TALK_OPS_ADDR` (or beside it
+//! when unset; `talk_runtime::serve`).
 
 pub mod api;
 pub mod db;

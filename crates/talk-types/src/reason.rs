@@ -113,6 +113,9 @@ reasons! {
     TooManyReplies = "TOO_MANY_REPLIES", InvalidArgument, "The thread has as many replies as it may have.";
     /// A read position that is not a seq of the talk.
     InvalidSeq = "INVALID_SEQ", InvalidArgument, "The seq is invalid.";
+    // 429.
+    /// Too many requests of one agent, customer, address or username.
+    RateLimitExceeded = "RATE_LIMIT_EXCEEDED", ResourceExhausted, "Too many requests; retry later.";
     // 401.
     /// No credentials, or credentials that are not valid.
     AuthenticationRequired = "AUTHENTICATION_REQUIRED", Unauthenticated, "Authentication is required.";
@@ -129,6 +132,8 @@ reasons! {
     // 403.
     /// The caller may not do this.
     PermissionDenied = "PERMISSION_DENIED", PermissionDenied, "You do not have permission to access this resource.";
+    /// A WebSocket opened from a page of an origin not on the allow-list.
+    OriginNotAllowed = "ORIGIN_NOT_ALLOWED", PermissionDenied, "WebSocket connections from this origin are not allowed.";
     /// A change of another agent's message.
     NotMessageOwner = "NOT_MESSAGE_OWNER", PermissionDenied, "Only its author may change a message.";
     // 404.

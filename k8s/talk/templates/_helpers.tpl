@@ -149,6 +149,23 @@ TALK_GRPC_TLS_KEY: {{ printf "%s/tls.key" (include "talk.grpcTlsDir" .) | quote 
 TALK_GRPC_TLS_CA: {{ printf "%s/ca.crt" (include "talk.grpcTlsDir" .) | quote }}
 {{- end }}
 TALK_TOKEN_TTL_SECS: {{ .Values.auth.tokenTtlSecs | int64 | quote }}
+TALK_REFRESH_TTL_SECS: {{ .Values.auth.refreshTtlSecs | int64 | quote }}
+{{- $l := .Values.limits }}
+TALK_RATE_AGENT_WRITES_PER_SEC: {{ $l.agentWritesPerSec | int64 | quote }}
+TALK_RATE_AGENT_READS_PER_SEC: {{ $l.agentReadsPerSec | int64 | quote }}
+TALK_RATE_CUSTOMER_PER_SEC: {{ $l.customerPerSec | int64 | quote }}
+TALK_RATE_LOGIN_ADDRESS_PER_MIN: {{ $l.loginAddressPerMin | int64 | quote }}
+TALK_RATE_LOGIN_USERNAME_PER_MIN: {{ $l.loginUsernamePerMin | int64 | quote }}
+TALK_WS_FRAMES_PER_SEC: {{ $l.wsFramesPerSec | int64 | quote }}
+TALK_WS_MAX_CONNECTIONS_PER_AGENT: {{ $l.wsMaxConnectionsPerAgent | int64 | quote }}
+TALK_MAX_PARTICIPANTS_PER_TALK: {{ $l.maxParticipantsPerTalk | int64 | quote }}
+TALK_MAX_TALKS_PER_CUSTOMER: {{ $l.maxTalksPerCustomer | int64 | quote }}
+TALK_MAX_THREAD_REPLIES: {{ $l.maxThreadReplies | int64 | quote }}
+{{- /* The edge sits behind the ingress, which appends the client's address. */}}
+TALK_TRUST_FORWARDED_FOR: "true"
+TALK_WS_ALLOWED_ORIGINS: {{ .Values.config.wsAllowedOrigins | quote }}
+TALK_HSTS_MAX_AGE_SECS: {{ .Values.config.hstsMaxAgeSecs | int64 | quote }}
+TALK_COOKIE_SECURE: {{ .Values.config.cookieSecure | quote }}
 TALK_MAX_BODY_BYTES: {{ .Values.config.maxBodyBytes | int64 | quote }}
 TALK_WS_PING_SECS: {{ .Values.config.wsPingSecs | int64 | quote }}
 TALK_WS_PONG_TIMEOUT_SECS: {{ .Values.config.wsPongTimeoutSecs | int64 | quote }}

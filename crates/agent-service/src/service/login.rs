@@ -141,3 +141,33 @@ impl Agents {
 fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
+
+/// How often used and expired refresh tokens are deleted.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes refresh tokens that expired, or were used over a day ago (a
+/// reuse within that day is still recognised as one), every hour until
+/// `shutdown`, in batches that never hold a lock long.
+pub async fn purge_refresh_tokens(
+    db: sea_orm::DatabaseConnection,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut every = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let used_before = time::now() - chrono::Duration::days(1);
+        loop {
+            match refresh_tokens::purge_batch(&db, time::now(), used_before).await {
+                Ok(0) => break,
+                Ok(_) => tokio::task::yield_now().await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "refresh token purge failed");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -13,7 +13,7 @@ use talk_auth::Tokens;
 use talk_store::Writes;
 use talk_types::{ApiError, Reason};
 
-pub use login::Session;
+pub use login::{Session, purge_refresh_tokens};
 pub use manage::{AgentUpdate, NewAgent};
 pub use read::Page;
 pub use talk_auth::Caller;

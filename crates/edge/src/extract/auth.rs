@@ -1,8 +1,9 @@
 //! The caller: a token from cookie `token`, query `?token=` or
-//! `Authorization: Bearer`, in VoIPBIN's order; verified, and not revoked
-//! (`talk_auth::Revocations`).
+//! `Authorization: Bearer`, in VoIPBIN's order; verified, not revoked
+//! (`talk_auth::Revocations`), and within its rate limits (`crate::limits`).
 
 use axum::extract::{FromRequestParts, Query};
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
@@ -12,6 +13,7 @@ use talk_types::ApiError;
 
 use crate::AppState;
 use crate::error::HttpError;
+use crate::limits::Spent;
 
 /// An authenticated agent.
 #[derive(Clone, Debug)]
@@ -50,6 +52,10 @@ impl FromRequestParts<AppState> for Auth {
         let token = token(parts).ok_or_else(ApiError::unauthenticated)?;
         let identity = state.tokens.verify(&token)?;
         state.revocations.check(&identity).await?;
+        let read = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if let Some(spent) = parts.extensions.get::<Spent>() {
+            spent.record(state.limits.spend(&identity, read))?;
+        }
         Ok(Self(identity))
     }
 }

@@ -6,8 +6,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderValue, Method};
+use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use talk_proto::{ChangePasswordRequest, LoginRequest, LogoutRequest, RefreshRequest};
 use talk_runtime::grpc::{acting, request};
@@ -19,6 +19,7 @@ use crate::AppState;
 use crate::dto::{LoginBody, LoginReply, PasswordBody, RefreshBody};
 use crate::error::HttpError;
 use crate::extract::{Auth, JsonBody, Write};
+use crate::limits::{self, Spent};
 
 /// Registers the login routes.
 pub fn register(registry: Registry) -> Registry {
@@ -72,12 +73,12 @@ pub async fn logout(State(state): State<AppState>, Auth(me): Auth) -> Result<Res
         .clone()
         .logout(acting(me.caller(), LogoutRequest {}))
         .await?;
-    let mut response = Json(serde_json::json!({})).into_response();
-    let cleared = "token=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict";
-    response
-        .headers_mut()
-        .insert(SET_COOKIE, HeaderValue::from_static(cleared));
-    Ok(response)
+    Ok(with_cookie(
+        Json(serde_json::json!({})).into_response(),
+        "",
+        0,
+        state.cookie_secure,
+    ))
 }
 
 /// Sets the caller's password; answers the agent.
@@ -110,27 +111,51 @@ pub async fn change_password(
 
 /// Checks credentials with agent-service and answers `{username, token}`
 /// (and the refresh token).
+/// Limited per client address and per username (`crate::limits`); a
+/// username whose logins keep failing backs off.
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, HttpError> {
     let LoginBody { username, password } = body;
-    let reply = state
+    let address = state.limits.address(&headers, limits::peer(&extensions));
+    if let Some(spent) = extensions.get::<Spent>() {
+        spent.record(state.limits.spend_login(address, &username))?;
+    }
+    let answer = state
         .clients
         .agents
         .clone()
-        .login(request(LoginRequest { username, password }))
-        .await?
-        .into_inner();
-    Ok(session(reply))
+        .login(request(LoginRequest {
+            username: username.clone(),
+            password,
+        }))
+        .await;
+    match &answer {
+        Ok(_) => state.limits.login_ended(&username, true),
+        Err(status) if status.code() == tonic::Code::Unauthenticated => {
+            state.limits.login_ended(&username, false);
+        }
+        Err(_) => {}
+    }
+    Ok(session(answer?.into_inner(), state.cookie_secure))
 }
 
-/// Trades a refresh token for the next pair; answers like a login.
+/// Trades a refresh token for the next pair; answers like a login. Limited
+/// per client address, like logins.
 pub async fn refresh(
     State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Response, HttpError> {
     let RefreshBody { refresh_token } = body;
+    let address = state.limits.address(&headers, limits::peer(&extensions));
+    if let Some(spent) = extensions.get::<Spent>() {
+        spent.record(state.limits.spend_address(address))?;
+    }
     let reply = state
         .clients
         .agents
@@ -138,18 +163,30 @@ pub async fn refresh(
         .refresh(request(RefreshRequest { refresh_token }))
         .await?
         .into_inner();
-    Ok(session(reply))
+    Ok(session(reply, state.cookie_secure))
 }
 
 /// A login's answer, with the access token also set as cookie `token`.
-fn session(reply: talk_proto::LoginResponse) -> Response {
-    let cookie = format!(
-        "token={}; Max-Age={}; Path=/; HttpOnly; SameSite=Strict",
-        reply.token, reply.expires_in
-    );
-    let mut response = Json(LoginReply::from(reply)).into_response();
+fn session(reply: talk_proto::LoginResponse, secure: bool) -> Response {
+    let (token, max_age) = (reply.token.clone(), reply.expires_in);
+    with_cookie(
+        Json(LoginReply::from(reply)).into_response(),
+        &token,
+        max_age,
+        secure,
+    )
+}
+
+/// `response` setting cookie `token` (cleared when empty), never cached:
+/// it carries a credential.
+fn with_cookie(mut response: Response, token: &str, max_age: u64, secure: bool) -> Response {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie =
+        format!("token={token}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}");
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(SET_COOKIE, value);
+        headers.insert(SET_COOKIE, value);
     }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -18,7 +18,7 @@ async fn login_answers_token_and_cookie_and_401_with_body() {
         let token = ok.body["token"].as_str().expect("token");
         let cookie = ok.headers["set-cookie"].to_str().expect("ascii");
         assert!(cookie.starts_with(&format!("token={token};")), "{cookie}");
-        for part in ["Max-Age=604800", "Path=/", "HttpOnly", "SameSite=Strict"] {
+        for part in ["Max-Age=3600", "Path=/", "HttpOnly", "SameSite=Strict"] {
             assert!(cookie.contains(part), "{cookie}");
         }
     }

@@ -12,7 +12,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
@@ -44,6 +44,8 @@ pub(crate) struct Shared {
     pub(crate) frames_per_sec: u32,
     /// Sockets one agent may hold on this gateway (0: no limit).
     pub(crate) max_connections_per_agent: usize,
+    /// Origins a browser may connect from; empty: any.
+    pub(crate) allowed_origins: Vec<String>,
     pub(crate) shutdown: CancellationToken,
 }
 
@@ -137,6 +139,16 @@ pub(crate) async fn upgrade(
             return reject(&error, &headers);
         }
     };
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && !shared.allowed_origins.is_empty()
+        && !shared
+            .allowed_origins
+            .iter()
+            .any(|allowed| origin.as_bytes() == allowed.as_bytes())
+    {
+        // Another site's page cannot open a socket with a visitor's cookie.
+        return reject(&Reason::OriginNotAllowed.into(), &headers);
+    }
     let params = match params(&shared, &query, &headers) {
         Ok(params) => params,
         Err(error) => return reject(&error, &headers),

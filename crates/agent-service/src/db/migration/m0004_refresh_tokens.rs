@@ -37,7 +37,21 @@ impl MigrationTrait for CreateRefreshTokens {
                     )
                     .to_owned(),
             )
-            .await
+            .await?;
+        // The hourly purge finds expired and long-used tokens by these.
+        for column in ["tm_expire", "tm_used"] {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(format!("ix_refresh_tokens_{column}"))
+                        .table("refresh_tokens")
+                        .col(column)
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
