@@ -75,7 +75,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A free port below the ephemeral range (outgoing connections take their local
+# ports from that range and could take a port picked there before it is bound).
+free_port() { python3 -c '
+import random, socket
+while True:
+    port = random.randrange(20000, 32768)
+    try:
+        socket.socket().bind(("127.0.0.1", port)); print(port); break
+    except OSError:
+        pass'; }
 
 echo "== machine"
 {

@@ -2,7 +2,6 @@
 //! for tests that restart services or scrape each one's own `/metrics`.
 
 use std::collections::HashMap;
-use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -48,7 +47,7 @@ pub fn talk_binary() -> anyhow::Result<PathBuf> {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(talk_testkit::free_addr().port())
 }
 
 /// Five `talk serve <service>` processes sharing one database and one NATS
