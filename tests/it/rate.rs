@@ -9,18 +9,13 @@
 use anyhow::Context;
 use reqwest::Method;
 use serde_json::{Value, json};
-use talk_config::{BusKind, Config};
+use talk_config::Config;
 use talk_e2e::client::Reply;
-use talk_e2e::cluster::{ADMIN_PASSWORD, base_config};
-use talk_e2e::{Api, Cluster, fresh_database};
+use talk_e2e::cluster::ADMIN_PASSWORD;
+use talk_e2e::{Api, Cluster, Topology};
 
 async fn cluster(limits: impl FnOnce(&mut Config)) -> anyhow::Result<Cluster> {
-    let mut config = base_config();
-    config.bus = BusKind::Nats;
-    config.nats_url = talk_testkit::nats_url();
-    config.database_url = fresh_database().await?;
-    limits(&mut config);
-    Cluster::start_services(config).await
+    Cluster::start_with(Topology::Services { nats_url: None }, limits).await
 }
 
 fn header(reply: &Reply, name: &str) -> Option<u64> {

@@ -57,7 +57,7 @@ async fn bind() -> anyhow::Result<(TcpListener, SocketAddr)> {
 /// The configuration every test cluster starts from: rate limits off (a
 /// test that is about them turns them on), so tests that write fast measure
 /// what they are about.
-pub fn base_config() -> Config {
+fn base_config() -> Config {
     let names = fresh_prefix();
     Config {
         rate_agent_writes_per_sec: 0,
@@ -78,13 +78,7 @@ impl Cluster {
     /// Starts Talk in `topology` and waits until every service is ready.
     pub async fn start(topology: Topology) -> anyhow::Result<Self> {
         match topology {
-            Topology::Services { nats_url } => {
-                let mut config = base_config();
-                config.bus = BusKind::Nats;
-                config.nats_url = nats_url.unwrap_or_else(talk_testkit::nats_url);
-                config.database_url = fresh_database().await?;
-                Self::start_services(config).await
-            }
+            Topology::Services { .. } => Self::start_with(topology, |_| {}).await,
             Topology::Embedded => Self::start_embedded().await,
         }
     }

@@ -23,11 +23,12 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
@@ -152,8 +153,10 @@ pub struct Limits {
     login_username: Option<Rated<String>>,
     failures: Mutex<HashMap<String, Failures>>,
     trust_forwarded_for: bool,
-    /// When full buckets were last forgotten.
-    swept: Mutex<Instant>,
+    /// When these limits were made, and when (in ms since then) full buckets
+    /// are next forgotten: read on every request, so an atomic, not a lock.
+    started: Instant,
+    next_sweep_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Limits {
@@ -164,6 +167,7 @@ impl std::fmt::Debug for Limits {
 
 const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);
+const MINUTE_MS: u64 = 60_000;
 
 impl Limits {
     /// The limits `config` sets.
@@ -176,7 +180,8 @@ impl Limits {
             login_username: Rated::new(config.rate_login_username_per_min, MINUTE),
             failures: Mutex::default(),
             trust_forwarded_for: config.trust_forwarded_for,
-            swept: Mutex::new(Instant::now()),
+            started: Instant::now(),
+            next_sweep_ms: AtomicU64::new(MINUTE_MS),
         }
     }
 
@@ -258,8 +263,9 @@ impl Limits {
     }
 
     /// The address a request comes from: the last `X-Forwarded-For` entry
-    /// (the one the trusted ingress added) when so configured, else the peer.
-    pub fn address(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
+    /// (the one the trusted ingress added) when so configured, else the peer
+    /// (`ConnectInfo`, when the server knows it).
+    pub fn address(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<IpAddr> {
         if self.trust_forwarded_for
             && let Some(forwarded) = headers
                 .get_all("x-forwarded-for")
@@ -271,20 +277,25 @@ impl Limits {
         {
             return Some(forwarded);
         }
-        peer.map(|p| p.ip())
+        extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip())
     }
 
     /// Forgets full buckets once a minute, so memory follows the clients of
     /// the last minute, not every client ever seen.
     fn sweep_now_and_then(&self) {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let due = self.next_sweep_ms.load(Ordering::Relaxed);
+        // Of requests arriving together, the one that moves the deadline sweeps.
+        if now >= due
+            && self
+                .next_sweep_ms
+                .compare_exchange(due, now + MINUTE_MS, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
         {
-            let mut swept = self.swept.lock().unwrap_or_else(PoisonError::into_inner);
-            if swept.elapsed() < MINUTE {
-                return;
-            }
-            *swept = Instant::now();
+            self.forget_full();
         }
-        self.forget_full();
     }
 
     /// Forgets full buckets.
@@ -316,28 +327,22 @@ fn tightest<const N: usize>(budgets: [Option<Budget>; N]) -> Option<Budget> {
 #[derive(Clone, Debug, Default)]
 pub struct Spent(Arc<Mutex<Option<Budget>>>);
 
-impl Spent {
-    /// Records `budget`; a refusal (429) when it is one.
-    pub fn record(&self, budget: Option<Budget>) -> Result<(), ApiError> {
-        let Some(budget) = budget else {
-            return Ok(());
-        };
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(budget);
-        match budget.retry_after {
-            Some(after) => Err(ApiError::of(
-                Reason::RateLimitExceeded,
-                format!("Too many requests; retry in {after} s."),
-            )),
-            None => Ok(()),
-        }
+/// Leaves what a request spent (`budget`) in its [`Spent`] slot; a refusal
+/// (429) when the budget is one.
+pub fn record(extensions: &Extensions, budget: Option<Budget>) -> Result<(), ApiError> {
+    let Some(budget) = budget else {
+        return Ok(());
+    };
+    if let Some(Spent(slot)) = extensions.get::<Spent>() {
+        *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(budget);
     }
-}
-
-/// The client's peer address, when the server knows it.
-pub fn peer(request_extensions: &axum::http::Extensions) -> Option<SocketAddr> {
-    request_extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr)
+    match budget.retry_after {
+        Some(after) => Err(ApiError::of(
+            Reason::RateLimitExceeded,
+            format!("Too many requests; retry in {after} s."),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Gives every request a [`Spent`] slot and answers what was spent in

@@ -10,9 +10,9 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 use serde_json::Value;
-use talk_config::{BusKind, Config};
-use talk_e2e::cluster::{ADMIN_PASSWORD, base_config};
-use talk_e2e::{Api, Cluster, fresh_database};
+use talk_config::Config;
+use talk_e2e::cluster::ADMIN_PASSWORD;
+use talk_e2e::{Api, Cluster, Topology};
 
 mod idempotency;
 mod messages;
@@ -24,12 +24,7 @@ const CHATS: &str = "/v1.0/service_agents/talk_chats";
 /// Separate services on PostgreSQL and NATS with `tune` applied to their
 /// configuration, and the admin logged in.
 async fn start(tune: impl FnOnce(&mut Config)) -> anyhow::Result<(Cluster, Api)> {
-    let mut config = base_config();
-    config.bus = BusKind::Nats;
-    config.nats_url = talk_testkit::nats_url();
-    config.database_url = fresh_database().await?;
-    tune(&mut config);
-    let cluster = Cluster::start_services(config).await?;
+    let cluster = Cluster::start_with(Topology::Services { nats_url: None }, tune).await?;
     let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
     Ok((cluster, admin))
 }

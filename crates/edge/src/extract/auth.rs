@@ -13,7 +13,7 @@ use talk_types::ApiError;
 
 use crate::AppState;
 use crate::error::HttpError;
-use crate::limits::Spent;
+use crate::limits;
 
 /// An authenticated agent.
 #[derive(Clone, Debug)]
@@ -53,9 +53,7 @@ impl FromRequestParts<AppState> for Auth {
         let identity = state.tokens.verify(&token)?;
         state.revocations.check(&identity).await?;
         let read = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if let Some(spent) = parts.extensions.get::<Spent>() {
-            spent.record(state.limits.spend(&identity, read))?;
-        }
+        limits::record(&parts.extensions, state.limits.spend(&identity, read))?;
         Ok(Self(identity))
     }
 }

@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::dto::{LoginBody, LoginReply, PasswordBody, RefreshBody};
 use crate::error::HttpError;
 use crate::extract::{Auth, JsonBody, Write};
-use crate::limits::{self, Spent};
+use crate::limits;
 
 /// Registers the login routes.
 pub fn register(registry: Registry) -> Registry {
@@ -120,10 +120,8 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, HttpError> {
     let LoginBody { username, password } = body;
-    let address = state.limits.address(&headers, limits::peer(&extensions));
-    if let Some(spent) = extensions.get::<Spent>() {
-        spent.record(state.limits.spend_login(address, &username))?;
-    }
+    let address = state.limits.address(&headers, &extensions);
+    limits::record(&extensions, state.limits.spend_login(address, &username))?;
     let answer = state
         .clients
         .agents
@@ -152,10 +150,8 @@ pub async fn refresh(
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Response, HttpError> {
     let RefreshBody { refresh_token } = body;
-    let address = state.limits.address(&headers, limits::peer(&extensions));
-    if let Some(spent) = extensions.get::<Spent>() {
-        spent.record(state.limits.spend_address(address))?;
-    }
+    let address = state.limits.address(&headers, &extensions);
+    limits::record(&extensions, state.limits.spend_address(address))?;
     let reply = state
         .clients
         .agents

@@ -1,7 +1,7 @@
 //! The events each change publishes, in order, with their payloads.
 
 use talk_events::{EventKind, Payload};
-use talk_proto::{RemoveParticipantRequest, SetParticipantRoleRequest, TalkRef, UpdateTalkRequest};
+use talk_proto::{RemoveParticipantRequest, SetParticipantRoleRequest, UpdateTalkRequest};
 
 use crate::support::{Env, next_events, write};
 
@@ -26,18 +26,9 @@ async fn participant_id(
     talk: &str,
     who: &talk_proto::Caller,
 ) -> String {
-    env.talks
-        .clone()
-        .list_participants(talk_runtime::grpc::acting(
-            by.clone(),
-            TalkRef {
-                talk_id: talk.into(),
-            },
-        ))
+    env.participants(by, talk)
         .await
         .expect("participants")
-        .into_inner()
-        .participants
         .into_iter()
         .find(|p| p.owner_id == who.agent_id)
         .expect("a participant")
