@@ -13,3 +13,4 @@ mod rate;
 mod slice;
 mod talks;
 mod traces;
+mod voipbin;

@@ -83,6 +83,20 @@ pub struct UpdateAgentBody {
     pub password: Option<String>,
     /// Permission bitmask (admins only).
     pub permission: Option<u32>,
+    /// VoIPBIN ring method: `ringall` or `linear`.
+    pub ring_method: Option<String>,
+}
+
+/// `PUT /v1.0/service_agents/me`: VoIPBIN's body. Only the fields present
+/// change (at least one); anything else in the body is ignored.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UpdateMeBody {
+    /// Display name.
+    pub name: Option<String>,
+    /// Detail.
+    pub detail: Option<String>,
+    /// VoIPBIN ring method: `ringall` or `linear`.
+    pub ring_method: Option<String>,
 }
 
 /// A participant as VoIPBIN names it.

@@ -6,6 +6,9 @@
 //! middleware (`crate::middleware`) renders the body once it knows the id.
 //! Responses that axum or tower-http produce themselves (404, 405, 413, a
 //! timeout) are turned into the same body there.
+//!
+//! On VoIPBIN's own paths ([`is_voipbin_path`]) `error.status` stays within
+//! VoIPBIN's enum ([`voipbin_status`]); the seed's paths keep Talk's richer set.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -60,6 +63,36 @@ impl IntoResponse for HttpError {
     }
 }
 
+/// Whether `path` is one of VoIPBIN's own (`/v1.0/service_agents/…`,
+/// `/auth/…`), whose clients know only VoIPBIN's `error.status` values.
+pub fn is_voipbin_path(path: &str) -> bool {
+    path.starts_with("/v1.0/service_agents/") || path.starts_with("/auth/")
+}
+
+/// `error.status` for `kind` in VoIPBIN's enum (INVALID_ARGUMENT,
+/// UNAUTHENTICATED, PAYMENT_REQUIRED, PERMISSION_DENIED, NOT_FOUND,
+/// ALREADY_EXISTS, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, UNAVAILABLE,
+/// INTERNAL): the kinds VoIPBIN lacks become the closest one it has, with
+/// the HTTP status and `reason` unchanged. A body too large (413) is an
+/// invalid request; an `Idempotency-Key` already used with another request
+/// (422) conflicts with what the key has recorded, like any request the
+/// state forbids.
+pub fn voipbin_status(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::PayloadTooLarge => ErrorKind::InvalidArgument.status(),
+        ErrorKind::Unprocessable => ErrorKind::FailedPrecondition.status(),
+        ErrorKind::InvalidArgument
+        | ErrorKind::Unauthenticated
+        | ErrorKind::PermissionDenied
+        | ErrorKind::NotFound
+        | ErrorKind::AlreadyExists
+        | ErrorKind::FailedPrecondition
+        | ErrorKind::ResourceExhausted
+        | ErrorKind::Unavailable
+        | ErrorKind::Internal => kind.status(),
+    }
+}
+
 /// The error for a response that left the router without a JSON body
 /// (axum's own 404/405, tower-http's 413 or timeout).
 pub fn for_bare_status(status: StatusCode) -> ApiError {
@@ -91,4 +124,53 @@ pub fn for_bare_status(status: StatusCode) -> ApiError {
 /// 413: the body is over the configured limit.
 pub fn payload_too_large() -> ApiError {
     ApiError::of(Reason::PayloadTooLarge, "The request body is too large.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// VoIPBIN's `error.status` enum (reference §2.7).
+    const VOIPBIN: [&str; 10] = [
+        "INVALID_ARGUMENT",
+        "UNAUTHENTICATED",
+        "PAYMENT_REQUIRED",
+        "PERMISSION_DENIED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "FAILED_PRECONDITION",
+        "RESOURCE_EXHAUSTED",
+        "UNAVAILABLE",
+        "INTERNAL",
+    ];
+
+    #[test]
+    fn every_reason_has_a_voipbin_status_on_voipbin_paths() {
+        for reason in Reason::ALL {
+            let status = voipbin_status(reason.kind());
+            assert!(VOIPBIN.contains(&status), "{reason:?} → {status}");
+        }
+        assert_eq!(
+            voipbin_status(ErrorKind::PayloadTooLarge),
+            "INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            voipbin_status(ErrorKind::Unprocessable),
+            "FAILED_PRECONDITION"
+        );
+        assert_eq!(
+            voipbin_status(ErrorKind::ResourceExhausted),
+            "RESOURCE_EXHAUSTED"
+        );
+    }
+
+    #[test]
+    fn voipbin_paths_are_service_agents_and_auth() {
+        assert!(is_voipbin_path("/v1.0/service_agents/talk_chats"));
+        assert!(is_voipbin_path("/v1.0/service_agents/me"));
+        assert!(is_voipbin_path("/auth/login"));
+        assert!(!is_voipbin_path("/v1.0/talks"));
+        assert!(!is_voipbin_path("/v1.0/auth/login"));
+        assert!(!is_voipbin_path("/v1.0/service_agentsx"));
+    }
 }

@@ -17,7 +17,10 @@ use talk_types::{ApiError, Reason};
 use talk_wire::ErrorResponse;
 use tracing::Instrument;
 
-use crate::error::{HttpError, PendingError, for_bare_status, payload_too_large, status_of};
+use crate::error::{
+    HttpError, PendingError, for_bare_status, is_voipbin_path, payload_too_large, status_of,
+    voipbin_status,
+};
 
 /// `X-Request-Id`.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -80,6 +83,7 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().clone();
+    let voipbin = is_voipbin_path(request.uri().path());
     let span = tracing::info_span!(
         "http",
         http.method = %method,
@@ -96,7 +100,7 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
     }
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
-    let mut response = render_error(response, &id);
+    let mut response = render_error(response, &id, voipbin);
     let status = response.status().as_u16();
     span.record("http.status", status);
     talk_telemetry::metrics::HTTP_REQUESTS
@@ -111,8 +115,10 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// Gives every error response VoIPBIN's JSON body carrying the request id.
-fn render_error(response: Response, request_id: &str) -> Response {
+/// Gives every error response VoIPBIN's JSON body carrying the request id —
+/// on VoIPBIN's paths (`voipbin`) with a status of VoIPBIN's enum, whoever
+/// made the error (a handler, an extractor, the body limit, the router).
+fn render_error(response: Response, request_id: &str, voipbin: bool) -> Response {
     let status = response.status();
     let pending = response.extensions().get::<PendingError>().cloned();
     let is_json = response
@@ -142,7 +148,11 @@ fn render_error(response: Response, request_id: &str) -> Response {
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(http::header::CONTENT_LENGTH);
     parts.extensions.remove::<PendingError>();
-    let body = serde_json::to_vec(&ErrorResponse::new(&error, request_id)).unwrap_or_default();
+    let mut body = ErrorResponse::new(&error, request_id);
+    if voipbin {
+        body.error.status = voipbin_status(error.kind);
+    }
+    let body = serde_json::to_vec(&body).unwrap_or_default();
     parts.status = status;
     parts
         .headers

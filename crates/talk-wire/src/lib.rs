@@ -154,7 +154,10 @@ pub struct Message {
     pub tm_delete: Option<String>,
 }
 
-/// An agent (password never included).
+/// An agent: VoIPBIN's `AgentManagerAgent` in its key order, never with a
+/// password or its hash. Talk has no tags, call addresses or SIP direct
+/// hash, so `tag_ids` and `addresses` are always `[]` and `direct_hash` is
+/// `""` — present, as VoIPBIN always sends them.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Agent {
     /// Agent id.
@@ -173,6 +176,13 @@ pub struct Agent {
     pub status: String,
     /// Permission bitmask.
     pub permission: u32,
+    /// VoIPBIN tag ids (always empty).
+    pub tag_ids: Vec<String>,
+    /// VoIPBIN endpoint addresses (always empty).
+    #[schema(value_type = Vec<Object>)]
+    pub addresses: Vec<Value>,
+    /// VoIPBIN SIP direct hash (always empty).
+    pub direct_hash: String,
     /// Created.
     pub tm_create: Option<String>,
     /// Last changed.

@@ -11,6 +11,15 @@ use super::{
     CHATS, TALKS, id_of, members, my_talks, participant_agents, put, start, walk, with_key,
 };
 
+/// A reused key on VoIPBIN's paths: 422, with `status` in VoIPBIN's enum
+/// (it has no UNPROCESSABLE_ENTITY; docs/API.md, "Error statuses").
+#[track_caller]
+fn assert_voipbin_422(reply: &talk_e2e::client::Reply) {
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(reply.body["error"]["status"], "FAILED_PRECONDITION");
+    assert_eq!(reply.body["error"]["reason"], "IDEMPOTENCY_KEY_REUSED");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotent_retries_replay_the_first_answer_or_422() -> anyhow::Result<()> {
     let (cluster, admin) = start().await?;
@@ -30,7 +39,7 @@ async fn idempotent_retries_replay_the_first_answer_or_422() -> anyhow::Result<(
     // Same key, another body → 422, nothing created.
     let other = json!({"type": "group", "name": "something else"});
     let reused = with_key(&alice, Method::POST, CHATS, Some(other.clone()), "create-1").await?;
-    assert_error(&reused, 422, "IDEMPOTENCY_KEY_REUSED");
+    assert_voipbin_422(&reused);
     assert_eq!(my_talks(&alice).await?, vec![t.clone()]);
     // Keys belong to their agent: bob's "create-1" is his own.
     let bobs = with_key(&bob, Method::POST, CHATS, Some(other.clone()), "create-1").await?;
@@ -121,7 +130,7 @@ async fn idempotent_retries_replay_the_first_answer_or_422() -> anyhow::Result<(
         "put-1",
     )
     .await?;
-    assert_error(&changed, 422, "IDEMPOTENCY_KEY_REUSED");
+    assert_voipbin_422(&changed);
     assert_eq!(alice.get(&path).await?["name"], "n2");
 
     // Add, remove, re-add: a replayed add does not add again.

@@ -135,6 +135,7 @@ impl AgentService for AgentApi {
                 detail,
                 password,
                 permission,
+                ring_method,
             } = req;
             let id = convert::agent_id(&agent_id)?;
             let update = AgentUpdate {
@@ -142,6 +143,7 @@ impl AgentService for AgentApi {
                 detail,
                 password,
                 permission,
+                ring_method,
             };
             self.agents
                 .update(&caller, options.as_ref(), id, update)

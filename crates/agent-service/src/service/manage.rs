@@ -42,6 +42,8 @@ pub struct AgentUpdate {
     pub password: Option<String>,
     /// New permission bitmask (admins only).
     pub permission: Option<u32>,
+    /// New ring method (`ringall` or `linear`).
+    pub ring_method: Option<String>,
 }
 
 impl Agents {
@@ -113,7 +115,7 @@ impl Agents {
     }
 
     /// Updates an agent: admins any agent of their customer, an agent its own
-    /// name, detail and password.
+    /// name, detail, ring method and password.
     pub async fn update(
         &self,
         caller: &Caller,
@@ -126,6 +128,7 @@ impl Agents {
             detail,
             password,
             permission,
+            ring_method,
         } = update;
         if !caller.is_admin() && (id != caller.agent_id || permission.is_some()) {
             return Err(ApiError::permission_denied());
@@ -139,6 +142,9 @@ impl Agents {
         }
         if let Some(detail) = &detail {
             validate::detail(detail)?;
+        }
+        if let Some(ring_method) = &ring_method {
+            validate::ring_method(ring_method)?;
         }
         if let Some(password) = &password {
             validate::password(password)?;
@@ -166,6 +172,7 @@ impl Agents {
             detail: detail.clone(),
             password_hash: password_hash.clone(),
             permission,
+            ring_method: ring_method.clone(),
             revoke,
         };
         agents::update(write.txn(), caller.customer_id, id, changes, now)
@@ -176,6 +183,9 @@ impl Agents {
         }
         if let Some(detail) = detail {
             row.detail = detail;
+        }
+        if let Some(ring_method) = ring_method {
+            row.ring_method = ring_method;
         }
         if let Some(hash) = password_hash {
             row.password_hash = hash;

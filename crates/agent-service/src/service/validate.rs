@@ -8,6 +8,8 @@ const PASSWORD_MIN: usize = 8;
 const PASSWORD_MAX: usize = 256;
 const NAME_MAX: usize = 255;
 const DETAIL_MAX: usize = 4096;
+/// VoIPBIN's ring methods (`AgentManagerAgentRingMethod`).
+pub const RING_METHODS: [&str; 2] = ["ringall", "linear"];
 const KNOWN_PERMISSIONS: u32 =
     PERMISSION_SUPER_ADMIN | PERMISSION_AGENT | PERMISSION_ADMIN | PERMISSION_MANAGER;
 
@@ -71,6 +73,18 @@ pub fn permission(value: u32) -> Result<(), ApiError> {
     }
 }
 
+/// One of [`RING_METHODS`].
+pub fn ring_method(value: &str) -> Result<(), ApiError> {
+    if RING_METHODS.contains(&value) {
+        Ok(())
+    } else {
+        Err(ApiError::of(
+            Reason::InvalidArgument,
+            "The ring_method must be \"ringall\" or \"linear\".",
+        ))
+    }
+}
+
 fn max_len(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.chars().count() <= max {
         Ok(())
@@ -96,5 +110,10 @@ mod tests {
         assert!(permission(0).is_err());
         assert!(permission(2).is_err());
         assert_eq!(name(&"n".repeat(256)).unwrap_err().reason, "FIELD_TOO_LONG");
+        assert!(ring_method("ringall").is_ok() && ring_method("linear").is_ok());
+        assert_eq!(
+            ring_method("RINGALL").unwrap_err().reason,
+            "INVALID_ARGUMENT"
+        );
     }
 }

@@ -36,6 +36,7 @@ fn update_request(by: &Caller, agent_id: &str) -> tonic::Request<UpdateAgentRequ
             detail: None,
             password: None,
             permission: None,
+            ring_method: None,
         },
     )
 }

@@ -1,18 +1,19 @@
-//! Agents: `/v1.0/me`, `/v1.0/service_agents/me`, `/v1.0/agents` CRUD (create
-//! for admins; the rest as agent-service allows) and the agent directory.
+//! Agents: `/v1.0/me`, `/v1.0/service_agents/me` (read, and VoIPBIN's update
+//! of oneself), `/v1.0/agents` CRUD (create for admins; the rest as
+//! agent-service allows) and the agent directory at both families' paths.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use talk_proto as pb;
 use talk_runtime::grpc::acting;
-use talk_types::AgentId;
+use talk_types::{AgentId, ApiError, Reason};
 use talk_wire::{Agent, Page};
 
 use super::openapi::{AgentDoc, AgentPageDoc};
 use super::{Registry, doc};
 use crate::AppState;
-use crate::dto::{CreateAgentBody, UpdateAgentBody};
+use crate::dto::{CreateAgentBody, UpdateAgentBody, UpdateMeBody};
 use crate::error::HttpError;
 use crate::extract::{Admin, Auth, Id, JsonBody, Pagination, Write};
 
@@ -33,6 +34,17 @@ pub fn register(registry: Registry) -> Registry {
             doc(tag, "The caller's agent (VoIPBIN path)").ok::<AgentDoc>(200),
         )
         .add(
+            Method::PUT,
+            "/v1.0/service_agents/me",
+            update_me,
+            doc(
+                tag,
+                "Update the caller's name, detail and/or ring_method (VoIPBIN path; no admin needed)",
+            )
+            .body::<UpdateMeBody>()
+            .ok::<AgentDoc>(200),
+        )
+        .add(
             Method::GET,
             "/v1.0/agents",
             list,
@@ -47,6 +59,12 @@ pub fn register(registry: Registry) -> Registry {
             doc(tag, "List the customer's agents (VoIPBIN path)")
                 .paged()
                 .ok::<AgentPageDoc>(200),
+        )
+        .add(
+            Method::GET,
+            "/v1.0/service_agents/agents/{id}",
+            get,
+            doc(tag, "Get an agent of the caller's customer (VoIPBIN path)").ok::<AgentDoc>(200),
         )
         .add(
             Method::POST,
@@ -97,7 +115,8 @@ pub async fn me(State(state): State<AppState>, Auth(me): Auth) -> Result<Json<Ag
     fetch(&state, me.caller(), me.agent.id.to_string()).await
 }
 
-/// `GET /v1.0/agents/{id}`.
+/// `GET /v1.0/agents/{id}`, `GET /v1.0/service_agents/agents/{id}`: an agent
+/// of the caller's customer (another customer's is `404 AGENT_NOT_FOUND`).
 pub async fn get(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -106,7 +125,7 @@ pub async fn get(
     fetch(&state, me.caller(), id.to_string()).await
 }
 
-/// `GET /v1.0/agents`.
+/// `GET /v1.0/agents`, `GET /v1.0/service_agents/agents`.
 pub async fn list(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -175,6 +194,7 @@ pub async fn update(
         detail,
         password,
         permission,
+        ring_method,
     } = body;
     let agent = state
         .clients
@@ -189,6 +209,49 @@ pub async fn update(
                 detail,
                 password,
                 permission,
+                ring_method,
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(agent.into()))
+}
+
+/// `PUT /v1.0/service_agents/me`: the caller changes its own name, detail
+/// and ring method (agent-service lets any agent do that to itself and
+/// validates each field); nothing else of the agent changes.
+pub async fn update_me(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Write(options): Write,
+    JsonBody(body): JsonBody<UpdateMeBody>,
+) -> Result<Json<Agent>, HttpError> {
+    let UpdateMeBody {
+        name,
+        detail,
+        ring_method,
+    } = body;
+    if name.is_none() && detail.is_none() && ring_method.is_none() {
+        return Err(ApiError::of(
+            Reason::MissingField,
+            "The body needs \"name\", \"detail\" and/or \"ring_method\".",
+        )
+        .into());
+    }
+    let agent = state
+        .clients
+        .agents
+        .clone()
+        .update_agent(acting(
+            me.caller(),
+            pb::UpdateAgentRequest {
+                options: Some(options),
+                agent_id: me.agent.id.to_string(),
+                name,
+                detail,
+                ring_method,
+                password: None,
+                permission: None,
             },
         ))
         .await?

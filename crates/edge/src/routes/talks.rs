@@ -1,6 +1,8 @@
 //! Talks ("chats"): VoIPBIN's `/service_agents/talk_chats…` and
 //! `talk_channels`, and the seed's `/talks…` with close, reopen, leave and read.
 
+use std::collections::{HashMap, HashSet};
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
@@ -183,7 +185,26 @@ pub async fn list(
     Ok(page(talks, reply.next_page_token))
 }
 
-/// `GET /service_agents/talk_channels`.
+/// The ids of the talks the caller is an active participant of. Asked by
+/// the edge itself (`ListMemberships` serves Talk's own services) for the
+/// agent its verified token names. A failure is logged and names none.
+async fn joined_talks(state: &AppState, me: &Identity) -> HashSet<String> {
+    let request = talk_runtime::grpc::request(pb::ListMembershipsRequest {
+        agent_id: me.agent.id.to_string(),
+        customer_id: me.agent.customer_id.to_string(),
+    });
+    match state.clients.talks.clone().list_memberships(request).await {
+        Ok(memberships) => memberships.into_inner().talk_ids.into_iter().collect(),
+        Err(status) => {
+            tracing::warn!(code = ?status.code(), error = %status.message(), "memberships unavailable");
+            HashSet::new()
+        }
+    }
+}
+
+/// `GET /service_agents/talk_channels`: the customer's public talks, with
+/// the caller's `unread_count` ([`with_unread`]) in those it is in; 0 in
+/// the others, whose messages are not the caller's to read.
 pub async fn channels(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -199,8 +220,24 @@ pub async fn channels(
         ))
         .await?
         .into_inner();
+    let joined = if reply.talks.is_empty() {
+        HashSet::new()
+    } else {
+        joined_talks(&state, &me).await
+    };
+    let order: Vec<String> = reply.talks.iter().map(|t| t.id.clone()).collect();
+    let (mine, others): (Vec<pb::Talk>, Vec<pb::Talk>) = reply
+        .talks
+        .into_iter()
+        .partition(|t| joined.contains(&t.id));
+    let mut talks: HashMap<String, Talk> = with_unread(&state, &me, mine)
+        .await
+        .into_iter()
+        .chain(others.into_iter().map(Talk::from))
+        .map(|t| (t.id.clone(), t))
+        .collect();
     Ok(page(
-        reply.talks.into_iter().map(Talk::from).collect(),
+        order.iter().filter_map(|id| talks.remove(id)).collect(),
         reply.next_page_token,
     ))
 }

@@ -130,6 +130,8 @@ pub struct Changes {
     pub password_hash: Option<String>,
     /// New permission bitmask.
     pub permission: Option<u32>,
+    /// New ring method.
+    pub ring_method: Option<String>,
     /// Revoke the agent's tokens (move its token version).
     pub revoke: bool,
 }
@@ -147,6 +149,7 @@ pub async fn update<C: ConnectionTrait>(
         detail,
         password_hash,
         permission,
+        ring_method,
         revoke,
     } = changes;
     let mut query = Entity::update_many().col_expr(Column::TmUpdate, Expr::value(now));
@@ -164,6 +167,9 @@ pub async fn update<C: ConnectionTrait>(
     }
     if let Some(permission) = permission {
         query = query.col_expr(Column::Permission, Expr::value(i64::from(permission)));
+    }
+    if let Some(ring_method) = ring_method {
+        query = query.col_expr(Column::RingMethod, Expr::value(ring_method));
     }
     query
         .filter(Column::Id.eq(id))
