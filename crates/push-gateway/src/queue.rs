@@ -44,9 +44,25 @@ pub mod close {
 }
 
 /// Whether frames of `kind` may be shed for a slow client before it is
-/// disconnected (reactions: the message's next event carries them anyway).
+/// disconnected. No domain event may: each one is a change the client must
+/// see (a reaction's count included), live or on resume. The mechanism stays
+/// for ephemeral events (typing), which will be sheddable.
 pub(crate) fn sheddable(kind: EventKind) -> bool {
-    matches!(kind, EventKind::ReactionAdded | EventKind::ReactionRemoved)
+    match kind {
+        EventKind::TalkCreated
+        | EventKind::TalkUpdated
+        | EventKind::TalkDeleted
+        | EventKind::TalkClosed
+        | EventKind::TalkReopened
+        | EventKind::ParticipantJoined
+        | EventKind::ParticipantLeft
+        | EventKind::ParticipantUpdated
+        | EventKind::MessageCreated
+        | EventKind::MessageUpdated
+        | EventKind::MessageDeleted
+        | EventKind::ReactionAdded
+        | EventKind::ReactionRemoved => false,
+    }
 }
 
 /// What the writer sends next.
@@ -228,6 +244,13 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_domain_event_is_shed() {
+        for kind in EventKind::ALL {
+            assert!(!sheddable(kind), "{kind:?}");
+        }
+    }
 
     #[tokio::test]
     async fn sheds_ephemeral_first_then_reports_full() {

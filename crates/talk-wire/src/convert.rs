@@ -153,9 +153,11 @@ impl From<pb::Message> for Message {
             tm_delete,
             change_seq,
         } = value;
+        let by_agent = owner_type == "agent" && r#type != "system";
         Self {
             id,
             customer_id,
+            agent_id: by_agent.then(|| owner_id.clone()),
             owner_type,
             owner_id,
             chat_id,
@@ -163,9 +165,7 @@ impl From<pb::Message> for Message {
             kind: r#type,
             text,
             medias: medias.into_iter().map(Media::from).collect(),
-            metadata: Metadata {
-                reactions: reactions.into_iter().map(Reaction::from).collect(),
-            },
+            metadata: Metadata::new(reactions.into_iter().map(Reaction::from).collect()),
             seq,
             change_seq,
             reply_count,

@@ -5,8 +5,11 @@
 //! spec describes them from the same types.
 
 mod convert;
+mod reactions;
 
-use serde::Serialize;
+pub use reactions::message_viewed_by;
+
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -96,7 +99,7 @@ pub struct Media {
 }
 
 /// One reaction.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Reaction {
     /// The emoji.
     pub emoji: String,
@@ -108,24 +111,44 @@ pub struct Reaction {
     pub tm_create: Option<String>,
 }
 
-/// `metadata` of a message.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+/// How many agents reacted to a message with one emoji.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReactionCount {
+    /// The emoji.
+    pub emoji: String,
+    /// Agents that reacted with it.
+    pub count: u32,
+    /// Whether the viewer (the caller of a REST request, the agent of a
+    /// WebSocket) is one of them.
+    pub me: bool,
+}
+
+/// `metadata` of a message. Build it with [`Metadata::new`]: the counts are
+/// derived from the reactions, never stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Metadata {
     /// Reactions in the order they were added.
     pub reactions: Vec<Reaction>,
+    /// One entry per emoji, in the order each was first used.
+    pub reaction_counts: Vec<ReactionCount>,
 }
 
-/// A message. `parent_id` is omitted for top-level messages, as VoIPBIN does.
+/// A message. `parent_id` is omitted for top-level messages, as VoIPBIN does;
+/// `agent_id` is omitted for system messages.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Message {
     /// Message id.
     pub id: String,
     /// Customer id.
     pub customer_id: String,
-    /// Always `agent`.
+    /// `agent` (`system` for close and reopen messages).
     pub owner_type: String,
-    /// Author.
+    /// Author (the talk for close and reopen messages).
     pub owner_id: String,
+    /// The agent who wrote it (the seed's field, `owner_id` again); absent on
+    /// system messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
     /// Talk id.
     pub chat_id: String,
     /// Thread parent.
@@ -138,7 +161,7 @@ pub struct Message {
     pub text: String,
     /// Attachments.
     pub medias: Vec<Media>,
-    /// Reactions.
+    /// Reactions, and their counts per emoji.
     pub metadata: Metadata,
     /// Per-talk sequence number.
     pub seq: u64,

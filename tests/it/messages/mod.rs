@@ -18,6 +18,7 @@ mod access;
 mod changes;
 mod idempotency;
 mod posting;
+mod reactions;
 mod reading;
 mod scenarios;
 mod validation;

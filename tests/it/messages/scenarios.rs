@@ -47,7 +47,10 @@ async fn scenario_team_discussion_with_threads_and_reactions() -> anyhow::Result
         proposal.get("parent_id").is_none(),
         "top-level has no parent_id"
     );
-    assert_eq!(proposal["metadata"], json!({"reactions": []}));
+    assert_eq!(
+        proposal["metadata"],
+        json!({"reactions": [], "reaction_counts": []})
+    );
     let proposal = id(&proposal);
 
     let notes = say(&bob, &talk, "Unrelated: the 2.4 release notes are ready.").await?;

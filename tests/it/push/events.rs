@@ -175,7 +175,11 @@ async fn every_event_caused_over_rest_arrives_in_both_namings() -> anyhow::Resul
     let frame = both
         .next("reaction_added", "chatmessage_reaction_updated")
         .await?;
-    assert_eq!(frame["data"], reacted);
+    // Alice's answer, `me` aside: the sockets are Bob's, who did not react.
+    let mut seen_by_bob = reacted.clone();
+    seen_by_bob["metadata"]["reaction_counts"][0]["me"] = json!(false);
+    assert_eq!(reacted["metadata"]["reaction_counts"][0]["me"], true);
+    assert_eq!(frame["data"], seen_by_bob);
     assert_eq!(frame["data"]["id"], message_id.as_str());
     assert_eq!(frame["data"]["text"], "hello, edited");
     assert_eq!(frame["data"]["metadata"]["reactions"][0]["emoji"], "👍");

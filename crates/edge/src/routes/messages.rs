@@ -110,6 +110,11 @@ pub fn register(registry: Registry) -> Registry {
         )
 }
 
+/// `message` as the caller sees it: `me` set on its reaction counts.
+fn shown(me: &Identity, message: pb::Message) -> Message {
+    Message::from(message).viewed_by(&me.agent.id.to_string())
+}
+
 fn message_ref(me: &Identity, id: MessageId) -> tonic::Request<pb::MessageRef> {
     acting(
         me.caller(),
@@ -139,7 +144,7 @@ async fn page(
         .await?
         .into_inner();
     Ok(Json(Page {
-        result: reply.messages.into_iter().map(Message::from).collect(),
+        result: reply.messages.into_iter().map(|m| shown(me, m)).collect(),
         next_page_token: reply.next_page_token,
     }))
 }
@@ -183,7 +188,7 @@ pub async fn list_talk(
         result: changes
             .messages
             .into_iter()
-            .map(Message::from)
+            .map(|m| shown(&me, m))
             .collect::<Vec<_>>(),
     })
     .into_response())
@@ -203,7 +208,7 @@ async fn post(
         .post_message(acting(me.caller(), body.into_request(options, talk)?))
         .await?
         .into_inner();
-    Ok(posted.into())
+    Ok(shown(me, posted))
 }
 
 /// `POST /service_agents/talk_messages` (200).
@@ -237,7 +242,7 @@ pub async fn get(
 ) -> Result<Json<Message>, HttpError> {
     let mut client = state.clients.messages.clone();
     let message = client.get_message(message_ref(&me, id)).await?;
-    Ok(Json(message.into_inner().into()))
+    Ok(Json(shown(&me, message.into_inner())))
 }
 
 /// `PUT /messages/{id}`.
@@ -262,7 +267,7 @@ pub async fn edit(
         ))
         .await?
         .into_inner();
-    Ok(Json(edited.into()))
+    Ok(Json(shown(&me, edited)))
 }
 
 /// `DELETE /messages/{id}`, `DELETE /service_agents/talk_messages/{id}`.
@@ -285,7 +290,7 @@ pub async fn delete(
         ))
         .await?
         .into_inner();
-    Ok(Json(deleted.into()))
+    Ok(Json(shown(&me, deleted)))
 }
 
 /// `GET /messages/{id}/thread`.
@@ -301,7 +306,7 @@ pub async fn thread(
             .into_inner()
             .messages
             .into_iter()
-            .map(Message::from)
+            .map(|m| shown(&me, m))
             .collect(),
     }))
 }
@@ -343,7 +348,7 @@ async fn reaction(
     } else {
         client.remove_reaction(acting(me.caller(), req)).await?
     };
-    Ok(Json(message.into_inner().into()))
+    Ok(Json(shown(me, message.into_inner())))
 }
 
 /// `POST …/reactions {emoji}`.

@@ -122,7 +122,10 @@ async fn message_shapes_and_statuses() {
         posted.body.get("parent_id").is_none(),
         "top-level messages have no parent_id"
     );
-    assert_eq!(posted.body["metadata"], json!({"reactions": []}));
+    assert_eq!(
+        posted.body["metadata"],
+        json!({"reactions": [], "reaction_counts": []})
+    );
     let detail = edge.recorder.last("PostMessage").expect("call").detail;
     assert!(
         detail.contains("parent=None")

@@ -1,6 +1,8 @@
 //! Adding and removing emoji reactions. Each reaction is a row of its own, and
 //! the message row is locked while one changes, so concurrent reactions never
-//! lose one another and the distinct-emoji cap holds.
+//! lose one another and the distinct-emoji cap holds. Emoji are stored in
+//! their canonical form (`emoji::normalize`): every spelling of one emoji is
+//! one reaction.
 
 use talk_events::kinds::{ReactionAdded, ReactionRemoved};
 use talk_proto::{Message, WriteOptions};
@@ -15,8 +17,9 @@ use crate::db::queries::reactions;
 pub const MAX_DISTINCT_EMOJI: usize = 50;
 
 impl Messages {
-    /// Adds the caller's `emoji` to a message; adding it again changes nothing
-    /// (and announces nothing) but still returns the message.
+    /// Adds the caller's `emoji` to a message; adding it again (in any
+    /// spelling) changes nothing (and announces nothing) but still returns the
+    /// message.
     pub async fn add_reaction(
         &self,
         caller: &Caller,
@@ -24,7 +27,7 @@ impl Messages {
         id: MessageId,
         emoji: String,
     ) -> Result<Message, ApiError> {
-        emoji::validate(&emoji)?;
+        let emoji = emoji::normalize(&emoji)?;
         let scope = Scope::new(caller.agent_id, Operation::AddReaction, id);
         let change = match self.begin_change(caller, id, &scope, options).await? {
             Ok(change) => change,
@@ -54,7 +57,9 @@ impl Messages {
         change.publish(ReactionAdded, message).await
     }
 
-    /// Removes the caller's `emoji` from a message; 404 when it was not there.
+    /// Removes the caller's `emoji` (in any spelling) from a message; 404 when
+    /// it was not there. A value that is no emoji still removes a reaction
+    /// stored exactly so before emoji were normalised (`:shipit:`), else 400.
     pub async fn remove_reaction(
         &self,
         caller: &Caller,
@@ -62,7 +67,10 @@ impl Messages {
         id: MessageId,
         emoji: String,
     ) -> Result<Message, ApiError> {
-        emoji::validate(&emoji)?;
+        let (emoji, invalid) = match emoji::normalize(&emoji) {
+            Ok(canonical) => (canonical, None),
+            Err(e) => (emoji, Some(e)),
+        };
         let scope = Scope::new(caller.agent_id, Operation::RemoveReaction, id);
         let change = match self.begin_change(caller, id, &scope, options).await? {
             Ok(change) => change,
@@ -72,6 +80,9 @@ impl Messages {
             .await
             .map_err(db_error)?;
         if !removed {
+            if let Some(invalid) = invalid {
+                return Err(invalid);
+            }
             return Err(ApiError::of(
                 Reason::ReactionNotFound,
                 "You have not reacted to this message with that emoji.",

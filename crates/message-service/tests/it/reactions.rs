@@ -43,21 +43,24 @@ async fn a_quick_decision_counted_by_thumbs() {
 
     react(&h, &bob, &question.id, "👍").await.unwrap();
     react(&h, &carol, &question.id, ":thumbsup:").await.unwrap();
-    let after = react(&h, &alice, &question.id, "👎").await.unwrap();
+    let after = react(&h, &alice, &question.id, "thumbsdown").await.unwrap();
     assert_eq!(after.reactions.len(), 3);
-    assert_eq!(after.reactions[0].emoji, "👍");
+    let emoji: Vec<&str> = after.reactions.iter().map(|r| r.emoji.as_str()).collect();
+    assert_eq!(emoji, ["👍", "👍", "👎"], "stored as the Unicode emoji");
     assert_eq!(after.reactions[0].owner_id, bob);
     assert_eq!(after.reactions[0].owner_type, "agent");
     assert!(after.reactions[0].tm_create > 0);
     assert!(after.tm_update > question.tm_update);
     assert!(after.change_seq > question.change_seq);
 
-    // Adding again is a no-op that returns the message.
-    let same = react(&h, &bob, &question.id, "👍").await.unwrap();
-    assert_eq!(same.reactions.len(), 3);
-    assert_eq!(same.change_seq, after.change_seq);
+    // Adding again, in any spelling, is a no-op that returns the message.
+    for again in ["👍", "+1", ":+1:", "thumbsup", "👍\u{FE0F}"] {
+        let same = react(&h, &bob, &question.id, again).await.unwrap();
+        assert_eq!(same.reactions.len(), 3, "{again}");
+        assert_eq!(same.change_seq, after.change_seq);
+    }
 
-    let removed = unreact(&h, &alice, &question.id, "👎").await.unwrap();
+    let removed = unreact(&h, &alice, &question.id, ":-1:").await.unwrap();
     assert_eq!(removed.reactions.len(), 2);
     assert_err(
         unreact(&h, &alice, &question.id, "👎").await,
@@ -70,7 +73,15 @@ async fn a_quick_decision_counted_by_thumbs() {
         "REACTION_NOT_FOUND",
     );
 
-    for bad in ["nope", ":not_an_emoji:", "", "👍 and text", "12", "<b>"] {
+    for bad in [
+        "nope",
+        ":not_an_emoji:",
+        "",
+        "👍 and text",
+        "12",
+        "<b>",
+        "notanemoji_xyz",
+    ] {
         assert_err(
             react(&h, &bob, &question.id, bad).await,
             400,
@@ -137,4 +148,78 @@ async fn at_most_fifty_distinct_emoji() {
     let message = react(&h, &bob, &message.id, &faces[0]).await.unwrap();
     assert_eq!(message.reactions.len(), 51);
     h.stop().await;
+}
+
+/// Reactions stored as sent by an earlier version (`:thumbsup:` beside `👍`,
+/// `❤` without its selector, a short name no table knows) become one
+/// reaction per emoji when the upgrade's migration runs.
+async fn stored_spellings_are_merged_on_upgrade(mut h: Harness) {
+    use message_service::db::entities::reaction;
+    use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+
+    let (alice, bob) = (h.agent(), h.agent());
+    let talk = h.talk("group", &[&alice, &bob]);
+    let message = h.post(&alice, &talk, "legacy").await.unwrap();
+    react(&h, &bob, &message.id, "👍").await.unwrap();
+    h.halt().await;
+
+    let db = talk_store::connect(&h.config.database_url, "message", 1)
+        .await
+        .unwrap();
+    for (owner, emoji) in [
+        (&alice, ":thumbsup:"),
+        (&bob, ":+1:"),
+        (&alice, "❤"),
+        (&bob, ":shipit:"),
+    ] {
+        let row = reaction::ActiveModel {
+            message_id: Set(message.id.parse().unwrap()),
+            owner_id: Set(owner.parse().unwrap()),
+            emoji: Set(emoji.to_owned()),
+            tm_create: Set(talk_types::time::now()),
+            ..Default::default()
+        };
+        reaction::Entity::insert(row)
+            .exec_without_returning(&db)
+            .await
+            .unwrap();
+    }
+    db.execute_unprepared(
+        "DELETE FROM seaql_migrations WHERE version = 'm0003_07_message_reaction_emoji'",
+    )
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+    h.boot().await;
+
+    let message = react(&h, &alice, &message.id, "thumbsup").await.unwrap();
+    let stored: Vec<(&str, &str)> = message
+        .reactions
+        .iter()
+        .map(|r| (r.emoji.as_str(), r.owner_id.as_str()))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("👍", bob.as_str()),
+            ("👍", alice.as_str()),
+            ("❤\u{FE0F}", alice.as_str()),
+            (":shipit:", bob.as_str()),
+        ],
+        "bob's :+1: was his 👍 again"
+    );
+    // A value no table knows is still removable by its owner.
+    let message = unreact(&h, &bob, &message.id, ":shipit:").await.unwrap();
+    assert_eq!(message.reactions.len(), 3);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn stored_spellings_are_merged_on_upgrade_postgres() {
+    stored_spellings_are_merged_on_upgrade(Harness::start().await).await;
+}
+
+#[tokio::test]
+async fn stored_spellings_are_merged_on_upgrade_sqlite() {
+    stored_spellings_are_merged_on_upgrade(Harness::start_sqlite().await).await;
 }

@@ -101,10 +101,14 @@ impl Conn {
         None
     }
 
+    /// The frame of `event` for this connection: its topic, its naming, and
+    /// `me` on a message's reaction counts for this connection's agent.
     pub(super) fn frame(&self, event: &Event) -> Option<String> {
         let topic = self.topic(event)?;
         let name = self.naming.name(event.kind);
-        Some(protocol::event(name, &event.data, &topic, event.seq))
+        let viewer = self.identity.agent.id.to_string();
+        let data = talk_wire::message_viewed_by(&event.data, &viewer);
+        Some(protocol::event(name, &data, &topic, event.seq))
     }
 
     /// Offers a live event; true when it was queued (or kept back).
