@@ -66,7 +66,7 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
     let push = cluster.push_service_url();
     let base_of = |service: &str| match service {
         "AgentService" => Some(cluster.config.agent_service_url.clone()),
-        "TalkService" => Some(cluster.config.talk_service_url.clone()),
+        "TalkService" | "ArchiveService" => Some(cluster.config.talk_service_url.clone()),
         "MessageService" => Some(cluster.config.message_service_url.clone()),
         "PushService" => Some(push.clone()),
         _ => None,
@@ -87,6 +87,7 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
         services,
         BTreeSet::from([
             "AgentService",
+            "ArchiveService",
             "MessageService",
             "PushService",
             "TalkService"
@@ -219,7 +220,8 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
             alice_api
                 .get(&format!("/v1.0/talks/{talk_id}/messages"))
                 .await?,
-            bob_api.get("/v1.0/talks").await?,
+            bob_api.get("/v1.0/talks?status=all").await?,
+            admin.get("/v1.0/talk_settings").await?,
         ))
     };
     let before = tables().await?;
@@ -237,6 +239,10 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
     let mut messages = pb::message_service_client::MessageServiceClient::new(
         talk_runtime::channel(&config.message_service_url, &internal)?,
     );
+    let mut archive = pb::archive_service_client::ArchiveServiceClient::new(talk_runtime::channel(
+        &config.talk_service_url,
+        &internal,
+    )?);
     let mut push = pb::push_service_client::PushServiceClient::new(talk_runtime::channel(
         &cluster.push_service_url(),
         &internal,
@@ -577,6 +583,71 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
             .await,
     );
     check("ListMemberships", "an agent", got, PermissionDenied);
+
+    // ArchiveService.
+    let settings = archive
+        .get_talk_settings(acting(zora.clone(), pb::GetTalkSettingsRequest {}))
+        .await?
+        .into_inner();
+    assert_eq!(
+        settings.customer_id, zora.customer_id,
+        "another customer reads its own settings"
+    );
+    let got = code(
+        archive
+            .get_talk_settings(tonic::Request::new(pb::GetTalkSettingsRequest {}))
+            .await,
+    );
+    check("GetTalkSettings", "nobody", got, Unauthenticated);
+    let archive_daily = || pb::UpdateTalkSettingsRequest {
+        archive_inactive_days: Some(1),
+    };
+    let got = code(
+        archive
+            .update_talk_settings(acting(bob.clone(), archive_daily()))
+            .await,
+    );
+    check("UpdateTalkSettings", "a plain agent", got, PermissionDenied);
+    let got = code(
+        archive
+            .update_talk_settings(tonic::Request::new(archive_daily()))
+            .await,
+    );
+    check("UpdateTalkSettings", "nobody", got, Unauthenticated);
+    let sweep = || pb::ArchiveInactiveRequest {
+        now_micros: i64::MAX / 2,
+    };
+    let got = code(
+        archive
+            .archive_inactive(acting(zora.clone(), sweep()))
+            .await,
+    );
+    check("ArchiveInactive", "an agent", got, PermissionDenied);
+    let admin_caller = caller_of(&admin).await?;
+    let got = code(
+        archive
+            .archive_inactive(acting(admin_caller, sweep()))
+            .await,
+    );
+    check("ArchiveInactive", "an admin", got, PermissionDenied);
+    let by_status = || pb::ListTalksByStatusRequest {
+        page: None,
+        status: "all".into(),
+    };
+    let listed = archive
+        .list_talks_by_status(acting(zora.clone(), by_status()))
+        .await?
+        .into_inner();
+    assert!(
+        listed.talks.iter().all(|t| t.id != talk_id),
+        "ListTalksByStatus: another customer never sees the group"
+    );
+    let got = code(
+        archive
+            .list_talks_by_status(tonic::Request::new(by_status()))
+            .await,
+    );
+    check("ListTalksByStatus", "nobody", got, Unauthenticated);
 
     // MessageService.
     let post = || pb::PostMessageRequest {

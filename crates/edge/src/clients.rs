@@ -3,6 +3,7 @@
 
 use talk_config::Config;
 use talk_proto::agent_service_client::AgentServiceClient;
+use talk_proto::archive_service_client::ArchiveServiceClient;
 use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_runtime::Channel;
@@ -16,6 +17,8 @@ pub struct Clients {
     pub agents: AgentServiceClient<Channel>,
     /// talk-service.
     pub talks: TalkServiceClient<Channel>,
+    /// talk-service's archiving (settings, listing by state).
+    pub archive: ArchiveServiceClient<Channel>,
     /// message-service.
     pub messages: MessageServiceClient<Channel>,
 }
@@ -30,9 +33,11 @@ impl Clients {
                 url: url.to_owned(),
             })
         };
+        let talk_service = channel("talk-service", &config.talk_service_url)?;
         Ok(Self {
             agents: AgentServiceClient::new(channel("agent-service", &config.agent_service_url)?),
-            talks: TalkServiceClient::new(channel("talk-service", &config.talk_service_url)?),
+            talks: TalkServiceClient::new(talk_service.clone()),
+            archive: ArchiveServiceClient::new(talk_service),
             messages: MessageServiceClient::new(channel(
                 "message-service",
                 &config.message_service_url,

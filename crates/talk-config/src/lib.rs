@@ -73,6 +73,11 @@ pub struct Config {
     /// Seconds between two purges of the idempotency records past their
     /// 24-hour window, by each service that keeps them (`docs/API.md`).
     pub idempotency_purge_secs: u64,
+    /// Seconds between two sweeps by talk-service that close (archive) the
+    /// group and public talks inactive for longer than their customer's
+    /// `archive_inactive_days` (off unless a customer sets it,
+    /// `docs/DOMAIN.md`, "Archiving inactive talks"); 0: no periodic sweep.
+    pub archive_sweep_secs: u64,
 
     /// Most active participants of one talk: past it, a create, an add or a
     /// join is 400 `TOO_MANY_PARTICIPANTS` (`docs/API.md`, "Limits").
@@ -195,6 +200,7 @@ impl Default for Config {
             memory_bus_history: 100_000,
             outbox_publish_delay_ms: 0,
             idempotency_purge_secs: 60,
+            archive_sweep_secs: 3600,
             max_participants_per_talk: 1_000,
             max_talks_per_customer: 100_000,
             max_thread_replies: 1_000,

@@ -1,8 +1,10 @@
 //! talk-service: talks ("chats") and who is in them — types, lifecycle and
 //! membership — served over gRPC (`talk.v1.TalkService`).
 //!
-//! [`run`] connects to the database, migrates, starts the outbox relay and
-//! the purge of expired idempotency records, and serves gRPC plus
+//! [`run`] connects to the database, migrates, starts the outbox relay, the
+//! purge of expired idempotency records, the consumer that records talk
+//! activity and the periodic sweep that archives inactive talks, and serves
+//! gRPC (`TalkService`, `ArchiveService`) plus
 //! `/healthz`, `/readyz` and `/metrics` on `TALK_OPS_ADDR` (or beside it
 //! when unset; `talk_runtime::serve`).
 
@@ -17,6 +19,7 @@ use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use talk_config::{Config, Store};
 use talk_events::Bus;
+use talk_proto::archive_service_server::ArchiveServiceServer;
 use talk_proto::talk_service_server::TalkServiceServer;
 use talk_store::Outbox;
 use talk_store::expiry::Purge;
@@ -25,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::migration::Migrator;
-use crate::service::{Agents, Limits, Talks};
+use crate::service::{Activity, Agents, Limits, Sweeper, Talks};
 
 /// Why talk-service could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -86,9 +89,19 @@ pub async fn run(
     let purge = tokio::spawn(purge.run(shutdown.clone()));
     let internal = talk_runtime::Internal::from_config("talk-service", &config);
     let agents = Agents::new(&config.agent_service_url, &internal)?;
-    let talks = Talks::new(db.clone(), outbox, agents).with_limits(Limits::from_config(&config));
+    let activity = Activity::new(db.clone(), bus.clone());
+    let consumer = tokio::spawn(activity.clone().run(shutdown.clone()));
+    let talks = Talks::new(db.clone(), outbox, agents)
+        .with_limits(Limits::from_config(&config))
+        .with_activity(activity);
+    let sweeper = Sweeper::new(
+        talks.clone(),
+        Duration::from_secs(config.archive_sweep_secs),
+    );
+    let sweeper = tokio::spawn(sweeper.run(shutdown.clone()));
     let router = internal.guard(
-        tonic::service::Routes::new(TalkServiceServer::new(api::TalkApi::new(talks)))
+        tonic::service::Routes::new(TalkServiceServer::new(api::TalkApi::new(talks.clone())))
+            .add_service(ArchiveServiceServer::new(api::ArchiveApi::new(talks)))
             .into_axum_router(),
     );
     let ready: talk_runtime::ReadyCheck = {
@@ -102,7 +115,12 @@ pub async fn run(
     tracing::info!(addr = ?listener.local_addr().ok(), "talk-service listening");
     let served = talk_runtime::serve(listener, router, ready, shutdown.clone()).await;
     shutdown.cancel();
-    for (name, task) in [("outbox relay", relay), ("idempotency purge", purge)] {
+    for (name, task) in [
+        ("outbox relay", relay),
+        ("idempotency purge", purge),
+        ("talk activity consumer", consumer),
+        ("archive sweep", sweeper),
+    ] {
         if let Err(e) = task.await {
             tracing::warn!(task = name, error = %e, "task ended abnormally");
         }

@@ -26,6 +26,9 @@ impl From<pb::Talk> for Talk {
             tm_delete,
             unread_count,
             last_seq,
+            // Internal (message-service words the system message of an
+            // archive by it); not part of VoIPBIN's shape.
+            close_reason: _,
         } = value;
         Self {
             id,

@@ -16,6 +16,7 @@ use talk_e2e::client::Reply;
 use talk_e2e::cluster::ADMIN_PASSWORD;
 use talk_e2e::{Api, Cluster, Topology};
 
+mod archive;
 mod create;
 mod events;
 mod idempotency;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod messages;
 pub mod openapi;
 pub mod participants;
+pub mod settings;
 pub mod talks;
 
 use std::borrow::Cow;
@@ -188,5 +189,6 @@ pub fn all() -> Registry {
     let registry = agents::register(registry);
     let registry = talks::register(registry);
     let registry = participants::register(registry);
+    let registry = settings::register(registry);
     messages::register(registry)
 }

@@ -4,8 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::{Method, StatusCode, Uri};
+use serde::Deserialize;
 use talk_auth::Identity;
 use talk_proto as pb;
 use talk_runtime::grpc::acting;
@@ -63,7 +64,19 @@ pub fn register(registry: Registry) -> Registry {
                 .paged()
                 .ok::<TalkPageDoc>(200),
         )
-        .add(Method::GET, "/v1.0/talks", list, list_doc())
+        .add(
+            Method::GET,
+            "/v1.0/talks",
+            list_by_status,
+            doc(tag, "List the caller's talks of a state with unread_count")
+                .paged()
+                .query(
+                    "status",
+                    false,
+                    "open (the default; also active), closed or all.",
+                )
+                .ok::<TalkPageDoc>(200),
+        )
         .add(
             Method::POST,
             "/v1.0/talks",
@@ -165,7 +178,50 @@ fn talk_write(
     )
 }
 
-/// `GET /service_agents/talk_chats`, `GET /talks`.
+/// The `?status=` of a talk listing.
+#[derive(Deserialize)]
+struct StatusQuery {
+    status: Option<String>,
+}
+
+/// `GET /talks`: the caller's talks in the state `?status=` names, `open`
+/// when absent (closed and archived talks are hidden unless asked for);
+/// talk-service refuses other values with 400.
+pub async fn list_by_status(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Pagination(paging): Pagination,
+    uri: Uri,
+) -> Result<Json<Page<Talk>>, HttpError> {
+    let Ok(Query(StatusQuery { status })) = Query::try_from_uri(&uri) else {
+        return Err(ApiError::of(
+            Reason::InvalidRequestParameter,
+            "The parameter \"status\" has an invalid format.",
+        )
+        .into());
+    };
+    let status = status
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "open".to_owned());
+    let reply = state
+        .clients
+        .archive
+        .clone()
+        .list_talks_by_status(acting(
+            me.caller(),
+            pb::ListTalksByStatusRequest {
+                page: Some(paging),
+                status,
+            },
+        ))
+        .await?
+        .into_inner();
+    let talks = with_unread(&state, &me, reply.talks).await;
+    Ok(page(talks, reply.next_page_token))
+}
+
+/// `GET /service_agents/talk_chats`: every talk the caller is in, open or
+/// closed, as VoIPBIN (which has no closed talks) lists them.
 pub async fn list(
     State(state): State<AppState>,
     Auth(me): Auth,

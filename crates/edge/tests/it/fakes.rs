@@ -76,6 +76,7 @@ fn talk() -> pb::Talk {
         tm_delete: 0,
         unread_count: 0,
         last_seq: 3,
+        close_reason: String::new(),
     }
 }
 

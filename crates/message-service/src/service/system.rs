@@ -1,5 +1,5 @@
 //! System messages: a consumer of the bus that writes "<name> joined the
-//! conversation." (and left, closed, reopened) into the talk, exactly once per
+//! conversation." (and left, closed, archived, reopened) into the talk, exactly once per
 //! event. The event id is recorded in `consumed_events` in the same transaction
 //! as the message, its outbox event and the consumer's cursor, so redelivery
 //! and restarts never make a second message.
@@ -192,6 +192,10 @@ impl Messages {
                     owner_id: agent.0,
                     text: format!("{name} {verb} the conversation."),
                 })
+            }
+            // Closed by talk-service's sweep of inactive talks (close_reason).
+            (EventKind::TalkClosed, Payload::Talk(t)) if t.close_reason == "inactivity" => {
+                Some(system("The conversation was archived for inactivity."))
             }
             (EventKind::TalkClosed, _) => Some(system("The conversation was closed.")),
             (EventKind::TalkReopened, _) => Some(system("The conversation was reopened.")),

@@ -1,5 +1,6 @@
 //! The gRPC `TalkService`: extract, call the domain, map — nothing else.
 
+mod archive;
 mod parse;
 
 use talk_proto::talk_service_server::TalkService;
@@ -14,6 +15,8 @@ use talk_types::{AgentId, ApiError, CustomerId, ParticipantId, Reason, TalkId};
 use tonic::{Request, Response, Status};
 
 use crate::service::{Caller, NewTalk, Talks};
+
+pub use archive::ArchiveApi;
 
 /// The gRPC face of [`Talks`].
 #[derive(Clone)]

@@ -4,7 +4,7 @@ use talk_proto::ParticipantRef;
 use talk_types::{AgentId, ApiError, Reason};
 
 use crate::db::entities::participant::{OWNER_AGENT, Role};
-use crate::db::entities::talk::TalkType;
+use crate::db::entities::talk::{TalkState, TalkType};
 
 /// `direct` | `group` | `talk`; empty means "infer".
 pub fn talk_type(value: &str) -> Result<Option<TalkType>, ApiError> {
@@ -55,4 +55,18 @@ pub fn required_participant(reference: Option<ParticipantRef>) -> Result<AgentId
             "The participant (owner_id) is required.",
         )
     })?)
+}
+
+/// The state a listing is narrowed to: `open` (or `active`), `closed`, or
+/// every state for `all` and "".
+pub fn status(value: &str) -> Result<Option<TalkState>, ApiError> {
+    match value {
+        "" | "all" => Ok(None),
+        "open" | "active" => Ok(Some(TalkState::Active)),
+        "closed" => Ok(Some(TalkState::Closed)),
+        _ => Err(ApiError::of(
+            Reason::InvalidRequestParameter,
+            "The parameter \"status\" must be open, closed or all.",
+        )),
+    }
 }

@@ -18,6 +18,8 @@ pub fn talk(model: &talk::Model) -> Talk {
         tm_create,
         tm_update,
         tm_delete,
+        tm_activity: _,
+        close_reason,
     } = model;
     Talk {
         id: id.to_string(),
@@ -32,6 +34,9 @@ pub fn talk(model: &talk::Model) -> Talk {
         tm_delete: tm_delete.as_ref().map_or(0, time::to_micros),
         unread_count: 0,
         last_seq: 0,
+        close_reason: close_reason
+            .map(|r| r.as_str().to_owned())
+            .unwrap_or_default(),
     }
 }
 

@@ -121,6 +121,8 @@ impl Talks {
             tm_create: now,
             tm_update: now,
             tm_delete: None,
+            tm_activity: now,
+            close_reason: None,
         };
         talks::insert(write.txn(), model.clone())
             .await

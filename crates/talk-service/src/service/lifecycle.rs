@@ -8,7 +8,7 @@ use talk_types::{ApiError, Reason, TalkId, time};
 use super::create::check_len;
 use super::roles::Action;
 use super::{Caller, MAX_DETAIL_CHARS, MAX_NAME_CHARS, Operation, TalkEvents, Talks, convert};
-use crate::db::entities::talk::{TalkState, TalkType};
+use crate::db::entities::talk::{CloseReason, TalkState, TalkType};
 use crate::db::queries::{customer_talks, direct_pairs, talks};
 
 /// Which way a state change goes.
@@ -133,9 +133,10 @@ impl Talks {
         };
         seen.may(&caller, Action::Manage)?;
         let mut model = seen.talk;
-        model.state = match (to, model.state) {
-            (Transition::Close, TalkState::Active) => TalkState::Closed,
-            (Transition::Reopen, TalkState::Closed) => TalkState::Active,
+        let now = time::now();
+        match (to, model.state) {
+            (Transition::Close, TalkState::Active) => model.close(CloseReason::Manual, now),
+            (Transition::Reopen, TalkState::Closed) => model.reopen(now),
             (Transition::Close, TalkState::Closed) => {
                 return Err(ApiError::of(
                     Reason::TalkAlreadyClosed,
@@ -148,8 +149,7 @@ impl Talks {
                     "The talk is not closed, so it cannot be reopened.",
                 ));
             }
-        };
-        model.tm_update = time::now();
+        }
         let model = talks::save(write.txn(), model).await.map_err(db_error)?;
         let response = convert::talk(&model);
         match to {

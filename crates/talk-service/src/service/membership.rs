@@ -14,7 +14,7 @@ use super::access::{self, Seen, participant_not_found};
 use super::roles::{Action, Standing};
 use super::{Caller, Operation, TalkEvents, Talks, Write, convert, scope};
 use crate::db::entities::participant::{self, OWNER_AGENT, ParticipantState, Role};
-use crate::db::entities::talk::{self, TalkState, TalkType};
+use crate::db::entities::talk::{self, CloseReason, TalkState, TalkType};
 use crate::db::queries::{participants, talks};
 
 /// Whether the caller may add `agent` to the talk they see: adding oneself
@@ -52,8 +52,7 @@ impl Talks {
             // Abandoned: whoever joins reopens it, and owns it.
             None if seen.talk.state == TalkState::Closed && seen.talk.member_count == 0 => {
                 let mut talk = seen.talk;
-                talk.state = TalkState::Active;
-                talk.tm_update = time::now();
+                talk.reopen(time::now());
                 let talk = talks::save(write.txn(), talk).await.map_err(db_error)?;
                 write.event_about(TalkReopened(convert::talk(&talk)), &talk);
                 self.enter(&mut write, talk, caller.agent_id, Role::Owner)
@@ -264,7 +263,7 @@ impl Talks {
         let mut talk = self.recount(write, talk).await?;
         write.event_about(ParticipantLeft(convert::participant(&record)), &talk);
         if talk.member_count == 0 && talk.state == TalkState::Active {
-            talk.state = TalkState::Closed;
+            talk.close(CloseReason::LastLeft, talk.tm_update);
             let talk = talks::save(write.txn(), talk).await.map_err(db_error)?;
             write.event_about(TalkClosed(convert::talk(&talk)), &talk);
         }

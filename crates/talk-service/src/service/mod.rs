@@ -3,7 +3,9 @@
 //! stage the events, record the response, commit, then wake the outbox relay.
 
 mod access;
+pub mod activity;
 pub mod agents;
+pub mod archive;
 pub mod convert;
 mod create;
 mod lifecycle;
@@ -22,7 +24,9 @@ use talk_types::{ApiError, TalkId};
 
 use access::Seen;
 
+pub use activity::Activity;
 pub use agents::Agents;
+pub use archive::Sweeper;
 pub use create::NewTalk;
 pub use limits::Limits;
 
@@ -35,14 +39,15 @@ pub const MAX_DETAIL_CHARS: usize = 4096;
 
 pub use talk_auth::Caller;
 
-/// talk-service's domain: the database, the outbox, the agent directory and
-/// the caps.
+/// talk-service's domain: the database, the outbox, the agent directory,
+/// the caps and, when it runs, the consumer that records talk activity.
 #[derive(Clone)]
 pub struct Talks {
     db: DatabaseConnection,
     writes: Writes,
     agents: Agents,
     limits: Limits,
+    activity: Option<Activity>,
 }
 
 /// talk-service's writes: each event is about a talk.
@@ -66,6 +71,7 @@ impl Talks {
             db,
             agents,
             limits: Limits::default(),
+            activity: None,
         }
     }
 
@@ -73,6 +79,16 @@ impl Talks {
     #[must_use]
     pub fn with_limits(self, limits: Limits) -> Self {
         Self { limits, ..self }
+    }
+
+    /// The same domain, whose archive sweeps wait for `activity` to have
+    /// applied the bus (without it they go by the activity recorded so far).
+    #[must_use]
+    pub fn with_activity(self, activity: Activity) -> Self {
+        Self {
+            activity: Some(activity),
+            ..self
+        }
     }
 }
 

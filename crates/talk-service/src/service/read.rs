@@ -7,6 +7,7 @@ use talk_types::{AgentId, ApiError, CustomerId, TalkId};
 
 use super::access::{self, Deleted};
 use super::{Caller, Talks, convert};
+use crate::db::entities::talk::TalkState;
 use crate::db::queries::{self, participants, talks};
 
 /// How long after joining a member is named in the audience of message
@@ -44,8 +45,18 @@ impl Talks {
         caller: Caller,
         page: Option<PageRequest>,
     ) -> Result<TalkPage, ApiError> {
+        self.list_mine_in(caller, page, None).await
+    }
+
+    /// [`Talks::list_mine`] of the talks in `state` only, when one is given.
+    pub async fn list_mine_in(
+        &self,
+        caller: Caller,
+        page: Option<PageRequest>,
+        state: Option<TalkState>,
+    ) -> Result<TalkPage, ApiError> {
         let (limit, before) = page_of(page.as_ref())?;
-        let select = talks::mine(caller.customer_id, caller.agent_id);
+        let select = talks::mine_in(caller.customer_id, caller.agent_id, state);
         let rows = talks::page(&self.db, select, before, limit)
             .await
             .map_err(db_error)?;

@@ -1,5 +1,6 @@
 //! talk-service through its gRPC API, against real PostgreSQL and the real agent-service.
 
+mod archive;
 mod backends;
 mod create;
 mod events;

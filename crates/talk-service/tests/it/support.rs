@@ -11,6 +11,7 @@ use talk_config::Config;
 use talk_events::memory::MemoryBus;
 use talk_events::{Bus, EventKind, EventStream, Payload, Start};
 use talk_proto::agent_service_client::AgentServiceClient;
+use talk_proto::archive_service_client::ArchiveServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_proto::{
     Caller, CreateAgentRequest, CreateTalkRequest, CreateTalkResponse, LoginRequest, Participant,
@@ -60,8 +61,12 @@ pub struct Env {
     agent_service: Running,
     talk_service: Running,
     pub talks: TalkServiceClient<Channel>,
+    /// talk-service's `ArchiveService`.
+    pub archive: ArchiveServiceClient<Channel>,
     agents: AgentServiceClient<Channel>,
     pub bus: Arc<dyn Bus>,
+    /// The subject prefix of the services' events.
+    pub prefix: String,
     /// The admin of the bootstrap customer.
     pub admin: Caller,
     counter: AtomicU32,
@@ -82,6 +87,7 @@ impl Env {
     /// Starts everything as `setup` says.
     pub async fn start_with(setup: Setup) -> Self {
         let names = talk_testkit::fresh_prefix();
+        let subject_prefix = names.subject.clone();
         let mut sqlite_dir = None;
         let database_url = if setup.sqlite {
             let dir = std::env::temp_dir().join(format!("talk-service-{}", names.subject));
@@ -152,6 +158,7 @@ impl Env {
 
         let channel = |addr| talk_runtime::channel(&format!("http://{addr}"), &internal);
         let talks = TalkServiceClient::new(channel(addr).expect("talk-service channel"));
+        let archive = ArchiveServiceClient::new(channel(addr).expect("talk-service channel"));
         let mut agents =
             AgentServiceClient::new(channel(agent_addr).expect("agent-service channel"));
         let login = agents
@@ -170,8 +177,10 @@ impl Env {
             agent_service,
             talk_service,
             talks,
+            archive,
             agents,
             bus,
+            prefix: subject_prefix,
             admin: Caller {
                 agent_id: admin.id,
                 customer_id: admin.customer_id,

@@ -295,6 +295,7 @@ pub fn talk(customer: CustomerId, talk: TalkId) -> talk_proto::Talk {
         tm_delete: 0,
         unread_count: 0,
         last_seq: 0,
+        close_reason: String::new(),
     }
 }
 

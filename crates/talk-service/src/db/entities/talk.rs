@@ -52,6 +52,32 @@ impl TalkState {
     }
 }
 
+/// Why a talk was closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum CloseReason {
+    /// Closed by an owner, moderator or admin.
+    #[sea_orm(string_value = "manual")]
+    Manual,
+    /// Its last participant left.
+    #[sea_orm(string_value = "last_left")]
+    LastLeft,
+    /// Archived: no activity for longer than its customer's setting.
+    #[sea_orm(string_value = "inactivity")]
+    Inactivity,
+}
+
+impl CloseReason {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::LastLeft => "last_left",
+            Self::Inactivity => "inactivity",
+        }
+    }
+}
+
 /// One talk ("chat").
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "talks")]
@@ -78,6 +104,12 @@ pub struct Model {
     pub tm_update: DateTimeUtc,
     /// Soft-deleted at.
     pub tm_delete: Option<DateTimeUtc>,
+    /// Last activity: its newest message, its creation or its last reopen,
+    /// whichever is latest (what archiving inactive talks goes by).
+    pub tm_activity: DateTimeUtc,
+    /// Why it is closed; `None` while open (and for talks closed before the
+    /// reason was recorded).
+    pub close_reason: Option<CloseReason>,
 }
 
 /// No relations are navigated.
@@ -90,5 +122,21 @@ impl Model {
     /// The typed id.
     pub fn talk_id(&self) -> TalkId {
         TalkId(self.id)
+    }
+
+    /// Closes it for `reason` at `now`.
+    pub fn close(&mut self, reason: CloseReason, now: DateTimeUtc) {
+        self.state = TalkState::Closed;
+        self.close_reason = Some(reason);
+        self.tm_update = now;
+    }
+
+    /// Reopens it at `now`, which counts as activity: a reopened talk is
+    /// archived again only after as many days without activity.
+    pub fn reopen(&mut self, now: DateTimeUtc) {
+        self.state = TalkState::Active;
+        self.close_reason = None;
+        self.tm_update = now;
+        self.tm_activity = self.tm_activity.max(now);
     }
 }

@@ -79,6 +79,8 @@ mod tests {
                 tm_create: now,
                 tm_update: now,
                 tm_delete: deleted.then_some(now),
+                tm_activity: now,
+                close_reason: None,
             };
             talk::Entity::insert(row.into_active_model())
                 .exec_without_returning(db)

@@ -8,6 +8,7 @@ mod m0002_create_participants;
 mod m0003_create_direct_pairs;
 mod m0004_participant_roles;
 mod m0005_customer_talks;
+mod m0006_archive;
 
 /// Runs talk-service's migrations.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m0003_create_direct_pairs::Migration));
         all.push(Box::new(m0004_participant_roles::Migration));
         all.push(Box::new(m0005_customer_talks::Migration));
+        all.push(Box::new(m0006_archive::Migration));
         all
     }
 }

@@ -21,7 +21,7 @@ pub struct Found {
     pub recent: Vec<AgentId>,
 }
 
-const TALK_COLUMNS: [&str; 10] = [
+const TALK_COLUMNS: [&str; 12] = [
     "id",
     "customer_id",
     "type",
@@ -32,6 +32,8 @@ const TALK_COLUMNS: [&str; 10] = [
     "tm_create",
     "tm_update",
     "tm_delete",
+    "tm_activity",
+    "close_reason",
 ];
 
 const PARTICIPANT_COLUMNS: [&str; 9] = [

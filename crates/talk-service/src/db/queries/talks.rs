@@ -1,6 +1,6 @@
 //! Queries on `talks`.
 
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, Select,
@@ -9,7 +9,7 @@ use talk_types::time::Timestamp;
 use talk_types::{AgentId, CustomerId, TalkId};
 
 use crate::db::entities::participant::{self, ParticipantState};
-use crate::db::entities::talk::{self, TalkType};
+use crate::db::entities::talk::{self, TalkState, TalkType};
 
 /// Inserts a new talk.
 pub async fn insert<C: ConnectionTrait>(conn: &C, model: talk::Model) -> Result<(), DbErr> {
@@ -66,6 +66,66 @@ pub fn mine(customer: CustomerId, agent: AgentId) -> Select<talk::Entity> {
                     .to_owned(),
             ),
         )
+}
+
+/// [`mine`] in `state` only, when one is given.
+pub fn mine_in(
+    customer: CustomerId,
+    agent: AgentId,
+    state: Option<TalkState>,
+) -> Select<talk::Entity> {
+    let select = mine(customer, agent);
+    match state {
+        Some(state) => select.filter(talk::Column::State.eq(state)),
+        None => select,
+    }
+}
+
+/// Ids of `customer`'s open group and public talks (never direct ones), not
+/// deleted, whose last activity is before `cutoff`: at most `limit`, in id
+/// order after `after`.
+pub async fn inactive<C: ConnectionTrait>(
+    conn: &C,
+    customer: CustomerId,
+    cutoff: Timestamp,
+    after: Option<TalkId>,
+    limit: u64,
+) -> Result<Vec<TalkId>, DbErr> {
+    let mut select = talk::Entity::find()
+        .select_only()
+        .column(talk::Column::Id)
+        .filter(talk::Column::CustomerId.eq(customer))
+        .filter(talk::Column::State.eq(TalkState::Active))
+        .filter(talk::Column::TmActivity.lt(cutoff))
+        .filter(talk::Column::TmDelete.is_null())
+        .filter(talk::Column::Kind.is_in([TalkType::Group, TalkType::Talk]));
+    if let Some(after) = after {
+        select = select.filter(talk::Column::Id.gt(after.0));
+    }
+    select
+        .order_by_asc(talk::Column::Id)
+        .limit(limit)
+        .into_tuple::<TalkId>()
+        .all(conn)
+        .await
+}
+
+/// Moves the last activity of `customer`'s talk `id` forward to `at` (never
+/// back: a late or repeated event changes nothing).
+pub async fn touch<C: ConnectionTrait>(
+    conn: &C,
+    customer: CustomerId,
+    id: TalkId,
+    at: Timestamp,
+) -> Result<(), DbErr> {
+    talk::Entity::update_many()
+        .col_expr(talk::Column::TmActivity, Expr::value(at))
+        .filter(talk::Column::Id.eq(id.0))
+        .filter(talk::Column::CustomerId.eq(customer))
+        .filter(talk::Column::TmActivity.lt(at))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Non-deleted public channels (`type` talk) of `customer`.
