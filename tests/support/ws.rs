@@ -17,7 +17,17 @@ pub struct Socket {
 impl Socket {
     /// Connects to `<base>/v1.0/ws?token=…&<query>`.
     pub async fn connect(base: &str, token: &str, query: &str) -> anyhow::Result<Self> {
-        let mut url = format!("{base}/v1.0/ws?token={token}");
+        Self::connect_to(base, "/v1.0/ws", token, query).await
+    }
+
+    /// Connects to `<base><path>?token=…&<query>`.
+    pub async fn connect_to(
+        base: &str,
+        path: &str,
+        token: &str,
+        query: &str,
+    ) -> anyhow::Result<Self> {
+        let mut url = format!("{base}{path}?token={token}");
         if !query.is_empty() {
             url.push('&');
             url.push_str(query);

@@ -1,5 +1,6 @@
 //! The bus consumer: one watch per gateway (the events of the talks its
-//! connected agents are in, plus every participant event), every event
+//! connected agents are in, of every talk of its connected admins'
+//! customers, plus every participant event), every event
 //! dispatched to the connections of the talk's members and of its audience.
 //! It never waits on a socket; when the bus drops it, it watches again after
 //! its last position.
@@ -22,9 +23,10 @@ pub(crate) fn decode(delivery: &Delivery) -> Option<Event> {
     let (kind, payload) = kinds::decode(envelope)?;
     let customer: CustomerId = envelope.customer_id.parse().ok()?;
     let talk: TalkId = envelope.talk_id.parse().ok()?;
-    let message = match &payload {
-        Payload::Message(m) => Some(m.id.clone()),
-        Payload::Talk(_) | Payload::Participant(_) => None,
+    let (resource, message) = match &payload {
+        Payload::Message(m) => (m.id.clone(), Some(m.id.clone())),
+        Payload::Talk(t) => (t.id.clone(), None),
+        Payload::Participant(p) => (p.id.clone(), None),
     };
     let (data, owner) = match payload {
         Payload::Talk(t) => (serde_json::to_string(&talk_wire::Talk::from(t)), None),
@@ -55,6 +57,7 @@ pub(crate) fn decode(delivery: &Delivery) -> Option<Event> {
         audience,
         data: data.ok()?,
         occurred_at: envelope.occurred_at,
+        resource,
         message,
     })
 }
@@ -89,10 +92,10 @@ pub(crate) async fn run(bus: Arc<dyn Bus>, hub: Arc<Hub>, shutdown: Cancellation
                 }
             };
             let mut watch = bus.watch(start).await?;
-            // A new watch follows no talk yet: every talk of the table.
-            let talks = hub.rewatch();
-            let ready = watch.add(talks.clone(), start).await?;
-            hub.watching(&talks, ready);
+            // A new watch follows nothing yet: every scope of the table.
+            let scopes = hub.rewatch();
+            let ready = watch.add(scopes.clone(), start).await?;
+            hub.watching(&scopes, ready);
             Ok::<_, BusError>(watch)
         };
         let started = tokio::select! {
@@ -142,18 +145,18 @@ async fn consume(mut watch: Box<dyn Watch>, hub: &Hub, shutdown: &CancellationTo
                 let (add, from, remove) = hub.interest_delta();
                 if !remove.is_empty() {
                     if let Err(e) = watch.remove(&remove).await {
-                        tracing::warn!(error = %e, "push consumer cannot drop talks; watching afresh");
+                        tracing::warn!(error = %e, "push consumer cannot drop scopes; watching afresh");
                         return false;
                     }
                     hub.unwatched(&remove);
                 }
                 if !add.is_empty() {
-                    // Talks only new connections want are followed from here on.
+                    // Scopes only new connections want are followed from here on.
                     let from = from.unwrap_or_else(|| watch.position());
                     match watch.add(add.clone(), from).await {
                         Ok(ready) => hub.watching(&add, ready),
                         Err(e) => {
-                            tracing::warn!(error = %e, "push consumer cannot follow new talks; watching afresh");
+                            tracing::warn!(error = %e, "push consumer cannot follow new scopes; watching afresh");
                             return false;
                         }
                     }

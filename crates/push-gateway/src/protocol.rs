@@ -16,9 +16,11 @@ const MAX_MESSAGE_BYTES: usize = 256;
 /// Which event names a connection receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Naming {
-    /// The seed's names (`message_created`, ...): the default.
+    /// The seed's names (`message_created`, ...): `/v1.0/ws`'s default,
+    /// or `?events=seed`.
     Seed,
-    /// VoIPBIN's names (`chatmessage_created`, ...): `?events=voipbin`.
+    /// VoIPBIN's names (`chatmessage_created`, ...): the default of
+    /// `/v1.0/service_agents/ws`, or `?events=voipbin`.
     Voipbin,
 }
 

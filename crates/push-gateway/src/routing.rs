@@ -6,17 +6,19 @@
 //! the consumer's dispatch of one event and a replay's switch to live are
 //! atomic with respect to each other, which is what makes resume gap-free.
 //!
-//! The table also says which talks the gateway's bus watch must follow: the
-//! talks its connected agents are in (`interest_delta`). A connection whose
-//! talks are not all watched yet waits (gets nothing) until the consumer has
-//! added them, so that it starts at one position for every talk.
+//! The table also says what the gateway's bus watch must follow: the talks
+//! its connected agents are in, and every talk of a customer whose admin (or
+//! manager) is connected, who may subscribe to `customer_id:<cid>:chat`
+//! (`interest_delta`). A connection whose scopes are not all watched yet
+//! waits (gets nothing) until the consumer has added them, so that it starts
+//! at one position for every talk.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use talk_auth::Identity;
-use talk_events::EventKind;
+use talk_events::{EventKind, Scope};
 use talk_types::{AgentId, CustomerId, TalkId};
 use tokio::sync::{Notify, watch};
 
@@ -47,6 +49,9 @@ pub(crate) struct Event {
     pub(crate) data: String,
     /// When it happened (microseconds since the epoch).
     pub(crate) occurred_at: i64,
+    /// The id of the resource in `data` (talk, participant or message): the
+    /// last part of VoIPBIN's per-event topics.
+    pub(crate) resource: String,
     /// For message events: the message's id.
     pub(crate) message: Option<String>,
 }
@@ -84,12 +89,15 @@ struct Table {
     conns: HashMap<ConnId, Conn>,
     talks: HashMap<TalkId, HashSet<ConnId>>,
     agents: HashMap<AgentId, HashSet<ConnId>>,
-    /// Talks the bus watch follows.
-    watched: HashSet<TalkId>,
-    /// Talks that gained their first connection, or lost their last one,
+    /// The connections of admins (and managers), by customer: they may hear
+    /// every talk of it.
+    customers: HashMap<CustomerId, HashSet<ConnId>>,
+    /// What the bus watch follows.
+    watched: HashSet<Scope>,
+    /// Scopes that gained their first connection, or lost their last one,
     /// since the consumer last asked.
-    changed: HashSet<TalkId>,
-    /// Connections waiting for the watch to follow all their talks.
+    changed: HashSet<Scope>,
+    /// Connections waiting for the watch to follow all their scopes.
     waiting: HashSet<ConnId>,
     /// The earliest `participant_joined` that made a connection want a talk
     /// the watch does not follow: the watch must follow it from there.
@@ -142,6 +150,15 @@ impl Hub {
             .entry(identity.agent.id)
             .or_default()
             .insert(id);
+        if identity.is_admin() {
+            let customer = identity.agent.customer_id;
+            let conns = table.customers.entry(customer).or_default();
+            let first = conns.is_empty();
+            conns.insert(id);
+            if first {
+                table.changed.insert(Scope::Customer(customer));
+            }
+        }
         table.conns.insert(
             id,
             Conn {
@@ -187,11 +204,11 @@ impl Hub {
         for talk in old {
             table.unindex(talk, id);
         }
-        let waits = talks.iter().any(|t| !table.watched.contains(t));
         for talk in talks {
             table.index(talk, id);
         }
-        if waits {
+        let conn = &table.conns[&id];
+        if !conn.watched(&table.watched) {
             table.waiting.insert(id);
         }
         drop(table);
@@ -222,6 +239,14 @@ impl Hub {
             conns.remove(&id);
             if conns.is_empty() {
                 table.agents.remove(&conn.identity.agent.id);
+            }
+        }
+        let customer = conn.identity.agent.customer_id;
+        if let Some(conns) = table.customers.get_mut(&customer) {
+            conns.remove(&id);
+            if conns.is_empty() {
+                table.customers.remove(&customer);
+                table.changed.insert(Scope::Customer(customer));
             }
         }
         drop(table);
@@ -357,57 +382,62 @@ impl Hub {
         self.interest.notified().await;
     }
 
-    /// Talks the watch must start following (from the position given, if
-    /// live connections need their events from there), and talks it may stop
-    /// following.
-    pub(crate) fn interest_delta(&self) -> (Vec<TalkId>, Option<u64>, Vec<TalkId>) {
+    /// Scopes the watch must start following (from the position given, if
+    /// live connections need their events from there), and scopes it may
+    /// stop following.
+    pub(crate) fn interest_delta(&self) -> (Vec<Scope>, Option<u64>, Vec<Scope>) {
         let mut table = self.lock();
         let changed = std::mem::take(&mut table.changed);
         let from = table.follow_from.take();
         let (mut add, mut remove) = (Vec::new(), Vec::new());
-        for talk in changed {
-            let wanted = table.talks.contains_key(&talk);
-            if wanted && !table.watched.contains(&talk) {
-                add.push(talk);
-            } else if !wanted && table.watched.contains(&talk) {
-                remove.push(talk);
+        for scope in changed {
+            let wanted = match scope {
+                Scope::Talk(talk) => table.talks.contains_key(&talk),
+                Scope::Customer(customer) => table.customers.contains_key(&customer),
+            };
+            if wanted && !table.watched.contains(&scope) {
+                add.push(scope);
+            } else if !wanted && table.watched.contains(&scope) {
+                remove.push(scope);
             }
         }
         (add, from, remove)
     }
 
-    /// The watch no longer follows `talks`.
-    pub(crate) fn unwatched(&self, talks: &[TalkId]) {
+    /// The watch no longer follows `scopes`.
+    pub(crate) fn unwatched(&self, scopes: &[Scope]) {
         let mut table = self.lock();
-        for talk in talks {
-            table.watched.remove(talk);
+        for scope in scopes {
+            table.watched.remove(scope);
         }
     }
 
-    /// Every talk of the table, for a new watch (which follows none).
-    pub(crate) fn rewatch(&self) -> Vec<TalkId> {
+    /// Every scope of the table, for a new watch (which follows none).
+    pub(crate) fn rewatch(&self) -> Vec<Scope> {
         let mut table = self.lock();
         table.watched.clear();
         table.changed.clear();
         table.follow_from = None;
-        table.talks.keys().copied().collect()
+        let talks = table.talks.keys().map(|&talk| Scope::Talk(talk));
+        let customers = table.customers.keys().map(|&c| Scope::Customer(c));
+        talks.chain(customers).collect()
     }
 
-    /// The watch follows `talks`; a connection that was waiting for them
+    /// The watch follows `scopes`; a connection that was waiting for them
     /// starts after `ready` (where the watch had read the bus to), whatever
     /// the talk.
-    pub(crate) fn watching(&self, talks: &[TalkId], ready: u64) {
+    pub(crate) fn watching(&self, scopes: &[Scope], ready: u64) {
         let seq = {
             let mut guard = self.lock();
             let table = &mut *guard;
-            table.watched.extend(talks.iter().copied());
+            table.watched.extend(scopes.iter().copied());
             table.watched_to = table.watched_to.max(ready);
             let (conns, watched) = (&mut table.conns, &table.watched);
             table.waiting.retain(|id| {
                 let Some(conn) = conns.get_mut(id) else {
                     return false;
                 };
-                if conn.talks.iter().any(|t| !watched.contains(t)) {
+                if !conn.watched(watched) {
                     return true;
                 }
                 if let Mode::Live { last_seq, .. } | Mode::Held { last_seq, .. } = &mut conn.mode {
@@ -513,7 +543,7 @@ impl Table {
     fn index(&mut self, talk: TalkId, id: ConnId) {
         let conns = self.talks.entry(talk).or_default();
         if conns.is_empty() {
-            self.changed.insert(talk);
+            self.changed.insert(Scope::Talk(talk));
         }
         conns.insert(id);
     }
@@ -523,7 +553,7 @@ impl Table {
             conns.remove(&id);
             if conns.is_empty() {
                 self.talks.remove(&talk);
-                self.changed.insert(talk);
+                self.changed.insert(Scope::Talk(talk));
             }
         }
     }
@@ -565,14 +595,17 @@ impl Table {
         });
         if let (EventKind::ParticipantJoined, Some(agent)) = (event.kind, subject) {
             self.set_member(agent, event.talk, Some(event.occurred_at));
-            if self.talks.contains_key(&event.talk) && !self.watched.contains(&event.talk) {
+            if self.talks.contains_key(&event.talk)
+                && !self.watched.contains(&Scope::Talk(event.talk))
+            {
                 self.follow_from.get_or_insert(event.seq);
             }
         }
-        // The talk's members as this table knows them, plus the recent joiners
-        // the publisher named (see `Conn::topic`).
+        // The talk's members as this table knows them, the recent joiners
+        // the publisher named (see `Conn::topic`), and the customer's admins.
         let mut recipients: HashSet<ConnId> =
             self.talks.get(&event.talk).cloned().unwrap_or_default();
+        recipients.extend(self.customers.get(&event.customer).into_iter().flatten());
         recipients.extend(
             event
                 .audience

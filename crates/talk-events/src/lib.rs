@@ -15,4 +15,4 @@ pub mod watch;
 pub use bus::{Bus, BusError, Delivery, EventStream, Outgoing, Start};
 pub use kinds::{DomainEvent, EventKind, Payload};
 pub use talk_proto::EventEnvelope;
-pub use watch::Watch;
+pub use watch::{Scope, Watch};

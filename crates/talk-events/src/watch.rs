@@ -1,10 +1,10 @@
-//! A watch: the events of the talks its owner follows plus every
-//! participant event (so the owner learns when a talk gains a member it
+//! A watch: the events of the talks its owner follows (one by one, or every
+//! talk of a customer) plus every participant event (so the owner learns when a talk gains a member it
 //! cares about), in bus order, with no gap — a consumer that must not read
 //! the whole bus (a push-gateway follows the talks of its connected agents).
 //!
 //! The contract: after [`Watch::add`] returns position `p`, every event of
-//! the added talks positioned after `p` will be returned, in bus order; an
+//! the added scopes positioned after `p` will be returned, in bus order; an
 //! event is returned at most once. Events of those talks between `from` and
 //! `p` may or may not be (the JetStream watch reads them from the stream, the
 //! in-process one has already dropped them): whoever needs them — a client
@@ -19,10 +19,20 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use talk_types::TalkId;
+use talk_types::{CustomerId, TalkId};
 
 use crate::bus::{BusError, Delivery, EventStream};
 use crate::kinds::EventKind;
+
+/// What a watch follows: one talk, or every talk of a customer (for a
+/// gateway with a customer admin connected, who may hear them all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// One talk's events.
+    Talk(TalkId),
+    /// The events of every talk of a customer.
+    Customer(CustomerId),
+}
 
 /// See the module documentation.
 #[async_trait]
@@ -31,16 +41,17 @@ pub trait Watch: Send {
     /// Cancel-safe: dropping the future loses no event.
     async fn next(&mut self) -> Option<Result<Delivery, BusError>>;
 
-    /// Watches more talks: their events after the answered position will
+    /// Watches more scopes: their events after the answered position will
     /// come, and those after `from` (or after the last event `next` returned,
     /// if later) may (see the module documentation). Answers the position the
     /// watch has read the bus to: a connection that starts now may start
-    /// there, and a replay for the added talks must reach it.
-    async fn add(&mut self, talks: Vec<TalkId>, from: u64) -> Result<u64, BusError>;
+    /// there, and a replay for the added scopes must reach it.
+    async fn add(&mut self, scopes: Vec<Scope>, from: u64) -> Result<u64, BusError>;
 
-    /// Stops watching talks (their participant events still come); when it
-    /// returns, the bus no longer sends their events to the watch.
-    async fn remove(&mut self, talks: &[TalkId]) -> Result<(), BusError>;
+    /// Stops watching scopes (their participant events still come); when it
+    /// returns, the bus no longer sends their events to the watch (unless
+    /// another scope it still watches covers them).
+    async fn remove(&mut self, scopes: &[Scope]) -> Result<(), BusError>;
 
     /// Every event of the watch up to this position has been returned by
     /// `next` (it may be ahead of the last one returned).
@@ -63,6 +74,7 @@ pub(crate) fn is_membership(kind: &str) -> bool {
 pub struct Filtered {
     stream: EventStream,
     talks: HashSet<String>,
+    customers: HashSet<String>,
     position: u64,
 }
 
@@ -72,6 +84,7 @@ impl Filtered {
         Self {
             stream,
             talks: HashSet::new(),
+            customers: HashSet::new(),
             position: after,
         }
     }
@@ -85,7 +98,10 @@ impl Watch for Filtered {
             if let Ok(delivery) = &item {
                 self.position = delivery.seq;
                 let envelope = &delivery.envelope;
-                if !is_membership(&envelope.kind) && !self.talks.contains(&envelope.talk_id) {
+                if !is_membership(&envelope.kind)
+                    && !self.talks.contains(&envelope.talk_id)
+                    && !self.customers.contains(&envelope.customer_id)
+                {
                     continue;
                 }
             }
@@ -93,15 +109,23 @@ impl Watch for Filtered {
         }
     }
 
-    async fn add(&mut self, talks: Vec<TalkId>, _from: u64) -> Result<u64, BusError> {
+    async fn add(&mut self, scopes: Vec<Scope>, _from: u64) -> Result<u64, BusError> {
         // What the stream still holds is after the position: returned from now on.
-        self.talks.extend(talks.iter().map(ToString::to_string));
+        for scope in scopes {
+            match scope {
+                Scope::Talk(talk) => self.talks.insert(talk.to_string()),
+                Scope::Customer(customer) => self.customers.insert(customer.to_string()),
+            };
+        }
         Ok(self.position)
     }
 
-    async fn remove(&mut self, talks: &[TalkId]) -> Result<(), BusError> {
-        for talk in talks {
-            self.talks.remove(&talk.to_string());
+    async fn remove(&mut self, scopes: &[Scope]) -> Result<(), BusError> {
+        for scope in scopes {
+            match scope {
+                Scope::Talk(talk) => self.talks.remove(&talk.to_string()),
+                Scope::Customer(customer) => self.customers.remove(&customer.to_string()),
+            };
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ mod flood;
 mod gateways;
 mod limits;
 mod resume;
+mod voipbin;
 
 const WAIT: Duration = Duration::from_secs(15);
 const SERVICES: Topology = Topology::Services { nats_url: None };

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use talk_auth::Identity;
-use talk_events::EventKind;
+use talk_events::{EventKind, Scope};
 use talk_types::TalkId;
 
 use super::Event;
@@ -57,7 +57,22 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    /// The topic under which this connection receives `event`, if any.
+    /// Whether the bus watch follows everything this connection may hear:
+    /// its talks, and its customer's for an admin.
+    pub(super) fn watched(&self, watched: &HashSet<Scope>) -> bool {
+        let customer = Scope::Customer(self.identity.agent.customer_id);
+        self.talks
+            .iter()
+            .all(|&t| watched.contains(&Scope::Talk(t)))
+            && (!self.identity.is_admin() || watched.contains(&customer))
+    }
+
+    /// The topic under which this connection receives `event`, if any: the
+    /// first of the topics VoIPBIN generates for the event (its
+    /// `createTopics`) that one of the connection's subscriptions is a
+    /// prefix of. Those of `agent_id:<me>` need the agent in the talk (or the
+    /// event to be its own membership's); those of `customer_id:<cid>` an
+    /// admin or manager, in the talk or not.
     fn topic(&self, event: &Event) -> Option<String> {
         let me = self.identity.agent.id;
         if self.identity.agent.customer_id != event.customer {
@@ -77,25 +92,27 @@ impl Conn {
             || (event.seq > self.since
                 && event.audience.contains(&me)
                 && !self.left.contains(&event.talk));
-        if !own_membership_event && !member {
-            return None;
-        }
-        let agent_topic = format!("agent_id:{me}:chat:{}", event.talk);
-        if self
-            .topics
-            .iter()
-            .any(|t| agent_topic.starts_with(t.as_str()))
-        {
-            return Some(agent_topic);
+        let (talk, resource) = (event.talk.to_string(), event.resource.as_str());
+        // VoIPBIN names the resource after the event: `chatmessage` of
+        // `chatmessage_created`.
+        let name = Naming::Voipbin.name(event.kind);
+        let kind = name.split('_').next().unwrap_or(name);
+        let mut scopes = Vec::with_capacity(2);
+        if own_membership_event || member {
+            scopes.push(("agent_id:", me.to_string()));
         }
         if self.identity.is_admin() {
-            let customer_topic = format!("customer_id:{}:chat:{}", event.customer, event.talk);
-            if self
-                .topics
-                .iter()
-                .any(|t| customer_topic.starts_with(t.as_str()))
-            {
-                return Some(customer_topic);
+            scopes.push(("customer_id:", event.customer.to_string()));
+        }
+        for (scope, id) in scopes {
+            let forms: [&[&str]; 2] = [
+                &[scope, &id, ":chat:", &talk],
+                &[scope, &id, ":", kind, ":", name, ":", resource],
+            ];
+            for form in forms {
+                if self.topics.iter().any(|t| is_prefix(t, form)) {
+                    return Some(form.concat());
+                }
             }
         }
         None
@@ -192,5 +209,48 @@ impl Conn {
             .with_label_values(&[name])
             .inc();
         true
+    }
+}
+
+/// Whether `topic` is a prefix of the concatenation of `parts` (without
+/// building it: most events match no topic of most connections).
+fn is_prefix(topic: &str, parts: &[&str]) -> bool {
+    let mut rest = topic.as_bytes();
+    for part in parts {
+        let part = part.as_bytes();
+        if rest.len() <= part.len() {
+            return part.starts_with(rest);
+        }
+        let Some(after) = rest.strip_prefix(part) else {
+            return false;
+        };
+        rest = after;
+    }
+    rest.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_prefix;
+
+    #[test]
+    fn prefixes_of_concatenations() {
+        let parts: &[&str] = &["agent_id:", "a1", ":chat:", "t1"];
+        for topic in [
+            "",
+            "agent_id",
+            "agent_id:a1",
+            "agent_id:a1:chat",
+            "agent_id:a1:chat:t1",
+        ] {
+            assert!(is_prefix(topic, parts), "{topic}");
+        }
+        for topic in [
+            "agent_id:a2",
+            "agent_id:a1:chat:t12",
+            "agent_id:a1:chatmessage",
+        ] {
+            assert!(!is_prefix(topic, parts), "{topic}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{OriginalUri, Query, State, WebSocketUpgrade};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -93,12 +93,21 @@ fn reject(error: &ApiError, headers: &HeaderMap) -> Response {
         .into_response()
 }
 
-fn params(shared: &Shared, query: &WsQuery, headers: &HeaderMap) -> Result<Params, ApiError> {
+/// VoIPBIN's path: an unchanged VoIPBIN client hears VoIPBIN's event names.
+const VOIPBIN_PATH: &str = "/v1.0/service_agents/ws";
+
+fn params(
+    shared: &Shared,
+    path: &str,
+    query: &WsQuery,
+    headers: &HeaderMap,
+) -> Result<Params, ApiError> {
     let identity = match token(query, headers) {
         Some(token) => Some(shared.tokens.verify(&token)?),
         None => None,
     };
     let naming = match query.events.as_deref() {
+        None | Some("") if path == VOIPBIN_PATH => Naming::Voipbin,
         None | Some("" | "seed") => Naming::Seed,
         Some("voipbin") => Naming::Voipbin,
         Some(_) => {
@@ -122,9 +131,11 @@ fn params(shared: &Shared, query: &WsQuery, headers: &HeaderMap) -> Result<Param
     })
 }
 
-/// `GET /v1.0/ws` and `GET /v1.0/service_agents/ws`.
+/// `GET /v1.0/ws` (the seed's event names unless `?events=voipbin`) and
+/// `GET /v1.0/service_agents/ws` (VoIPBIN's unless `?events=seed`).
 pub(crate) async fn upgrade(
     State(shared): State<Arc<Shared>>,
+    OriginalUri(uri): OriginalUri,
     query: Result<Query<WsQuery>, QueryRejection>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -149,7 +160,7 @@ pub(crate) async fn upgrade(
         // Another site's page cannot open a socket with a visitor's cookie.
         return reject(&Reason::OriginNotAllowed.into(), &headers);
     }
-    let params = match params(&shared, &query, &headers) {
+    let params = match params(&shared, uri.path(), &query, &headers) {
         Ok(params) => params,
         Err(error) => return reject(&error, &headers),
     };

@@ -46,7 +46,7 @@ async fn token_in_query_header_cookie_or_first_frame() {
     let mut by_header = Client::connect_request(request).await;
     receives(&world, &mut by_header, &agent, talk).await;
 
-    let mut request = format!("ws://{}/v1.0/service_agents/ws", gateway.addr)
+    let mut request = format!("ws://{}/v1.0/service_agents/ws?events=seed", gateway.addr)
         .into_client_request()
         .unwrap();
     let cookie = format!("token={}", agent.token).parse().unwrap();

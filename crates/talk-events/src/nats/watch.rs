@@ -1,7 +1,7 @@
 //! The JetStream [`Watch`]: core NATS subscriptions to the subjects the
 //! stream republishes (`<prefix>-live.<customer>.<talk>.<kind>`, each carrying
-//! its stream sequence), one per watched talk plus two for every participant
-//! event, on a connection of the watch's own.
+//! its stream sequence), one per watched talk or customer plus two for every
+//! participant event, on a connection of the watch's own.
 //!
 //! Order and completeness rest on three facts:
 //! - the stream republishes in stream order and NATS keeps a publisher's order
@@ -30,24 +30,32 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::stream::{BoxStream, SelectAll};
 use futures_util::{StreamExt, future};
-use talk_types::TalkId;
 use tokio::sync::{Notify, oneshot};
 
 use super::{NatsBus, unavailable};
 use crate::bus::{Bus, BusError, Delivery, Start};
 use crate::kinds;
-use crate::watch::{Watch, is_membership};
+use crate::watch::{Scope, Watch, is_membership};
 
 /// How long reading the stream for a catch-up may take.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Watched {
-    /// The watch's position when the talk was added: its earlier events are not expected.
+    /// The watch's position when the scope was added: its earlier events are not expected.
     since: u64,
-    /// The newest sequence seen per event kind (a subject), for the gap check.
-    last: HashMap<String, u64>,
-    /// Dropping it ends the talk's subscription.
+    /// The newest sequence seen per subject (talk and event kind), for the gap check.
+    last: HashMap<(String, String), u64>,
+    /// Dropping it ends the scope's subscription.
     _stop: oneshot::Sender<()>,
+}
+
+impl Watched {
+    /// The newest sequence known on the envelope's subject.
+    fn last(&mut self, envelope: &talk_proto::EventEnvelope) -> &mut u64 {
+        self.last
+            .entry((envelope.talk_id.clone(), envelope.kind.clone()))
+            .or_default()
+    }
 }
 
 pub(super) struct NatsWatch {
@@ -55,7 +63,10 @@ pub(super) struct NatsWatch {
     client: async_nats::Client,
     live_prefix: String,
     live: SelectAll<BoxStream<'static, async_nats::Message>>,
-    watched: HashMap<String, Watched>,
+    /// Watched talks, by id.
+    talks: HashMap<String, Watched>,
+    /// Watched customers (every talk of theirs), by id.
+    customers: HashMap<String, Watched>,
     /// Events not returned yet, by sequence.
     pending: BTreeMap<u64, Delivery>,
     /// Every event of the watch up to here is in `pending` or was returned.
@@ -100,7 +111,8 @@ impl NatsWatch {
             bus,
             client,
             live: SelectAll::new(),
-            watched: HashMap::new(),
+            talks: HashMap::new(),
+            customers: HashMap::new(),
             pending: BTreeMap::new(),
             frontier: after,
             emitted: after,
@@ -133,8 +145,27 @@ impl NatsWatch {
         Ok(())
     }
 
-    fn wants(&self, kind: &str, talk: &str) -> bool {
-        is_membership(kind) || self.watched.contains_key(talk)
+    fn wants(&self, envelope: &talk_proto::EventEnvelope) -> bool {
+        is_membership(&envelope.kind)
+            || self.talks.contains_key(&envelope.talk_id)
+            || self.customers.contains_key(&envelope.customer_id)
+    }
+
+    /// The watched scopes of `scope`'s kind, and its key there.
+    fn scope(&mut self, scope: Scope) -> (&mut HashMap<String, Watched>, String) {
+        match scope {
+            Scope::Talk(talk) => (&mut self.talks, talk.to_string()),
+            Scope::Customer(customer) => (&mut self.customers, customer.to_string()),
+        }
+    }
+
+    /// The scope an event came by, for its gap check (the talk's own when
+    /// both it and its customer are watched).
+    fn watched(&mut self, envelope: &talk_proto::EventEnvelope) -> Option<&mut Watched> {
+        match self.talks.get_mut(&envelope.talk_id) {
+            Some(watched) => Some(watched),
+            None => self.customers.get_mut(&envelope.customer_id),
+        }
     }
 
     /// Reads the stream after `from` to its current end for whatever the
@@ -182,9 +213,9 @@ impl NatsWatch {
             };
             let seq = delivery.seq;
             let envelope = &delivery.envelope;
-            if seq > self.emitted && self.wants(&envelope.kind, &envelope.talk_id) {
-                if let Some(watched) = self.watched.get_mut(&envelope.talk_id) {
-                    let last = watched.last.entry(envelope.kind.clone()).or_default();
+            if seq > self.emitted && self.wants(envelope) {
+                if let Some(watched) = self.watched(envelope) {
+                    let last = watched.last(envelope);
                     *last = (*last).max(seq);
                 }
                 self.pending.entry(seq).or_insert(delivery);
@@ -222,14 +253,16 @@ impl NatsWatch {
                 }
             };
             let envelope = &delivery.envelope;
-            if !self.wants(&envelope.kind, &envelope.talk_id) {
+            if !self.wants(envelope) {
                 continue;
             }
-            if let Some(watched) = self.watched.get_mut(&envelope.talk_id) {
-                let last = watched.last.entry(envelope.kind.clone()).or_default();
-                let known = (*last).max(watched.since);
+            let emitted = self.emitted;
+            if let Some(watched) = self.watched(envelope) {
+                let since = watched.since;
+                let last = watched.last(envelope);
+                let known = (*last).max(since);
                 if previous > known {
-                    if previous <= self.emitted {
+                    if previous <= emitted {
                         return Err(BusError::Gap(format!(
                             "event {previous} of talk {} was never received",
                             envelope.talk_id
@@ -290,18 +323,21 @@ impl Watch for NatsWatch {
         }
     }
 
-    async fn add(&mut self, talks: Vec<TalkId>, from: u64) -> Result<u64, BusError> {
+    async fn add(&mut self, scopes: Vec<Scope>, from: u64) -> Result<u64, BusError> {
         let from = from.max(self.emitted);
         let mut added = false;
-        for talk in talks {
-            let key = talk.to_string();
-            if self.watched.contains_key(&key) {
+        for scope in scopes {
+            let (watched, key) = self.scope(scope);
+            if watched.contains_key(&key) {
                 continue;
             }
+            let subject = match scope {
+                Scope::Talk(talk) => format!("{}.*.{talk}.>", self.live_prefix),
+                Scope::Customer(customer) => format!("{}.{customer}.>", self.live_prefix),
+            };
             let (stop, stopped) = oneshot::channel();
-            let subject = format!("{}.*.{talk}.>", self.live_prefix);
             self.subscribe(subject, Some(stopped)).await?;
-            self.watched.insert(
+            self.scope(scope).0.insert(
                 key,
                 Watched {
                     since: from,
@@ -317,9 +353,10 @@ impl Watch for NatsWatch {
         Ok(self.frontier)
     }
 
-    async fn remove(&mut self, talks: &[TalkId]) -> Result<(), BusError> {
-        for talk in talks {
-            self.watched.remove(&talk.to_string());
+    async fn remove(&mut self, scopes: &[Scope]) -> Result<(), BusError> {
+        for &scope in scopes {
+            let (watched, key) = self.scope(scope);
+            watched.remove(&key);
         }
         // Polling ends the stopped subscriptions, which unsubscribes them; the
         // flush makes sure the server has done so. What arrived meanwhile is kept.
