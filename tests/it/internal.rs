@@ -65,7 +65,7 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
     let talks_before = admin.get("/v1.0/talks").await?;
     let push = cluster.push_service_url();
     let base_of = |service: &str| match service {
-        "AgentService" => Some(cluster.config.agent_service_url.clone()),
+        "AgentService" | "AccessKeyService" => Some(cluster.config.agent_service_url.clone()),
         "TalkService" | "ArchiveService" => Some(cluster.config.talk_service_url.clone()),
         "MessageService" => Some(cluster.config.message_service_url.clone()),
         "PushService" => Some(push.clone()),
@@ -86,6 +86,7 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
     assert_eq!(
         services,
         BTreeSet::from([
+            "AccessKeyService",
             "AgentService",
             "ArchiveService",
             "MessageService",
@@ -209,8 +210,20 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
         .context("alice's participant")?
         .to_owned();
 
+    let alice_key_token = alice_api
+        .post(
+            "/v1.0/accesskeys",
+            serde_json::json!({"name": "alice's"}),
+            200,
+        )
+        .await?["token"]
+        .as_str()
+        .context("alice's key token")?
+        .to_owned();
     let tables = || async {
         anyhow::Ok((
+            admin.get("/v1.0/accesskeys").await?,
+            alice_api.get("/v1.0/accesskeys").await?,
             admin.get("/v1.0/agents").await?,
             zora_api.get("/v1.0/agents").await?,
             alice_api.get(&format!("/v1.0/talks/{talk_id}")).await?,
@@ -243,6 +256,9 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
         &config.talk_service_url,
         &internal,
     )?);
+    let mut keys = pb::access_key_service_client::AccessKeyServiceClient::new(
+        talk_runtime::channel(&config.agent_service_url, &internal)?,
+    );
     let mut push = pb::push_service_client::PushServiceClient::new(talk_runtime::channel(
         &cluster.push_service_url(),
         &internal,
@@ -372,6 +388,94 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
     };
     let got = code(agents.token_states(acting(bob.clone(), states())).await);
     check("TokenStates", "an agent", got, PermissionDenied);
+
+    // AccessKeyService: Alice's key, seen from another customer, a plain
+    // agent of hers, and nobody.
+    let alice_key = keys
+        .list_access_keys(acting(alice.clone(), pb::ListAccessKeysRequest::default()))
+        .await?
+        .into_inner()
+        .access_keys
+        .first()
+        .map(|k| k.id.clone())
+        .context("alice's key")?;
+    let key_ref = || pb::AccessKeyRef {
+        access_key_id: alice_key.clone(),
+    };
+    for (who, caller, want) in [
+        ("another customer", &zora, NotFound),
+        ("another agent", &bob, NotFound),
+    ] {
+        let got = code(keys.get_access_key(acting(caller.clone(), key_ref())).await);
+        check("GetAccessKey", who, got, want);
+        let update = pb::UpdateAccessKeyRequest {
+            access_key_id: alice_key.clone(),
+            name: Some("mallory's".into()),
+            ..Default::default()
+        };
+        let got = code(keys.update_access_key(acting(caller.clone(), update)).await);
+        check("UpdateAccessKey", who, got, want);
+        let delete = pb::AccessKeyWrite {
+            options: None,
+            access_key_id: alice_key.clone(),
+        };
+        let got = code(keys.delete_access_key(acting(caller.clone(), delete)).await);
+        check("DeleteAccessKey", who, got, want);
+    }
+    let got = code(keys.get_access_key(tonic::Request::new(key_ref())).await);
+    check("GetAccessKey", "nobody", got, Unauthenticated);
+    let for_alice = || pb::CreateAccessKeyRequest {
+        agent_id: alice.agent_id.clone(),
+        ..Default::default()
+    };
+    let got = code(
+        keys.create_access_key(acting(bob.clone(), for_alice()))
+            .await,
+    );
+    check(
+        "CreateAccessKey",
+        "a plain agent for another",
+        got,
+        PermissionDenied,
+    );
+    let got = code(
+        keys.create_access_key(acting(zora.clone(), for_alice()))
+            .await,
+    );
+    check("CreateAccessKey", "another customer", got, InvalidArgument);
+    let got = code(
+        keys.create_access_key(tonic::Request::new(for_alice()))
+            .await,
+    );
+    check("CreateAccessKey", "nobody", got, Unauthenticated);
+    for (who, caller) in [("another customer", &zora), ("another agent", &bob)] {
+        let listed = keys
+            .list_access_keys(acting(caller.clone(), pb::ListAccessKeysRequest::default()))
+            .await?
+            .into_inner();
+        assert!(
+            listed.access_keys.iter().all(|k| k.id != alice_key),
+            "{who} lists Alice's key"
+        );
+    }
+    let got = code(
+        keys.list_access_keys(tonic::Request::new(pb::ListAccessKeysRequest::default()))
+            .await,
+    );
+    check("ListAccessKeys", "nobody", got, Unauthenticated);
+    let verify = pb::VerifyAccessKeyRequest {
+        token: alice_key_token.clone(),
+    };
+    let got = code(keys.verify_access_key(acting(zora.clone(), verify)).await);
+    check("VerifyAccessKey", "an agent", got, PermissionDenied);
+    let key_states = pb::AccessKeyStatesRequest {
+        access_key_ids: vec![alice_key.clone()],
+    };
+    let got = code(
+        keys.access_key_states(acting(bob.clone(), key_states))
+            .await,
+    );
+    check("AccessKeyStates", "an agent", got, PermissionDenied);
 
     // TalkService.
     let got = code(talks.get_talk(acting(zora.clone(), talk_ref())).await);

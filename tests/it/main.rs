@@ -1,6 +1,7 @@
 //! End-to-end tests: Talk through its public REST API and WebSocket, against
 //! real PostgreSQL and NATS JetStream (and the embedded default).
 
+mod accesskeys;
 mod auth;
 mod crash;
 mod internal;

@@ -1,5 +1,6 @@
-//! agent-service: customers, agents, passwords, login and refresh tokens,
-//! served over gRPC (`talk.v1.AgentService`), with `/healthz`, `/readyz` and
+//! agent-service: customers, agents, passwords, login, refresh tokens and
+//! access keys, served over gRPC (`talk.v1.AgentService`,
+//! `talk.v1.AccessKeyService`), with `/healthz`, `/readyz` and
 //! `/metrics` on `TALK_OPS_ADDR` (or beside it when unset).
 //!
 //! On start it connects to its database (schema `agent`), migrates, and on an
@@ -18,6 +19,7 @@ use talk_config::ExposeSecret;
 
 use sea_orm::DatabaseConnection;
 use talk_config::{Config, Store};
+use talk_proto::access_key_service_server::AccessKeyServiceServer;
 use talk_proto::agent_service_server::AgentServiceServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -65,7 +67,8 @@ pub async fn run(
     ];
     let internal = talk_runtime::Internal::from_config("agent-service", &config);
     let router = internal.guard(
-        tonic::service::Routes::new(AgentServiceServer::new(api::AgentApi::new(agents)))
+        tonic::service::Routes::new(AgentServiceServer::new(api::AgentApi::new(agents.clone())))
+            .add_service(AccessKeyServiceServer::new(api::AccessKeyApi::new(agents)))
             .into_axum_router(),
     );
     let ready: talk_runtime::ReadyCheck = Arc::new(move || {

@@ -1,8 +1,9 @@
-//! Rows to wire types. The password hash has no place on the wire.
+//! Rows to wire types. The password hash and a key's token hash have no
+//! place on the wire.
 
 use talk_types::time;
 
-use crate::db::entities::agent;
+use crate::db::entities::{access_key, agent};
 
 /// The wire form of an agent row.
 pub fn agent(row: &agent::Model) -> talk_proto::Agent {
@@ -44,5 +45,36 @@ pub fn claim(row: &agent::Model) -> talk_auth::AgentClaim {
         username: row.username.clone(),
         name: row.name.clone(),
         permission: row.permission_bits(),
+    }
+}
+
+/// The wire form of an access key row; `token` only in a create's answer
+/// (else empty).
+pub fn access_key(row: &access_key::Model, token: String) -> talk_proto::AccessKey {
+    let access_key::Model {
+        id,
+        customer_id,
+        agent_id,
+        name,
+        detail,
+        token_hash: _,
+        token_prefix,
+        tm_expire,
+        tm_create,
+        tm_update,
+        tm_delete,
+    } = row;
+    talk_proto::AccessKey {
+        id: id.to_string(),
+        customer_id: customer_id.to_string(),
+        agent_id: agent_id.to_string(),
+        name: name.clone(),
+        detail: detail.clone(),
+        token,
+        token_prefix: token_prefix.clone(),
+        tm_expire: tm_expire.as_ref().map_or(0, time::to_micros),
+        tm_create: time::to_micros(tm_create),
+        tm_update: time::to_micros(tm_update),
+        tm_delete: tm_delete.as_ref().map_or(0, time::to_micros),
     }
 }

@@ -2,6 +2,7 @@
 //! them never waits on a service.
 
 use talk_config::Config;
+use talk_proto::access_key_service_client::AccessKeyServiceClient;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::archive_service_client::ArchiveServiceClient;
 use talk_proto::message_service_client::MessageServiceClient;
@@ -21,6 +22,8 @@ pub struct Clients {
     pub archive: ArchiveServiceClient<Channel>,
     /// message-service.
     pub messages: MessageServiceClient<Channel>,
+    /// agent-service's access keys.
+    pub access_keys: AccessKeyServiceClient<Channel>,
 }
 
 impl Clients {
@@ -34,8 +37,10 @@ impl Clients {
             })
         };
         let talk_service = channel("talk-service", &config.talk_service_url)?;
+        let agent_service = channel("agent-service", &config.agent_service_url)?;
         Ok(Self {
-            agents: AgentServiceClient::new(channel("agent-service", &config.agent_service_url)?),
+            agents: AgentServiceClient::new(agent_service.clone()),
+            access_keys: AccessKeyServiceClient::new(agent_service),
             talks: TalkServiceClient::new(talk_service.clone()),
             archive: ArchiveServiceClient::new(talk_service),
             messages: MessageServiceClient::new(channel(

@@ -59,8 +59,10 @@ impl From<pb::LoginResponse> for LoginReply {
 pub struct CreateAgentBody {
     /// Login name.
     pub username: String,
-    /// Password.
-    pub password: String,
+    /// Password (8 to 256 characters). Absent or empty: an agent without a
+    /// password (a bot), which never logs in and works with access keys.
+    #[serde(default)]
+    pub password: Option<String>,
     /// Display name.
     #[serde(default)]
     pub name: Option<String>,

@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::get;
-use talk_auth::{Revocations, Tokens};
+use talk_auth::{AccessKeys, Revocations, Tokens};
 use talk_config::Config;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -65,6 +65,8 @@ pub struct AppState {
     pub clients: Clients,
     /// Refuses revoked tokens (asks agent-service).
     pub revocations: Revocations,
+    /// Checks access keys (asks agent-service on every request).
+    pub keys: AccessKeys,
     /// Rate limits.
     pub limits: Arc<limits::Limits>,
     /// Whether the login cookie is `Secure`.
@@ -117,6 +119,7 @@ pub fn router(config: &Config) -> Result<Router, Error> {
             config.token_ttl_secs,
         )),
         revocations: Revocations::new(clients.agents.clone()),
+        keys: AccessKeys::new(clients.access_keys.clone()),
         clients,
         limits: Arc::new(limits::Limits::new(config)),
         cookie_secure: config.cookie_secure,

@@ -35,6 +35,7 @@ use axum::Router;
 use axum::routing::get;
 use talk_config::Config;
 use talk_events::Bus;
+use talk_proto::access_key_service_client::AccessKeyServiceClient;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::push_service_server::PushServiceServer;
@@ -89,12 +90,13 @@ async fn routes(
     }
     tokio::spawn(consumer::run(bus.clone(), hub.clone(), shutdown.clone()));
     let internal = talk_runtime::Internal::from_config("push-gateway", config);
-    let agents =
-        AgentServiceClient::new(talk_runtime::channel(&config.agent_service_url, &internal)?);
-    let revocations = talk_auth::Revocations::new(agents);
+    let agent_service = talk_runtime::channel(&config.agent_service_url, &internal)?;
+    let revocations = talk_auth::Revocations::new(AgentServiceClient::new(agent_service.clone()));
+    let keys = talk_auth::AccessKeys::new(AccessKeyServiceClient::new(agent_service));
     tokio::spawn(revocation::sweep(
         hub.clone(),
         revocations.clone(),
+        keys.clone(),
         shutdown.clone(),
     ));
     let shared = Arc::new(ws::Shared {
@@ -105,6 +107,7 @@ async fn routes(
             config.token_ttl_secs,
         ),
         revocations,
+        keys,
         talks: TalkServiceClient::new(talk_runtime::channel(&config.talk_service_url, &internal)?),
         messages: MessageServiceClient::new(talk_runtime::channel(
             &config.message_service_url,

@@ -2,12 +2,14 @@
 //! agent-service for the token versions of the agents connected here (one
 //! call per 1,000 agents) and closes, with code 4401, every socket whose
 //! token was revoked since (logout, password or permission change, delete)
-//! or has expired. A new socket is checked at the upgrade (`ws::upgrade`).
+//! or has expired. Sockets opened with an access key also close once the key
+//! is deleted or expired (agent-service's `AccessKeyStates`, asked in the
+//! same sweep). A new socket is checked at the upgrade (`ws::upgrade`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use talk_auth::{FRESH_FOR, Revocations, judge};
+use talk_auth::{AccessKeys, FRESH_FOR, Revocations, judge};
 use talk_types::time;
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +20,12 @@ use crate::routing::Hub;
 const CHUNK: usize = 1_000;
 
 /// Sweeps until `shutdown`.
-pub(crate) async fn sweep(hub: Arc<Hub>, revocations: Revocations, shutdown: CancellationToken) {
+pub(crate) async fn sweep(
+    hub: Arc<Hub>,
+    revocations: Revocations,
+    keys: AccessKeys,
+    shutdown: CancellationToken,
+) {
     let mut every = tokio::time::interval(FRESH_FOR);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -37,10 +44,28 @@ pub(crate) async fn sweep(hub: Arc<Hub>, revocations: Revocations, shutdown: Can
                 }
             }
         }
+        let mut key_states = HashMap::new();
+        for chunk in hub.connected_keys().chunks(CHUNK) {
+            match keys.states(chunk).await {
+                Ok(answered) => key_states.extend(answered),
+                Err(e) => {
+                    tracing::warn!(error = %e, "access key states unavailable; key sweep skipped")
+                }
+            }
+        }
         let now = time::now();
         let closed = hub.close_refused(close::UNAUTHENTICATED, |identity| {
             if identity.expires <= now {
-                return Some("token expired");
+                return Some(if identity.key.is_some() {
+                    "access key expired"
+                } else {
+                    "token expired"
+                });
+            }
+            if let Some(key) = identity.key
+                && key_states.get(&key) == Some(&false)
+            {
+                return Some("access key deleted");
             }
             let current = versions.get(&identity.agent.id)?;
             judge(identity, *current).err().map(|_| "token revoked")

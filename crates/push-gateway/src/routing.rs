@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use talk_auth::Identity;
+use talk_auth::{AccessKeyId, Identity};
 use talk_events::{EventKind, Scope};
 use talk_types::{AgentId, CustomerId, TalkId};
 use tokio::sync::{Notify, watch};
@@ -470,6 +470,19 @@ impl Hub {
     /// The agents with a connection here.
     pub(crate) fn connected_agents(&self) -> Vec<AgentId> {
         self.lock().agents.keys().copied().collect()
+    }
+
+    /// The access keys the connections here were opened with.
+    pub(crate) fn connected_keys(&self) -> Vec<AccessKeyId> {
+        let table = self.lock();
+        let mut keys: Vec<AccessKeyId> = table
+            .conns
+            .values()
+            .filter_map(|c| c.identity.key)
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
     }
 
     /// Closes every connection whose identity `refused` names a reason for

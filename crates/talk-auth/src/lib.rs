@@ -4,9 +4,16 @@
 //! version when it was issued. agent-service moves an agent's version on
 //! logout, a password or permission change and a delete; the edge and the
 //! gateway refuse a token whose version is behind ([`Identity::version`]).
+//!
+//! Access keys ([`AccessKeys`]) are the other credential: agent-service
+//! checks them on every request; [`credential`] reads either from a request.
 
+mod access_keys;
 mod revocations;
 
+pub use access_keys::{
+    ACCESS_KEY_PREFIX, AccessKeyId, AccessKeys, Credential, Presented, credential,
+};
 pub use revocations::{FRESH_FOR, Revocations, judge};
 
 use chrono::Duration;
@@ -67,8 +74,12 @@ pub struct Identity {
     /// The agent's token version when the token was issued: the token is
     /// revoked once agent-service's is higher.
     pub version: u64,
-    /// When the token expires.
+    /// When the token (or access key) expires.
     pub expires: time::Timestamp,
+    /// The access key the caller presented; `None` for a token. A key acts
+    /// as its agent, with the agent's permission as it stood when the key
+    /// was checked.
+    pub key: Option<AccessKeyId>,
 }
 
 impl Identity {
@@ -224,6 +235,7 @@ impl Tokens {
             agent: claims.agent,
             version: claims.ver,
             expires: expire,
+            key: None,
         })
     }
 }

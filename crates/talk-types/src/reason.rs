@@ -113,6 +113,9 @@ reasons! {
     TooManyReplies = "TOO_MANY_REPLIES", InvalidArgument, "The thread has as many replies as it may have.";
     /// A read position that is not a seq of the talk.
     InvalidSeq = "INVALID_SEQ", InvalidArgument, "The seq is invalid.";
+    /// An access key's expiry that is not in the future, too far in it, or
+    /// given twice (`expire` and `tm_expire`).
+    InvalidExpire = "INVALID_EXPIRE", InvalidArgument, "The expiry is invalid.";
     // 429.
     /// Too many requests of one agent, customer, address or username.
     RateLimitExceeded = "RATE_LIMIT_EXCEEDED", ResourceExhausted, "Too many requests; retry later.";
@@ -139,6 +142,8 @@ reasons! {
     // 404.
     /// No such agent (of the caller's customer).
     AgentNotFound = "AGENT_NOT_FOUND", NotFound, "The agent does not exist.";
+    /// No such access key (that the caller may see).
+    AccessKeyNotFound = "ACCESSKEY_NOT_FOUND", NotFound, "The access key does not exist.";
     /// No such talk (that the caller may see).
     TalkNotFound = "TALK_NOT_FOUND", NotFound, "The talk does not exist.";
     /// No such participant.

@@ -1,6 +1,10 @@
-//! The gRPC `AgentService`: extract, call the service, map.
+//! The gRPC `AgentService` and `AccessKeyService`: extract, call the
+//! service, map.
 
+mod access_keys;
 mod convert;
+
+pub use access_keys::AccessKeyApi;
 
 use talk_proto::agent_service_server::AgentService;
 use talk_proto::{

@@ -45,7 +45,12 @@ impl Agents {
         let row = agents::find_login(&self.db, username)
             .await
             .map_err(db_error)?;
-        let phc = row.as_ref().map(|r| r.password_hash.clone());
+        // An agent without a password (a bot) is checked against the dummy
+        // hash, as an unknown username: it never logs in, at the same cost.
+        let phc = row
+            .as_ref()
+            .map(|r| r.password_hash.clone())
+            .filter(|h| !h.is_empty());
         if !password::verify(password, phc).await? {
             tracing::info!(username, "login refused");
             return Err(ApiError::invalid_credentials());
@@ -137,8 +142,9 @@ impl Agents {
     }
 }
 
-/// Hex SHA-256 of a refresh token's secret: what the table keeps.
-fn digest(secret: &str) -> String {
+/// Hex SHA-256 of a refresh token's secret or an access key's token: what
+/// the tables keep.
+pub(super) fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 

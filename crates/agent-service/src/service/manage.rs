@@ -10,6 +10,7 @@ use talk_types::{AgentId, ApiError, Reason, time};
 
 use super::{Agents, Caller, is_unique_violation, not_found, password, validate};
 use crate::db::entities::agent;
+use crate::db::queries::access_keys;
 use crate::db::queries::agents::{self, Changes};
 use crate::wire;
 
@@ -22,7 +23,8 @@ pub const DEFAULT_STATUS: &str = "available";
 pub struct NewAgent {
     /// Login name.
     pub username: String,
-    /// Plain password; hashed before it is stored.
+    /// Plain password; hashed before it is stored. Empty: an agent without
+    /// one (a bot), which never logs in and works with access keys.
     pub password: String,
     /// Display name.
     pub name: String,
@@ -69,7 +71,9 @@ impl Agents {
             permission,
         } = new;
         validate::username(&username)?;
-        validate::password(&password)?;
+        if !password.is_empty() {
+            validate::password(&password)?;
+        }
         validate::name(&name)?;
         validate::detail(&detail)?;
         let permission = if permission == 0 {
@@ -79,7 +83,11 @@ impl Agents {
         };
         validate::permission(permission)?;
         grantable(caller, permission)?;
-        let password_hash = password::hash(password).await?;
+        let password_hash = if password.is_empty() {
+            String::new()
+        } else {
+            password::hash(password).await?
+        };
 
         let write = match self.writes.begin(&scope, options).await? {
             Begun::Replay(agent) => return Ok(agent),
@@ -223,6 +231,9 @@ impl Agents {
         };
         let now = time::now();
         agents::soft_delete(write.txn(), caller.customer_id, id, now)
+            .await
+            .map_err(db_error)?;
+        access_keys::delete_of_agent(write.txn(), caller.customer_id, id, now)
             .await
             .map_err(db_error)?;
         row.tm_update = now;

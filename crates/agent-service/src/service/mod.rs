@@ -1,5 +1,7 @@
-//! Agent-service's rules: login, agent management, resolution, bootstrap.
+//! Agent-service's rules: login, agent management, resolution, bootstrap,
+//! access keys.
 
+mod access_keys;
 pub mod bootstrap;
 mod login;
 mod manage;
@@ -13,6 +15,7 @@ use talk_auth::Tokens;
 use talk_store::Writes;
 use talk_types::{ApiError, Reason};
 
+pub use access_keys::{KeyPage, NewAccessKey};
 pub use login::{Session, purge_refresh_tokens};
 pub use manage::{AgentUpdate, NewAgent};
 pub use read::Page;

@@ -57,7 +57,8 @@ impl Agents {
             .await
             .map_err(db_error)?
             .ok_or_else(not_found)?;
-        if !password::verify(current, Some(row.password_hash.clone())).await? {
+        let phc = Some(row.password_hash.clone()).filter(|h| !h.is_empty());
+        if !password::verify(current, phc).await? {
             return Err(ApiError::invalid_credentials());
         }
         let password_hash = password::hash(new).await?;

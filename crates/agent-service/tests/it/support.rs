@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use agent_service::Error;
 use sea_orm::DatabaseConnection;
 use talk_config::Config;
+use talk_proto::access_key_service_client::AccessKeyServiceClient;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::{Agent, Caller, CreateAgentRequest, LoginRequest};
 use talk_runtime::Channel;
@@ -91,6 +92,12 @@ impl Server {
     pub async fn client(&self) -> AgentServiceClient<Channel> {
         let url = format!("http://{}", self.addr);
         AgentServiceClient::new(talk_runtime::channel(&url, &self.internal).expect("channel"))
+    }
+
+    /// An access key client whose calls carry the internal token.
+    pub fn access_keys(&self) -> AccessKeyServiceClient<Channel> {
+        let url = format!("http://{}", self.addr);
+        AccessKeyServiceClient::new(talk_runtime::channel(&url, &self.internal).expect("channel"))
     }
 
     pub async fn stop(self) {

@@ -3,6 +3,7 @@
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
+use talk_auth::AccessKeyId;
 use talk_types::{AgentId, ApiError, MessageId, ParticipantId, Reason, TalkId};
 use uuid::Uuid;
 
@@ -23,7 +24,7 @@ macro_rules! path_id {
         }
     )*};
 }
-path_id!(AgentId, MessageId, ParticipantId, TalkId);
+path_id!(AgentId, MessageId, ParticipantId, TalkId, AccessKeyId);
 
 /// The path's parameters as (name, value) pairs, percent-decoded.
 async fn params(parts: &mut Parts) -> Result<Vec<(String, String)>, HttpError> {

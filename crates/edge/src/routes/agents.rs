@@ -70,7 +70,10 @@ pub fn register(registry: Registry) -> Registry {
             Method::POST,
             "/v1.0/agents",
             create,
-            doc(tag, "Create an agent (admins)")
+            doc(
+                tag,
+                "Create an agent (admins); without a password: a bot that uses access keys",
+            )
                 .body::<CreateAgentBody>()
                 .ok::<AgentDoc>(200),
         )
@@ -170,7 +173,7 @@ pub async fn create(
             pb::CreateAgentRequest {
                 options: Some(options),
                 username,
-                password,
+                password: password.unwrap_or_default(),
                 name: name.unwrap_or_default(),
                 detail: detail.unwrap_or_default(),
                 permission: permission.unwrap_or(talk_auth::PERMISSION_AGENT),

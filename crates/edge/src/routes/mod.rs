@@ -2,6 +2,7 @@
 //! description so the spec at `/openapi.json` is generated from the same table
 //! that builds the router.
 
+pub mod accesskeys;
 pub mod agents;
 pub mod auth;
 pub mod messages;
@@ -190,5 +191,6 @@ pub fn all() -> Registry {
     let registry = talks::register(registry);
     let registry = participants::register(registry);
     let registry = settings::register(registry);
+    let registry = accesskeys::register(registry);
     messages::register(registry)
 }

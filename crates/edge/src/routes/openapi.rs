@@ -17,7 +17,9 @@ use utoipa::openapi::path::{
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref,
     RefOr, Required, Schema,
@@ -160,7 +162,8 @@ fn operation(
             .response("403", error("Not allowed"))
             .response("404", error("Not found"))
             .response("409", error("Conflicting state (e.g. a closed talk)"))
-            .security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .security(SecurityRequirement::new("accesskey", Vec::<String>::new()));
     } else {
         builder = builder.response("401", error("Wrong credentials"));
     }
@@ -193,15 +196,20 @@ pub fn spec(operations: &[Operation]) -> OpenApi {
         }
     }
     schemas::error_schemas(&mut collected);
-    let mut components = ComponentsBuilder::new().security_scheme(
-        "bearer",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .build(),
-        ),
-    );
+    let mut components = ComponentsBuilder::new()
+        .security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        )
+        .security_scheme(
+            "accesskey",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("accesskey"))),
+        );
     for (name, schema) in collected {
         components = components.schema(name, schema);
     }
@@ -211,7 +219,7 @@ pub fn spec(operations: &[Operation]) -> OpenApi {
                 .title("Talk API")
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
-                    "Talk's public REST API: VoIPBIN-compatible /v1.0/service_agents/talk_* paths and the seed-style /v1.0/talks and /v1.0/messages paths. Tokens: cookie `token`, `?token=` or `Authorization: Bearer`.",
+                    "Talk's public REST API: VoIPBIN-compatible /v1.0/service_agents/talk_* paths and the seed-style /v1.0/talks and /v1.0/messages paths. Tokens: cookie `token`, `?token=` or `Authorization: Bearer`; access keys: `Authorization: Bearer vb_…`, cookie `accesskey` or `?accesskey=`.",
                 ))
                 .build(),
         )

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::Value;
-use talk_auth::{Identity, Revocations, Tokens};
+use talk_auth::{AccessKeys, Credential, Identity, Presented, Revocations, Tokens};
 use talk_events::Bus;
 use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) bus: Arc<dyn Bus>,
     pub(crate) tokens: Tokens,
     pub(crate) revocations: Revocations,
+    /// Checks access keys (asks agent-service every time).
+    pub(crate) keys: AccessKeys,
     pub(crate) talks: TalkServiceClient<Channel>,
     pub(crate) messages: MessageServiceClient<Channel>,
     pub(crate) ping_every: Duration,
@@ -52,31 +54,48 @@ pub(crate) struct Shared {
 #[derive(Deserialize)]
 pub(crate) struct WsQuery {
     token: Option<String>,
+    accesskey: Option<String>,
     cursor: Option<String>,
     events: Option<String>,
 }
 
 /// The connection's parameters, settled before the upgrade.
 pub(crate) struct Params {
-    /// The caller, when the request carried a valid token.
+    /// The caller, when the request carried a valid token or access key.
     pub(crate) identity: Option<Identity>,
     pub(crate) naming: Naming,
     pub(crate) cursor: Option<u64>,
 }
 
-/// A token from cookie `token`, `?token=` or `Authorization: Bearer`, in VoIPBIN's order.
-fn token(query: &WsQuery, headers: &HeaderMap) -> Option<String> {
+/// The credential of the upgrade request: a token from cookie `token`,
+/// `?token=` or `Authorization: Bearer`, or an access key from
+/// `Authorization: Bearer`, cookie `accesskey` or `?accesskey=`, in VoIPBIN's
+/// order ([`talk_auth::credential`]).
+fn credential(query: &WsQuery, headers: &HeaderMap) -> Option<Credential> {
     let jar = CookieJar::from_headers(headers);
-    if let Some(cookie) = jar.get("token").filter(|c| !c.value().is_empty()) {
-        return Some(cookie.value().to_owned());
+    talk_auth::credential(Presented {
+        token_cookie: jar.get("token").map(|c| c.value()),
+        token_query: query.token.as_deref(),
+        authorization: headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        accesskey_cookie: jar.get("accesskey").map(|c| c.value()),
+        accesskey_query: query.accesskey.as_deref(),
+    })
+}
+
+/// The caller `credential` names: a token verified here and checked for
+/// revocation, or an access key checked with agent-service.
+pub(crate) async fn identify(
+    shared: &Shared,
+    credential: Credential,
+) -> Result<Identity, ApiError> {
+    match credential {
+        Credential::Token(token) => {
+            let identity = shared.tokens.verify(&token)?;
+            shared.revocations.check(&identity).await?;
+            Ok(identity)
+        }
+        Credential::AccessKey(key) => shared.keys.verify(&key).await,
     }
-    if let Some(token) = query.token.as_ref().filter(|t| !t.is_empty()) {
-        return Some(token.clone());
-    }
-    let header = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = header.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
 fn reject(error: &ApiError, headers: &HeaderMap) -> Response {
@@ -96,14 +115,14 @@ fn reject(error: &ApiError, headers: &HeaderMap) -> Response {
 /// VoIPBIN's path: an unchanged VoIPBIN client hears VoIPBIN's event names.
 const VOIPBIN_PATH: &str = "/v1.0/service_agents/ws";
 
-fn params(
+async fn params(
     shared: &Shared,
     path: &str,
     query: &WsQuery,
     headers: &HeaderMap,
 ) -> Result<Params, ApiError> {
-    let identity = match token(query, headers) {
-        Some(token) => Some(shared.tokens.verify(&token)?),
+    let identity = match credential(query, headers) {
+        Some(credential) => Some(identify(shared, credential).await?),
         None => None,
     };
     let naming = match query.events.as_deref() {
@@ -160,15 +179,10 @@ pub(crate) async fn upgrade(
         // Another site's page cannot open a socket with a visitor's cookie.
         return reject(&Reason::OriginNotAllowed.into(), &headers);
     }
-    let params = match params(&shared, uri.path(), &query, &headers) {
+    let params = match params(&shared, uri.path(), &query, &headers).await {
         Ok(params) => params,
         Err(error) => return reject(&error, &headers),
     };
-    if let Some(identity) = &params.identity
-        && let Err(error) = shared.revocations.check(identity).await
-    {
-        return reject(&error, &headers);
-    }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),

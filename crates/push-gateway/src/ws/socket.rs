@@ -7,7 +7,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
 use std::sync::Arc;
-use talk_auth::Identity;
+use talk_auth::{Credential, Identity};
 use tokio::time::{Instant, sleep};
 use tokio_tungstenite::tungstenite;
 
@@ -52,8 +52,8 @@ pub(super) async fn refuse(socket: &mut WebSocket, error: String, code: u16, rea
     let _ = tokio::time::timeout(REFUSAL_LINGER, linger).await;
 }
 
-/// Waits for `{"type":"auth","token":…}` as the first text frame; else the
-/// reason the connection ended.
+/// Waits for `{"type":"auth","token":…}` as the first text frame (a token,
+/// or an access key: `vb_…`); else the reason the connection ended.
 pub(super) async fn authenticate(
     socket: &mut WebSocket,
     shared: &Shared,
@@ -115,18 +115,24 @@ pub(super) async fn authenticate(
             .await;
             return Err("unauthenticated");
         };
-        let Ok(identity) = shared.tokens.verify(&token) else {
-            send_close(socket, close::UNAUTHENTICATED, "invalid credentials").await;
-            return Err("unauthenticated");
+        let identity = match super::identify(shared, Credential::bearer(&token)).await {
+            Ok(identity) => identity,
+            Err(error) => {
+                let (code, why) = match error.kind {
+                    talk_types::ErrorKind::Unauthenticated
+                        if error.reason == talk_types::Reason::TokenRevoked.code() =>
+                    {
+                        (close::UNAUTHENTICATED, "token revoked")
+                    }
+                    talk_types::ErrorKind::Unauthenticated => {
+                        (close::UNAUTHENTICATED, "invalid credentials")
+                    }
+                    _ => (close::TRY_AGAIN_LATER, "cannot check the token now; retry"),
+                };
+                send_close(socket, code, why).await;
+                return Err("unauthenticated");
+            }
         };
-        if let Err(error) = shared.revocations.check(&identity).await {
-            let (code, why) = match error.kind {
-                talk_types::ErrorKind::Unauthenticated => (close::UNAUTHENTICATED, "token revoked"),
-                _ => (close::TRY_AGAIN_LATER, "cannot check the token now; retry"),
-            };
-            send_close(socket, code, why).await;
-            return Err("unauthenticated");
-        }
         if let Some(id) = id {
             let _ = socket.send(Message::Text(protocol::ack(&id).into())).await;
         }

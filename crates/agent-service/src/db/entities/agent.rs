@@ -15,7 +15,7 @@ pub struct Model {
     pub customer_id: CustomerId,
     /// Login name, unique among live agents of all customers.
     pub username: String,
-    /// Argon2 PHC string.
+    /// Argon2 PHC string; empty for an agent without a password (a bot).
     pub password_hash: String,
     /// Display name.
     pub name: String,

@@ -4,6 +4,7 @@ mod m0001_customers;
 mod m0002_agents;
 mod m0003_token_version;
 mod m0004_refresh_tokens;
+mod m0005_access_keys;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, TransactionTrait};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m0002_agents::CreateAgents));
         all.push(Box::new(m0003_token_version::AddTokenVersion));
         all.push(Box::new(m0004_refresh_tokens::CreateRefreshTokens));
+        all.push(Box::new(m0005_access_keys::CreateAccessKeys));
         all
     }
 }
