@@ -1,5 +1,6 @@
 //! Persistence shared by the stateful services: connecting to PostgreSQL or
 //! SQLite with one schema per service, the transactional outbox and its relay,
+//! bus consumers' cursors ([`cursors`]),
 //! idempotency records and their expiry ([`expiry`]), and the skeleton every
 //! write follows ([`write`]).
 //!
@@ -9,6 +10,7 @@
 //! the bus acknowledged. A restarted service publishes what it had not.
 
 pub mod connect;
+pub mod cursors;
 pub mod expiry;
 pub mod idempotency;
 pub mod journal;

@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use sea_orm::TransactionTrait;
 use talk_events::{Bus, BusError, Delivery, EventKind, Payload, Start};
 use talk_proto::GetAgentRequest;
-use talk_store::db_error;
+use talk_store::{cursors, db_error};
 use talk_types::{AgentId, ApiError, CustomerId, TalkId};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -55,7 +55,7 @@ impl Messages {
             let start = if expired {
                 Ok(Start::New)
             } else {
-                consumer::cursor(&self.db, CONSUMER)
+                cursors::find(&self.db, CONSUMER)
                     .await
                     .map(|c| c.map_or(Start::New, Start::After))
             };
@@ -130,7 +130,7 @@ impl Messages {
 
     async fn save_cursor(&self, pending: &mut Option<u64>) {
         if let Some(seq) = pending.take()
-            && let Err(e) = consumer::save_cursor(&self.db, CONSUMER, seq).await
+            && let Err(e) = cursors::save(&self.db, CONSUMER, seq).await
         {
             tracing::warn!(error = %e, "saving the system message cursor failed");
         }
@@ -261,7 +261,7 @@ impl Messages {
             };
             insert(&txn, &self.outbox, draft).await?;
         }
-        consumer::save_cursor(&txn, CONSUMER, delivery.seq)
+        cursors::save(&txn, CONSUMER, delivery.seq)
             .await
             .map_err(db_error)?;
         txn.commit().await.map_err(db_error)?;

@@ -30,7 +30,9 @@ use talk_types::{ApiError, CustomerId, TalkId};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::queries::{consumer_cursors, talks};
+use talk_store::cursors;
+
+use crate::db::queries::talks;
 
 /// The consumer's name in `consumer_cursors`.
 pub const CONSUMER: &str = "talk-activity";
@@ -109,7 +111,7 @@ impl Activity {
     /// cursor is older than the bus keeps), after the newest event: earlier
     /// messages are older than the activity every talk starts with.
     async fn subscribe(&self) -> Result<EventStream, BusError> {
-        let saved = consumer_cursors::find(&self.db, CONSUMER)
+        let saved = cursors::find(&self.db, CONSUMER)
             .await
             .map_err(unavailable)?;
         let start = match saved {
@@ -137,7 +139,7 @@ impl Activity {
     /// Saves the bus's newest position as the cursor and answers it.
     async fn start_fresh(&self) -> Result<u64, BusError> {
         let last = self.bus.last_seq().await?;
-        consumer_cursors::save(&self.db, CONSUMER, last)
+        cursors::save(&self.db, CONSUMER, last)
             .await
             .map_err(unavailable)?;
         self.mark(last);
@@ -209,7 +211,7 @@ impl Activity {
         for ((talk, customer), at) in newest_messages(batch) {
             talks::touch(&txn, customer, talk, at).await?;
         }
-        consumer_cursors::save(&txn, CONSUMER, last).await?;
+        cursors::save(&txn, CONSUMER, last).await?;
         txn.commit().await?;
         self.mark(last);
         Ok(())

@@ -34,21 +34,7 @@ impl MigrationTrait for CreateConsumerTables {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table("consumer_cursors")
-                    .if_not_exists()
-                    .col(
-                        ColumnDef::new("name")
-                            .string_len(64)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new("seq").big_integer().not_null())
-                    .to_owned(),
-            )
-            .await
+        manager.create_table(talk_store::cursors::table()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

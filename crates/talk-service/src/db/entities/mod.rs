@@ -1,6 +1,5 @@
 //! sea-orm models of talk-service's tables.
 
-pub mod consumer_cursor;
 pub mod customer_talks;
 pub mod direct_pair;
 pub mod participant;

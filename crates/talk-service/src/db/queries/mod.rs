@@ -1,7 +1,6 @@
 //! Every query of talk-service, scoped by customer where a caller is involved.
 
 pub mod access;
-pub mod consumer_cursors;
 pub mod customer_talks;
 pub mod direct_pairs;
 pub mod participants;
