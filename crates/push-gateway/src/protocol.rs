@@ -29,23 +29,7 @@ impl Naming {
     pub(crate) fn name(self, kind: EventKind) -> &'static str {
         match self {
             Self::Seed => kind.name(),
-            Self::Voipbin => match kind {
-                EventKind::TalkCreated => "chat_created",
-                EventKind::TalkUpdated | EventKind::TalkClosed | EventKind::TalkReopened => {
-                    "chat_updated"
-                }
-                EventKind::TalkDeleted => "chat_deleted",
-                EventKind::ParticipantJoined => "chatparticipant_added",
-                EventKind::ParticipantLeft => "chatparticipant_removed",
-                // Talk's own: VoIPBIN participants have no role.
-                EventKind::ParticipantUpdated => "chatparticipant_updated",
-                EventKind::MessageCreated => "chatmessage_created",
-                EventKind::MessageUpdated => "chatmessage_updated",
-                EventKind::MessageDeleted => "chatmessage_deleted",
-                EventKind::ReactionAdded | EventKind::ReactionRemoved => {
-                    "chatmessage_reaction_updated"
-                }
-            },
+            Self::Voipbin => kind.voipbin_name(),
         }
     }
 }

@@ -84,6 +84,26 @@ impl EventKind {
         }
     }
 
+    /// VoIPBIN's name (reference §5.5), on `/v1.0/service_agents/ws`, in
+    /// VoIPBIN's topics and in webhooks. Several kinds share one: close and
+    /// reopen are `chat_updated`, a reaction added or removed
+    /// `chatmessage_reaction_updated`; `chatmessage_updated` and
+    /// `chatparticipant_updated` are Talk's own (VoIPBIN has no edits or roles).
+    pub fn voipbin_name(self) -> &'static str {
+        match self {
+            Self::TalkCreated => "chat_created",
+            Self::TalkUpdated | Self::TalkClosed | Self::TalkReopened => "chat_updated",
+            Self::TalkDeleted => "chat_deleted",
+            Self::ParticipantJoined => "chatparticipant_added",
+            Self::ParticipantLeft => "chatparticipant_removed",
+            Self::ParticipantUpdated => "chatparticipant_updated",
+            Self::MessageCreated => "chatmessage_created",
+            Self::MessageUpdated => "chatmessage_updated",
+            Self::MessageDeleted => "chatmessage_deleted",
+            Self::ReactionAdded | Self::ReactionRemoved => "chatmessage_reaction_updated",
+        }
+    }
+
     /// The kind named `name` (seed naming).
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.name() == name)

@@ -95,7 +95,7 @@ impl Conn {
         let (talk, resource) = (event.talk.to_string(), event.resource.as_str());
         // VoIPBIN names the resource after the event: `chatmessage` of
         // `chatmessage_created`.
-        let name = Naming::Voipbin.name(event.kind);
+        let name = event.kind.voipbin_name();
         let kind = name.split('_').next().unwrap_or(name);
         let mut scopes = Vec::with_capacity(2);
         if own_membership_event || member {
