@@ -69,6 +69,7 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
         "TalkService" | "ArchiveService" => Some(cluster.config.talk_service_url.clone()),
         "MessageService" => Some(cluster.config.message_service_url.clone()),
         "PushService" => Some(push.clone()),
+        "WebhookService" => Some(cluster.config.webhook_service_url.clone()),
         _ => None,
     };
     let http = reqwest::Client::builder().http2_prior_knowledge().build()?;
@@ -91,7 +92,8 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
             "ArchiveService",
             "MessageService",
             "PushService",
-            "TalkService"
+            "TalkService",
+            "WebhookService"
         ])
     );
     for (service, method) in &methods {
@@ -201,6 +203,14 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
     let participants = alice_api
         .get(&format!("/v1.0/talks/{talk_id}/participants"))
         .await?;
+    let webhook = admin
+        .post(
+            "/v1.0/webhooks",
+            serde_json::json!({"url": "http://127.0.0.1:9/hook"}),
+            200,
+        )
+        .await?;
+    let webhook_id = webhook["id"].as_str().context("webhook id")?.to_owned();
     let alice_participant = participants
         .as_array()
         .context("participants")?
@@ -235,6 +245,7 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
                 .await?,
             bob_api.get("/v1.0/talks?status=all").await?,
             admin.get("/v1.0/talk_settings").await?,
+            admin.get("/v1.0/webhooks").await?,
         ))
     };
     let before = tables().await?;
@@ -953,6 +964,96 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
     };
     let got = code(push.disconnect_agent(acting(bob.clone(), disconnect)).await);
     check("DisconnectAgent", "an agent", got, PermissionDenied);
+
+    // WebhookService: admins of the webhook's customer only.
+    let mut webhooks = pb::webhook_service_client::WebhookServiceClient::new(
+        talk_runtime::channel(&config.webhook_service_url, &internal)?,
+    );
+    let create = || pb::CreateWebhookRequest {
+        url: "http://127.0.0.1:9/sneaky".into(),
+        ..Default::default()
+    };
+    let got = code(webhooks.create_webhook(acting(bob.clone(), create())).await);
+    check("CreateWebhook", "a plain agent", got, PermissionDenied);
+    let got = code(webhooks.create_webhook(tonic::Request::new(create())).await);
+    check("CreateWebhook", "nobody", got, Unauthenticated);
+    let listed = webhooks
+        .list_webhooks(acting(zora.clone(), pb::ListWebhooksRequest { page: None }))
+        .await?
+        .into_inner();
+    assert!(
+        listed.webhooks.is_empty(),
+        "ListWebhooks: another customer never sees the webhook"
+    );
+    let got = code(
+        webhooks
+            .list_webhooks(acting(bob.clone(), pb::ListWebhooksRequest { page: None }))
+            .await,
+    );
+    check("ListWebhooks", "a plain agent", got, PermissionDenied);
+    let one = || pb::GetWebhookRequest {
+        id: webhook_id.clone(),
+    };
+    let update = || pb::UpdateWebhookRequest {
+        id: webhook_id.clone(),
+        url: "http://127.0.0.1:9/sneaky".into(),
+        enabled: false,
+        ..Default::default()
+    };
+    let log = || pb::ListWebhookDeliveriesRequest {
+        webhook_id: webhook_id.clone(),
+        ..Default::default()
+    };
+    let replay = || pb::ReplayWebhookRequest {
+        webhook_id: webhook_id.clone(),
+        after_seq: 0,
+        since_micros: 1,
+    };
+    for (who, caller, want) in [
+        ("another customer's admin", Some(zora.clone()), NotFound),
+        ("a plain agent", Some(bob.clone()), PermissionDenied),
+        ("nobody", None, Unauthenticated),
+    ] {
+        let request = |message| match &caller {
+            Some(caller) => acting(caller.clone(), message),
+            None => tonic::Request::new(message),
+        };
+        let got = code(webhooks.get_webhook(request(one())).await);
+        check("GetWebhook", who, got, want);
+        let got = code(
+            webhooks
+                .update_webhook(match &caller {
+                    Some(caller) => acting(caller.clone(), update()),
+                    None => tonic::Request::new(update()),
+                })
+                .await,
+        );
+        check("UpdateWebhook", who, got, want);
+        let got = code(webhooks.delete_webhook(request(one())).await);
+        check("DeleteWebhook", who, got, want);
+        let got = code(webhooks.rotate_webhook_secret(request(one())).await);
+        check("RotateWebhookSecret", who, got, want);
+        let got = code(webhooks.test_webhook(request(one())).await);
+        check("TestWebhook", who, got, want);
+        let got = code(
+            webhooks
+                .list_webhook_deliveries(match &caller {
+                    Some(caller) => acting(caller.clone(), log()),
+                    None => tonic::Request::new(log()),
+                })
+                .await,
+        );
+        check("ListWebhookDeliveries", who, got, want);
+        let got = code(
+            webhooks
+                .replay_webhook(match &caller {
+                    Some(caller) => acting(caller.clone(), replay()),
+                    None => tonic::Request::new(replay()),
+                })
+                .await,
+        );
+        check("ReplayWebhook", who, got, want);
+    }
 
     let every: BTreeSet<String> = every_method()?.into_iter().map(|(_, m)| m).collect();
     assert_eq!(checked, every, "every method is checked");

@@ -15,3 +15,4 @@ mod slice;
 mod talks;
 mod traces;
 mod voipbin;
+mod webhooks;

@@ -70,6 +70,8 @@ fn base_config() -> Config {
         nats_stream: names.stream,
         subject_prefix: names.subject,
         database_max_connections: 8,
+        // Test receivers listen on loopback over plain HTTP.
+        webhook_allow_private: true,
         ..Config::default()
     }
 }
@@ -92,11 +94,13 @@ impl Cluster {
         let (message, message_addr) = bind().await?;
         let (push, push_addr) = bind().await?;
         let (edge, edge_addr) = bind().await?;
+        let (webhook, webhook_addr) = bind().await?;
         config.agent_service_url = format!("http://{agent_addr}");
         config.talk_service_url = format!("http://{talk_addr}");
         config.message_service_url = format!("http://{message_addr}");
+        config.webhook_service_url = format!("http://{webhook_addr}");
         config.push_grpc_addr = free_addr();
-        let ops: [SocketAddr; 5] = std::array::from_fn(|_| free_addr());
+        let ops: [SocketAddr; 6] = std::array::from_fn(|_| free_addr());
         let own = |ops: SocketAddr| Config {
             ops_addr: Some(ops),
             ..config.clone()
@@ -122,6 +126,11 @@ impl Cluster {
         });
         let (c, s) = (own(ops[4]), shutdown.clone());
         tasks.spawn(async move { Ok(edge::run(c, edge, s).await?) });
+        let (c, s) = (own(ops[5]), shutdown.clone());
+        tasks.spawn(async move {
+            let bus = talk_runtime::bus(&c).await?;
+            Ok(webhook_service::run(c, bus, webhook, s).await?)
+        });
         let mut cluster = Self {
             edge: format!("http://{edge_addr}"),
             push: format!("ws://{push_addr}"),

@@ -21,11 +21,12 @@ const NO_RATE_LIMITS: [(&str, &str); 5] = [
 ];
 
 /// The services, in the order they start.
-pub const SERVICES: [&str; 5] = [
+pub const SERVICES: [&str; 6] = [
     "agent-service",
     "talk-service",
     "message-service",
     "push-gateway",
+    "webhook-service",
     "edge",
 ];
 
@@ -50,7 +51,7 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(talk_testkit::free_addr().port())
 }
 
-/// Five `talk serve <service>` processes sharing one database and one NATS
+/// Six `talk serve <service>` processes sharing one database and one NATS
 /// stream, each with its health and metrics on an ops port of its own.
 pub struct Processes {
     env: HashMap<String, String>,
@@ -88,6 +89,9 @@ impl Processes {
             ("TALK_MESSAGE_ADDR", addr("message-service")),
             ("TALK_PUSH_ADDR", addr("push-gateway")),
             ("TALK_EDGE_ADDR", addr("edge")),
+            ("TALK_WEBHOOK_ADDR", addr("webhook-service")),
+            ("TALK_WEBHOOK_SERVICE_URL", url("webhook-service")),
+            ("TALK_WEBHOOK_ALLOW_PRIVATE", "true".to_owned()),
             ("TALK_PUSH_GRPC_ADDR", format!("127.0.0.1:{}", free_port()?)),
             ("TALK_AGENT_SERVICE_URL", url("agent-service")),
             ("TALK_TALK_SERVICE_URL", url("talk-service")),

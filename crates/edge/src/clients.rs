@@ -7,6 +7,7 @@ use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::archive_service_client::ArchiveServiceClient;
 use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
+use talk_proto::webhook_service_client::WebhookServiceClient;
 use talk_runtime::Channel;
 
 use crate::Error;
@@ -24,6 +25,8 @@ pub struct Clients {
     pub messages: MessageServiceClient<Channel>,
     /// agent-service's access keys.
     pub access_keys: AccessKeyServiceClient<Channel>,
+    /// webhook-service.
+    pub webhooks: WebhookServiceClient<Channel>,
 }
 
 impl Clients {
@@ -46,6 +49,10 @@ impl Clients {
             messages: MessageServiceClient::new(channel(
                 "message-service",
                 &config.message_service_url,
+            )?),
+            webhooks: WebhookServiceClient::new(channel(
+                "webhook-service",
+                &config.webhook_service_url,
             )?),
         })
     }

@@ -49,6 +49,8 @@ pub struct Config {
     pub talk_database_url: String,
     /// See `agent_database_url`.
     pub message_database_url: String,
+    /// See `agent_database_url`.
+    pub webhook_database_url: String,
     /// Largest connection pool per service.
     pub database_max_connections: u32,
 
@@ -99,12 +101,16 @@ pub struct Config {
     pub talk_addr: SocketAddr,
     /// gRPC address of message-service when run alone.
     pub message_addr: SocketAddr,
+    /// gRPC address of webhook-service when run alone.
+    pub webhook_addr: SocketAddr,
     /// Where clients reach agent-service.
     pub agent_service_url: String,
     /// Where clients reach talk-service.
     pub talk_service_url: String,
     /// Where clients reach message-service.
     pub message_service_url: String,
+    /// Where clients reach webhook-service.
+    pub webhook_service_url: String,
     /// gRPC address of the push-gateway's `PushService` (stats, disconnect
     /// an agent): a listener of its own, never the public WebSocket's.
     pub push_grpc_addr: SocketAddr,
@@ -174,6 +180,26 @@ pub struct Config {
     /// `Origin` header (not a browser) is not affected.
     pub ws_allowed_origins: String,
 
+    /// Let webhook endpoints be `http://` URLs and loopback, private or
+    /// link-local addresses (tests, a closed network); off: `https://` to
+    /// public addresses only.
+    pub webhook_allow_private: bool,
+    /// Delays before each retry of a failed webhook delivery, in
+    /// milliseconds, comma-separated; empty: 5 s, 5 min, 30 min, 2 h, 5 h,
+    /// 10 h, 10 h (about 28 hours in all), each with up to 10 % jitter.
+    pub webhook_retry_schedule_ms: String,
+    /// Timeout of one webhook delivery attempt, in milliseconds.
+    pub webhook_timeout_ms: u64,
+    /// Most webhook endpoints of one customer.
+    pub webhook_max_per_customer: u32,
+    /// Attempts in flight to one webhook endpoint at a time.
+    pub webhook_concurrency_per_endpoint: usize,
+    /// An endpoint whose every attempt has failed for this long, in
+    /// seconds, is disabled (5 days).
+    pub webhook_disable_after_secs: u64,
+    /// How long the previous secret keeps signing after a rotation, in seconds (24 h).
+    pub webhook_secret_grace_secs: u64,
+
     /// `text` or `json`.
     pub log_format: LogFormat,
 }
@@ -190,6 +216,7 @@ impl Default for Config {
             agent_database_url: String::new(),
             talk_database_url: String::new(),
             message_database_url: String::new(),
+            webhook_database_url: String::new(),
             database_max_connections: 16,
             bus: BusKind::Memory,
             nats_url: "nats://127.0.0.1:4222".into(),
@@ -209,9 +236,11 @@ impl Default for Config {
             agent_addr: loopback(50051),
             talk_addr: loopback(50052),
             message_addr: loopback(50053),
+            webhook_addr: loopback(50055),
             agent_service_url: "http://127.0.0.1:50051".into(),
             talk_service_url: "http://127.0.0.1:50052".into(),
             message_service_url: "http://127.0.0.1:50053".into(),
+            webhook_service_url: "http://127.0.0.1:50055".into(),
             push_grpc_addr: loopback(50054),
             ops_addr: None,
             grpc_tls_cert: None,
@@ -236,6 +265,13 @@ impl Default for Config {
             ws_frames_per_sec: 20,
             ws_max_connections_per_agent: 16,
             ws_allowed_origins: String::new(),
+            webhook_allow_private: false,
+            webhook_retry_schedule_ms: String::new(),
+            webhook_timeout_ms: 10_000,
+            webhook_max_per_customer: 100,
+            webhook_concurrency_per_endpoint: 4,
+            webhook_disable_after_secs: 5 * 24 * 3600,
+            webhook_secret_grace_secs: 24 * 3600,
             log_format: LogFormat::Text,
         }
     }
@@ -261,6 +297,8 @@ pub enum Store {
     Talk,
     /// message-service.
     Message,
+    /// webhook-service.
+    Webhook,
 }
 
 impl Store {
@@ -270,6 +308,7 @@ impl Store {
             Self::Agent => "agent",
             Self::Talk => "talk",
             Self::Message => "message",
+            Self::Webhook => "webhook",
         }
     }
 }
@@ -296,6 +335,7 @@ impl Config {
             &self.agent_database_url,
             &self.talk_database_url,
             &self.message_database_url,
+            &self.webhook_database_url,
         ] {
             if !url.is_empty() && !url.starts_with("postgres") && !url.starts_with("sqlite:") {
                 return Err(ConfigError::Invalid(format!(
@@ -308,6 +348,23 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "TALK_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes (HS256 wants as many as its hash)"
             )));
+        }
+        if self.webhook_concurrency_per_endpoint == 0 || self.webhook_timeout_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "TALK_WEBHOOK_CONCURRENCY_PER_ENDPOINT and TALK_WEBHOOK_TIMEOUT_MS must be positive"
+                    .into(),
+            ));
+        }
+        if self
+            .webhook_retry_schedule_ms
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .any(|d| d.parse::<u64>().is_err())
+        {
+            return Err(ConfigError::Invalid(
+                "TALK_WEBHOOK_RETRY_SCHEDULE_MS must be milliseconds, comma-separated".into(),
+            ));
         }
         if self.ws_queue_len == 0 || self.memory_bus_history == 0 {
             return Err(ConfigError::Invalid(
@@ -335,6 +392,7 @@ impl Config {
             Store::Agent => &self.agent_database_url,
             Store::Talk => &self.talk_database_url,
             Store::Message => &self.message_database_url,
+            Store::Webhook => &self.webhook_database_url,
         };
         if !own.is_empty() {
             return own.clone();

@@ -29,6 +29,8 @@ pub enum Service {
     MessageService,
     /// WebSocket push.
     PushGateway,
+    /// Webhook deliveries.
+    WebhookService,
 }
 
 impl Service {
@@ -41,6 +43,7 @@ impl Service {
             Self::TalkService => "talk-service",
             Self::MessageService => "message-service",
             Self::PushGateway => "push-gateway",
+            Self::WebhookService => "webhook-service",
         }
     }
 }
@@ -110,12 +113,14 @@ pub async fn serve_all(
     let (agent_listener, agent_url) = loopback().await?;
     let (talk_listener, talk_url) = loopback().await?;
     let (message_listener, message_url) = loopback().await?;
+    let (webhook_listener, webhook_url) = loopback().await?;
     // Inside, the services talk plaintext on loopback, each with its health
     // routes on its own loopback port; the one ops listener is the public one's.
     let config = Config {
         agent_service_url: agent_url,
         talk_service_url: talk_url,
         message_service_url: message_url,
+        webhook_service_url: webhook_url,
         ops_addr: None,
         grpc_tls_cert: None,
         grpc_tls_key: None,
@@ -141,6 +146,12 @@ pub async fn serve_all(
         message_service::run(c, b, message_listener, s)
             .await
             .context("message-service")
+    });
+    let (c, b, s) = (config.clone(), bus.clone(), shutdown.clone());
+    tasks.spawn(async move {
+        webhook_service::run(c, b, webhook_listener, s)
+            .await
+            .context("webhook-service")
     });
     let router = edge::router(&config)?
         .merge(push_gateway::router(&config, bus.clone(), shutdown.clone()).await?);
@@ -190,7 +201,10 @@ pub async fn serve_one(
     check_grpc_tls(service, &config)?;
     let needs_bus = matches!(
         service,
-        Service::TalkService | Service::MessageService | Service::PushGateway
+        Service::TalkService
+            | Service::MessageService
+            | Service::PushGateway
+            | Service::WebhookService
     );
     if needs_bus && config.bus == BusKind::Memory {
         bail!("TALK_BUS=nats is required when services run as separate processes");
@@ -201,6 +215,7 @@ pub async fn serve_one(
         Service::TalkService => config.talk_addr,
         Service::MessageService => config.message_addr,
         Service::PushGateway => config.push_addr,
+        Service::WebhookService => config.webhook_addr,
     };
     let listener = TcpListener::bind(addr)
         .await
@@ -220,6 +235,10 @@ pub async fn serve_one(
         Service::PushGateway => {
             let bus = talk_runtime::bus(&config).await?;
             push_gateway::run(config, bus, listener, shutdown).await?;
+        }
+        Service::WebhookService => {
+            let bus = talk_runtime::bus(&config).await?;
+            webhook_service::run(config, bus, listener, shutdown).await?;
         }
     }
     Ok(())
@@ -247,6 +266,7 @@ fn check_grpc_tls(service: Service, config: &Config) -> anyhow::Result<()> {
         ("TALK_AGENT_SERVICE_URL", &config.agent_service_url),
         ("TALK_TALK_SERVICE_URL", &config.talk_service_url),
         ("TALK_MESSAGE_SERVICE_URL", &config.message_service_url),
+        ("TALK_WEBHOOK_SERVICE_URL", &config.webhook_service_url),
     ] {
         if !url.starts_with(scheme) {
             bail!("{var} {url:?} must start with {scheme}: {why}");
@@ -260,6 +280,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     agent_service::migrate(config).await?;
     talk_service::migrate(config).await?;
     message_service::migrate(config).await?;
+    webhook_service::migrate(config).await?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod participants;
 pub mod settings;
 pub mod talks;
+pub mod webhooks;
 
 use std::borrow::Cow;
 
@@ -192,5 +193,6 @@ pub fn all() -> Registry {
     let registry = participants::register(registry);
     let registry = settings::register(registry);
     let registry = accesskeys::register(registry);
+    let registry = webhooks::register(registry);
     messages::register(registry)
 }

@@ -1,0 +1,4 @@
+//! sea-orm models of webhook-service's tables.
+
+pub mod delivery;
+pub mod endpoint;

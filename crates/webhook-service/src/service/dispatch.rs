@@ -1,0 +1,348 @@
+//! The dispatcher: sends due deliveries, each attempt signed afresh, at
+//! most `TALK_WEBHOOK_CONCURRENCY_PER_ENDPOINT` at a time to one endpoint
+//! (an endpoint with every slot taken is left out of the next query, so a
+//! slow or hung endpoint never holds up another's), each with a timeout,
+//! redirects not followed, at most 4 KiB of an answer kept.
+//!
+//! A delivery is claimed in the database before its attempt (its due time
+//! moved past the attempt's timeout), so two replicas never send it at once
+//! and one that dies mid-attempt leaves it due again. An attempt answered
+//! 2xx ends the delivery; any other answer or none is retried on the
+//! [`Schedule`], the same `webhook-id` each time, until the schedule ends.
+//! An endpoint whose every attempt has failed for
+//! `TALK_WEBHOOK_DISABLE_AFTER_SECS` is disabled and its pending deliveries
+//! end as failed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use talk_types::time::{self, Timestamp};
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::Settings;
+use super::address::PublicResolver;
+use super::consumer::pause;
+use super::signing;
+use crate::WebhookId;
+use crate::db::entities::{delivery, endpoint};
+use crate::db::queries::deliveries::{self, Attempt};
+use crate::db::queries::endpoints;
+use crate::metrics;
+
+/// Most of an answer's body kept in the log.
+const MAX_RESPONSE_BYTES: usize = 4096;
+/// Most attempts in flight in all.
+const MAX_IN_FLIGHT: usize = 512;
+/// Most deliveries fetched per round.
+const ROUND: u64 = 256;
+/// Longest wait between two rounds.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// Sends the deliveries of one database.
+#[derive(Clone)]
+pub struct Dispatcher {
+    db: DatabaseConnection,
+    client: reqwest::Client,
+    settings: Settings,
+    wake: Arc<Notify>,
+    slots: Arc<Mutex<HashMap<WebhookId, Arc<Semaphore>>>>,
+    in_flight: Arc<Semaphore>,
+}
+
+/// What one attempt got back.
+struct Answer {
+    status: Option<u16>,
+    body: Option<String>,
+    error: Option<String>,
+}
+
+impl Dispatcher {
+    /// A dispatcher of `db`'s deliveries.
+    pub fn new(db: DatabaseConnection, settings: Settings) -> Result<Self, reqwest::Error> {
+        let mut client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("Talk-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(settings.per_endpoint);
+        if !settings.allow_private {
+            client = client.dns_resolver(Arc::new(PublicResolver));
+        }
+        Ok(Self {
+            db,
+            client: client.build()?,
+            settings,
+            wake: Arc::new(Notify::new()),
+            slots: Arc::default(),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        })
+    }
+
+    /// What wakes the dispatcher when deliveries are queued.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Sends until `shutdown`; attempts in flight then are abandoned (their
+    /// deliveries are due again once their claim lapses).
+    pub async fn run(self, shutdown: CancellationToken) {
+        let tracker = TaskTracker::new();
+        while !shutdown.is_cancelled() {
+            let wait = match self.round(&tracker, &shutdown).await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook dispatcher cannot read its deliveries; retrying");
+                    IDLE
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        tracker.close();
+        tracker.wait().await;
+    }
+
+    /// Starts the attempts due now that have a free slot; answers how long
+    /// to wait for the next round.
+    async fn round(
+        &self,
+        tracker: &TaskTracker,
+        shutdown: &CancellationToken,
+    ) -> Result<Duration, DbErr> {
+        let now = time::now();
+        let backlog = deliveries::backlog(&self.db, now).await?;
+        metrics::BACKLOG.set(i64::try_from(backlog).unwrap_or(i64::MAX));
+        let mut busy = self.busy();
+        let due = deliveries::due(
+            &self.db,
+            now,
+            &busy.iter().copied().collect::<Vec<_>>(),
+            ROUND,
+        )
+        .await?;
+        for row in due {
+            if busy.contains(&row.endpoint_id) {
+                continue;
+            }
+            let Ok(total) = self.in_flight.clone().try_acquire_owned() else {
+                break;
+            };
+            let Ok(slot) = self.slot(row.endpoint_id).try_acquire_owned() else {
+                busy.insert(row.endpoint_id);
+                continue;
+            };
+            let lease = self.settings.timeout + Duration::from_secs(30);
+            if !deliveries::claim(&self.db, &row, later(now, lease)).await? {
+                continue;
+            }
+            let (this, shutdown) = (self.clone(), shutdown.clone());
+            tracker.spawn(async move {
+                this.attempt(row, &shutdown).await;
+                drop((slot, total));
+                this.wake.notify_one();
+            });
+        }
+        Ok(match deliveries::next_due(&self.db).await? {
+            Some(next) => (next - time::now()).to_std().map_or(IDLE, |d| d.min(IDLE)),
+            None => IDLE,
+        })
+    }
+
+    /// The endpoints with every slot taken.
+    fn busy(&self) -> HashSet<WebhookId> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let per_endpoint = self.settings.per_endpoint;
+        slots.retain(|_, s| s.available_permits() < per_endpoint);
+        slots
+            .iter()
+            .filter(|(_, s)| s.available_permits() == 0)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    fn slot(&self, endpoint: WebhookId) -> Arc<Semaphore> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots
+            .entry(endpoint)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_endpoint)))
+            .clone()
+    }
+
+    /// One attempt of `row`, recorded.
+    async fn attempt(&self, row: delivery::Model, shutdown: &CancellationToken) {
+        let target = match endpoints::find_by_id(&self.db, row.endpoint_id).await {
+            Ok(Some(target)) => target,
+            // Deleted since: its deliveries went with it.
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(delivery_id = %row.id, error = %e, "webhook endpoint unreadable; the delivery waits for its claim to lapse");
+                return;
+            }
+        };
+        if target.disabled_reason.is_some() {
+            let failed =
+                deliveries::fail_pending(&self.db, target.id, "endpoint disabled", time::now())
+                    .await;
+            if let Err(e) = failed {
+                tracing::warn!(webhook_id = %target.id, error = %e, "ending deliveries of a disabled endpoint failed");
+            }
+            return;
+        }
+        let started = Instant::now();
+        let answer = tokio::select! {
+            () = shutdown.cancelled() => return,
+            answer = self.send(&target, &row) => answer,
+        };
+        let latency = started.elapsed();
+        metrics::ATTEMPT_LATENCY.observe(latency.as_secs_f64());
+        let mut backoff = Duration::from_millis(100);
+        while let Err(e) = self.record(&target, &row, &answer, latency).await {
+            tracing::warn!(delivery_id = %row.id, error = %e, "recording a webhook attempt failed; retrying");
+            if pause(shutdown, backoff).await {
+                return;
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Posts `row`'s body to `target`, signed with its secrets.
+    async fn send(&self, target: &endpoint::Model, row: &delivery::Model) -> Answer {
+        let now = time::now();
+        let timestamp = now.timestamp();
+        let mut secrets = vec![target.secret.as_str()];
+        if let (Some(previous), Some(until)) =
+            (&target.previous_secret, target.tm_previous_secret_expire)
+            && until > now
+        {
+            secrets.push(previous);
+        }
+        let signature = signing::header(secrets, &row.message_id, timestamp, &row.body);
+        let sent = self
+            .client
+            .post(&target.url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &row.message_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(row.body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                Answer {
+                    status: Some(status),
+                    body: Some(read_start(response).await),
+                    error: None,
+                }
+            }
+            Err(e) => Answer {
+                status: None,
+                body: None,
+                error: Some(describe(&e, self.settings.timeout)),
+            },
+        }
+    }
+
+    /// Records an attempt's outcome on the delivery and its endpoint; an
+    /// endpoint failing for too long is disabled.
+    async fn record(
+        &self,
+        target: &endpoint::Model,
+        row: &delivery::Model,
+        answer: &Answer,
+        latency: Duration,
+    ) -> Result<(), DbErr> {
+        let now = time::now();
+        let attempts = row.attempts.saturating_add(1);
+        let ok = answer.status.is_some_and(|s| (200..300).contains(&s));
+        let retry = match ok {
+            true => None,
+            false => self
+                .settings
+                .schedule
+                .after(u32::try_from(attempts).unwrap_or(u32::MAX)),
+        };
+        let (status, outcome) = match (ok, retry) {
+            (true, _) => (deliveries::SUCCEEDED, "succeeded"),
+            (false, Some(_)) => (deliveries::PENDING, "failed"),
+            (false, None) => (deliveries::FAILED, "exhausted"),
+        };
+        let txn = self.db.begin().await?;
+        deliveries::record(
+            &txn,
+            row.id,
+            Attempt {
+                attempts,
+                status,
+                next: retry.map(|d| later(now, d)),
+                response_status: answer.status.map(i32::from),
+                latency_ms: i32::try_from(latency.as_millis()).unwrap_or(i32::MAX),
+                response_body: answer.body.clone(),
+                error: answer.error.clone(),
+            },
+            now,
+        )
+        .await?;
+        let mut disabled = false;
+        if ok {
+            endpoints::succeeded(&txn, target.id).await?;
+        } else if let Some(after) = endpoints::failed(&txn, target.id, now).await?
+            && let Some(since) = after.tm_failing_since
+            && after.disabled_reason.is_none()
+            && (now - since).to_std().unwrap_or_default() >= self.settings.disable_after
+        {
+            endpoints::disable(&txn, target.id, "failing", now).await?;
+            deliveries::fail_pending(&txn, target.id, "endpoint disabled", now).await?;
+            disabled = true;
+        }
+        txn.commit().await?;
+        metrics::DELIVERIES.with_label_values(&[outcome]).inc();
+        if disabled {
+            tracing::warn!(
+                webhook_id = %target.id,
+                customer_id = %target.customer_id,
+                "webhook endpoint disabled: every attempt failed for too long"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `now` plus `delay`.
+fn later(now: Timestamp, delay: Duration) -> Timestamp {
+    now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The first [`MAX_RESPONSE_BYTES`] of an answer's body (lossy UTF-8).
+async fn read_start(mut response: reqwest::Response) -> String {
+    let mut kept = Vec::new();
+    while kept.len() < MAX_RESPONSE_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_RESPONSE_BYTES - kept.len();
+                kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// Why an attempt got no answer, in words for the log.
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("no answer within {} ms", timeout.as_millis())
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "the request failed before an answer".to_owned()
+    }
+}
