@@ -44,7 +44,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-The five services. Key = key under .Values.services; name = suffix of the
+The six services. Key = key under .Values.services; name = suffix of the
 Kubernetes objects and the `talk serve` argument; addrEnv = the variable that
 sets its listen address; portName = the name of its container/Service port.
 */}}
@@ -72,6 +72,11 @@ talkService:
 messageService:
   name: message-service
   addrEnv: TALK_MESSAGE_ADDR
+  portName: grpc
+  protocol: grpc
+webhookService:
+  name: webhook-service
+  addrEnv: TALK_WEBHOOK_ADDR
   portName: grpc
   protocol: grpc
 {{- end }}
@@ -137,12 +142,14 @@ TALK_PUSH_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.pushGateway.port) | quote }}
 TALK_AGENT_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.agentService.port) | quote }}
 TALK_TALK_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.talkService.port) | quote }}
 TALK_MESSAGE_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.messageService.port) | quote }}
+TALK_WEBHOOK_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.webhookService.port) | quote }}
 TALK_OPS_ADDR: {{ printf "0.0.0.0:%d" (int64 .Values.opsPort) | quote }}
 {{- /* With mutual TLS the clients speak TLS, which tonic does to https:// only. */}}
 {{- $scheme := ternary "https" "http" .Values.grpcTls.enabled }}
 TALK_AGENT_SERVICE_URL: {{ printf "%s://%s-agent-service:%d" $scheme $fullname (int64 $s.agentService.port) | quote }}
 TALK_TALK_SERVICE_URL: {{ printf "%s://%s-talk-service:%d" $scheme $fullname (int64 $s.talkService.port) | quote }}
 TALK_MESSAGE_SERVICE_URL: {{ printf "%s://%s-message-service:%d" $scheme $fullname (int64 $s.messageService.port) | quote }}
+TALK_WEBHOOK_SERVICE_URL: {{ printf "%s://%s-webhook-service:%d" $scheme $fullname (int64 $s.webhookService.port) | quote }}
 {{- if .Values.grpcTls.enabled }}
 TALK_GRPC_TLS_CERT: {{ printf "%s/tls.crt" (include "talk.grpcTlsDir" .) | quote }}
 TALK_GRPC_TLS_KEY: {{ printf "%s/tls.key" (include "talk.grpcTlsDir" .) | quote }}
@@ -168,6 +175,13 @@ TALK_HSTS_MAX_AGE_SECS: {{ .Values.config.hstsMaxAgeSecs | int64 | quote }}
 TALK_COOKIE_SECURE: {{ .Values.config.cookieSecure | quote }}
 TALK_MAX_BODY_BYTES: {{ .Values.config.maxBodyBytes | int64 | quote }}
 TALK_WS_PING_SECS: {{ .Values.config.wsPingSecs | int64 | quote }}
+{{- $w := .Values.webhooks }}
+TALK_WEBHOOK_TIMEOUT_MS: {{ $w.timeoutMs | int64 | quote }}
+TALK_WEBHOOK_MAX_PER_CUSTOMER: {{ $w.maxPerCustomer | int64 | quote }}
+TALK_WEBHOOK_CONCURRENCY_PER_ENDPOINT: {{ $w.concurrencyPerEndpoint | int64 | quote }}
+TALK_WEBHOOK_DISABLE_AFTER_SECS: {{ $w.disableAfterSecs | int64 | quote }}
+TALK_WEBHOOK_SECRET_GRACE_SECS: {{ $w.secretGraceSecs | int64 | quote }}
+TALK_WEBHOOK_ALLOW_PRIVATE: {{ $w.allowPrivate | quote }}
 TALK_WS_PONG_TIMEOUT_SECS: {{ .Values.config.wsPongTimeoutSecs | int64 | quote }}
 TALK_WS_QUEUE_LEN: {{ .Values.config.wsQueueLen | int64 | quote }}
 TALK_LOG_FORMAT: {{ .Values.config.logFormat | quote }}
@@ -207,6 +221,9 @@ TALK_TALK_DATABASE_URL: {{ . | b64enc | quote }}
 {{- end }}
 {{- with .Values.database.messageUrl }}
 TALK_MESSAGE_DATABASE_URL: {{ . | b64enc | quote }}
+{{- end }}
+{{- with .Values.database.webhookUrl }}
+TALK_WEBHOOK_DATABASE_URL: {{ . | b64enc | quote }}
 {{- end }}
 {{- with .Values.auth.adminPassword }}
 TALK_ADMIN_PASSWORD: {{ . | b64enc | quote }}
