@@ -14,9 +14,9 @@ pub enum Error {
     /// A migration failed.
     #[error("webhook database migration failed: {0}")]
     Migrate(#[source] DbErr),
-    /// The HTTP client for deliveries could not be built.
-    #[error("webhook HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
+    /// The TLS configuration for deliveries could not be built.
+    #[error("webhook TLS client: {0}")]
+    Tls(#[from] rustls::Error),
     /// The server stopped with an I/O error.
     #[error("webhook-service server failed: {0}")]
     Serve(#[from] std::io::Error),

@@ -2,11 +2,10 @@
 //! `TALK_WEBHOOK_ALLOW_PRIVATE` lets `http://`, loopback and private
 //! addresses in too. Checked when an endpoint is saved (its host's
 //! addresses included) and again for every connection
-//! ([`PublicResolver`]), so a name that later resolves inward is refused.
+//! ([`super::http::Sender`]), so a name that later resolves inward is refused.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
 use crate::error::Problem;
@@ -88,24 +87,6 @@ pub async fn check(raw: &str, allow_private: bool) -> Result<Url, ApiError> {
         return Err(bad("is a loopback, private or reserved address."));
     }
     Ok(url)
-}
-
-/// A resolver for deliveries that answers public addresses only.
-#[derive(Debug)]
-pub struct PublicResolver;
-
-impl Resolve for PublicResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
-            let public: Vec<SocketAddr> = found.filter(|a| is_public(a.ip())).collect();
-            if public.is_empty() {
-                return Err("the host resolves to no public address".into());
-            }
-            let addrs: Addrs = Box::new(public.into_iter());
-            Ok(addrs)
-        })
-    }
 }
 
 #[cfg(test)]

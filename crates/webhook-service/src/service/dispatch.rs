@@ -24,8 +24,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Settings;
-use super::address::PublicResolver;
 use super::consumer::pause;
+use super::http::{self, Sender};
 use super::signing;
 use crate::WebhookId;
 use crate::db::entities::{delivery, endpoint};
@@ -33,8 +33,6 @@ use crate::db::queries::deliveries::{self, Attempt};
 use crate::db::queries::endpoints;
 use crate::metrics;
 
-/// Most of an answer's body kept in the log.
-const MAX_RESPONSE_BYTES: usize = 4096;
 /// Most attempts in flight in all.
 const MAX_IN_FLIGHT: usize = 512;
 /// Most deliveries fetched per round.
@@ -46,7 +44,7 @@ const IDLE: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Dispatcher {
     db: DatabaseConnection,
-    client: reqwest::Client,
+    sender: Sender,
     settings: Settings,
     wake: Arc<Notify>,
     slots: Arc<Mutex<HashMap<WebhookId, Arc<Semaphore>>>>,
@@ -62,19 +60,10 @@ struct Answer {
 
 impl Dispatcher {
     /// A dispatcher of `db`'s deliveries.
-    pub fn new(db: DatabaseConnection, settings: Settings) -> Result<Self, reqwest::Error> {
-        let mut client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("Talk-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(settings.per_endpoint);
-        if !settings.allow_private {
-            client = client.dns_resolver(Arc::new(PublicResolver));
-        }
+    pub fn new(db: DatabaseConnection, settings: Settings) -> Result<Self, rustls::Error> {
         Ok(Self {
             db,
-            client: client.build()?,
+            sender: Sender::new(settings.allow_private, settings.timeout)?,
             settings,
             wake: Arc::new(Notify::new()),
             slots: Arc::default(),
@@ -224,29 +213,25 @@ impl Dispatcher {
             secrets.push(previous);
         }
         let signature = signing::header(secrets, &row.message_id, timestamp, &row.body);
-        let sent = self
-            .client
-            .post(&target.url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &row.message_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(row.body.clone())
-            .send()
-            .await;
-        match sent {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                Answer {
-                    status: Some(status),
-                    body: Some(read_start(response).await),
-                    error: None,
-                }
-            }
-            Err(e) => Answer {
+        let headers = [
+            ("webhook-id", row.message_id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature),
+        ];
+        match self
+            .sender
+            .post(&target.url, &headers, row.body.clone())
+            .await
+        {
+            http::Answer::Status(status, body) => Answer {
+                status: Some(status),
+                body: Some(body),
+                error: None,
+            },
+            http::Answer::Failed(why) => Answer {
                 status: None,
                 body: None,
-                error: Some(describe(&e, self.settings.timeout)),
+                error: Some(why),
             },
         }
     }
@@ -319,30 +304,4 @@ impl Dispatcher {
 /// `now` plus `delay`.
 fn later(now: Timestamp, delay: Duration) -> Timestamp {
     now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
-}
-
-/// The first [`MAX_RESPONSE_BYTES`] of an answer's body (lossy UTF-8).
-async fn read_start(mut response: reqwest::Response) -> String {
-    let mut kept = Vec::new();
-    while kept.len() < MAX_RESPONSE_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = MAX_RESPONSE_BYTES - kept.len();
-                kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            Ok(None) | Err(_) => break,
-        }
-    }
-    String::from_utf8_lossy(&kept).into_owned()
-}
-
-/// Why an attempt got no answer, in words for the log.
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
-    if e.is_timeout() {
-        format!("no answer within {} ms", timeout.as_millis())
-    } else if e.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        "the request failed before an answer".to_owned()
-    }
 }

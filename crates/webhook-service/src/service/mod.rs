@@ -8,6 +8,7 @@ pub mod consumer;
 pub mod dispatch;
 pub mod endpoint;
 pub mod event;
+pub mod http;
 pub mod manage;
 pub mod naming;
 pub mod replay;
