@@ -221,6 +221,8 @@ async fn rolling_restart_of_every_service_loses_nothing_acknowledged() -> anyhow
     let (alice, talk_id, bob_token, socket) = setup(&processes).await?;
     let ws_url = processes.ws_url();
     let bob_id = socket_owner(&processes, &bob_token).await?;
+    // Twelve messages around each service's restart.
+    let total = talk_e2e::procs::SERVICES.len() * 12;
 
     // Bob's client: reads, and when the gateway goes away reconnects and resumes.
     let listener = tokio::spawn(async move {
@@ -228,7 +230,7 @@ async fn rolling_restart_of_every_service_loses_nothing_acknowledged() -> anyhow
         let mut cursor = String::new();
         let mut texts = Vec::new();
         let mut seen = BTreeSet::new();
-        while texts.len() < 60 {
+        while texts.len() < total {
             match socket.next_within(WAIT).await {
                 Ok(Some(frame)) => {
                     if frame["type"] == "message_created" && frame["data"]["type"] == "normal" {
@@ -245,7 +247,7 @@ async fn rolling_restart_of_every_service_loses_nothing_acknowledged() -> anyhow
                         cursor = c.to_owned();
                     }
                 }
-                Ok(None) => anyhow::bail!("no event for {WAIT:?}; got {} of 60", texts.len()),
+                Ok(None) => anyhow::bail!("no event for {WAIT:?}; got {} of {total}", texts.len()),
                 Err(_) => loop {
                     // The gateway restarted: reconnect with the cursor.
                     match Socket::connect(&ws_url, &bob_token, &format!("cursor={cursor}")).await {
@@ -290,7 +292,7 @@ async fn rolling_restart_of_every_service_loses_nothing_acknowledged() -> anyhow
             next += 1;
         }
     }
-    assert_eq!(acknowledged.len(), 60);
+    assert_eq!(acknowledged.len(), total);
 
     let received = listener.await??;
     assert_eq!(
