@@ -201,6 +201,12 @@ impl Drop for Processes {
 }
 
 impl Processes {
+    /// Sets a variable for the services started from now on (a restart
+    /// picks it up).
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.insert(key.to_owned(), value.to_owned());
+    }
+
     /// Kills one service with SIGKILL (no shutdown of any kind) and waits
     /// until it is gone.
     pub fn kill_one(&mut self, service: &'static str) -> anyhow::Result<()> {

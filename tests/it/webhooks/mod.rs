@@ -12,6 +12,8 @@
 //!   after a replay; a hung receiver does not delay another endpoint
 //!   ([`failures`]);
 //! - bad input is 400 naming the problem, and nothing is stored ([`validation`]).
+//! - webhook-service killed with SIGKILL under load queues every event once
+//!   and delivers it ([`crash`]; the real `talk` binary: `cargo build -p talk`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -30,6 +32,7 @@ use talk_e2e::{Api, Topology};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+mod crash;
 mod delivery;
 mod failures;
 mod validation;

@@ -127,7 +127,8 @@ impl Dispatcher {
                 busy.insert(row.endpoint_id);
                 continue;
             };
-            let lease = self.settings.timeout + Duration::from_secs(30);
+            // Past the attempt's timeout: due again only if its sender died.
+            let lease = self.settings.timeout + Duration::from_secs(5);
             if !deliveries::claim(&self.db, &row, later(now, lease)).await? {
                 continue;
             }
