@@ -1,7 +1,7 @@
 //! Receivers that fail: 500s are retried with the same `webhook-id` until
 //! the schedule ends; a receiver down for the whole script gets everything
 //! once it is back, and all of it again on a replay; a hung receiver holds
-//! its own slots only.
+//! its own slots only; an endpoint failing for too long is disabled.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -249,6 +249,75 @@ async fn a_hung_receiver_does_not_delay_another_endpoint() -> anyhow::Result<()>
         2,
         "at most two attempts in flight to one endpoint"
     );
+    cluster.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_failing_for_too_long_is_disabled_until_enabled_again() -> anyhow::Result<()> {
+    // Failing for "0 s" is too long: the first failure disables.
+    let cluster = Cluster::start_with(SERVICES, |config| {
+        config.webhook_disable_after_secs = 0;
+        config.webhook_retry_schedule_ms = "100".into();
+    })
+    .await?;
+    let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
+    let receiver = Receiver::start(Answer::Fail).await?;
+    let (webhook, secret) = create(
+        &admin,
+        json!({"url": receiver.url, "event_types": ["chatmessage_created"]}),
+    )
+    .await?;
+    let talk = admin
+        .post(
+            "/v1.0/talks",
+            json!({"type": "group", "name": "failing"}),
+            201,
+        )
+        .await?;
+    let talk_id = id_of(&talk);
+    post(&admin, &talk_id, "refused").await?;
+    let entries = log_until(&admin, &webhook, "the delivery ends", |log| {
+        log.iter().any(|d| d["status"] == "failed")
+    })
+    .await?;
+    assert_eq!(entries[0]["attempts"], 1, "{entries:#?}");
+    let path = format!("/v1.0/webhooks/{webhook}");
+    let shown = admin.get(&path).await?;
+    assert_eq!(shown["status"], "disabled", "{shown}");
+    assert_eq!(shown["disabled_reason"], "failing", "{shown}");
+    assert_eq!(shown["consecutive_failures"], 1, "{shown}");
+
+    // Disabled: nothing more is queued for it.
+    post(&admin, &talk_id, "while disabled").await?;
+    let url = receiver.url.clone();
+    let enabled = admin
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({"url": url, "event_types": ["chatmessage_created"]})),
+        )
+        .await?
+        .expect(200)?;
+    assert_eq!(enabled["status"], "enabled");
+    assert_eq!(enabled["consecutive_failures"], 0);
+    receiver.answer(Answer::Ok);
+    post(&admin, &talk_id, "after enabling").await?;
+    let hits = receiver
+        .until("the message after enabling", |hits| {
+            hits.iter()
+                .any(|h| h.body["data"]["text"] == "after enabling")
+        })
+        .await?;
+    assert!(
+        hits.iter()
+            .all(|h| h.body["data"]["text"] != "while disabled"),
+        "nothing is queued for a disabled endpoint"
+    );
+    for hit in &hits {
+        verify(&secret, hit)?;
+    }
+    assert_eq!(log(&admin, &webhook).await?.len(), 2);
     cluster.stop().await;
     Ok(())
 }

@@ -9,8 +9,8 @@
 //!   the seed's naming ([`delivery`]);
 //! - a receiver answering 500 gets retries with the same `webhook-id`; one
 //!   down for the whole script gets everything once it is back, and again
-//!   after a replay; a hung receiver does not delay another endpoint
-//!   ([`failures`]);
+//!   after a replay; a hung receiver does not delay another endpoint; one
+//!   failing for too long is disabled until enabled again ([`failures`]);
 //! - bad input is 400 naming the problem, and nothing is stored ([`validation`]).
 //! - webhook-service killed with SIGKILL under load queues every event once
 //!   and delivers it ([`crash`]; the real `talk` binary: `cargo build -p talk`).
