@@ -4,10 +4,11 @@
 //! and `/metrics` on `TALK_OPS_ADDR` (or beside it when unset).
 //!
 //! [`run`] connects to its database (schema `webhook`), migrates, and starts
-//! three things: the bus consumer that turns each event into one delivery
-//! row per matching endpoint (its cursor committed with the rows), the
-//! dispatcher that sends due deliveries with retries, and the gRPC API that
-//! manages endpoints, lists deliveries, replays and pings.
+//! the bus consumer that turns each event into one delivery row per matching
+//! endpoint (its cursor committed with the rows), the dispatcher that sends
+//! due deliveries with retries, the hourly purge of the log past 30 days,
+//! and the gRPC API that manages endpoints, lists deliveries, replays and
+//! pings.
 
 mod api;
 pub mod db;
@@ -45,6 +46,7 @@ pub async fn run(
     let consumer = Consumer::new(db.clone(), bus.clone(), dispatcher.waker());
     let consuming = tokio::spawn(consumer.run(shutdown.clone()));
     let dispatching = tokio::spawn(dispatcher.clone().run(shutdown.clone()));
+    let purging = tokio::spawn(service::purge::run(db.clone(), shutdown.clone()));
     let webhooks = Webhooks::new(db.clone(), bus.clone(), settings, dispatcher.waker());
     let internal = talk_runtime::Internal::from_config("webhook-service", &config);
     let router = internal.guard(
@@ -62,6 +64,7 @@ pub async fn run(
     for (name, task) in [
         ("webhook consumer", consuming),
         ("webhook dispatcher", dispatching),
+        ("webhook log purge", purging),
     ] {
         match tokio::time::timeout(Duration::from_secs(30), task).await {
             Ok(Ok(())) => {}

@@ -49,6 +49,8 @@ pub struct Dispatcher {
     wake: Arc<Notify>,
     slots: Arc<Mutex<HashMap<WebhookId, Arc<Semaphore>>>>,
     in_flight: Arc<Semaphore>,
+    /// When the backlog gauge was last measured (a count: once a second at most).
+    measured: Arc<Mutex<Option<Instant>>>,
 }
 
 /// What one attempt got back.
@@ -68,6 +70,7 @@ impl Dispatcher {
             wake: Arc::new(Notify::new()),
             slots: Arc::default(),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            measured: Arc::default(),
         })
     }
 
@@ -106,8 +109,10 @@ impl Dispatcher {
         shutdown: &CancellationToken,
     ) -> Result<Duration, DbErr> {
         let now = time::now();
-        let backlog = deliveries::backlog(&self.db, now).await?;
-        metrics::BACKLOG.set(i64::try_from(backlog).unwrap_or(i64::MAX));
+        if self.measure_now() {
+            let backlog = deliveries::backlog(&self.db, now).await?;
+            metrics::BACKLOG.set(i64::try_from(backlog).unwrap_or(i64::MAX));
+        }
         let mut busy = self.busy();
         let due = deliveries::due(
             &self.db,
@@ -143,6 +148,16 @@ impl Dispatcher {
             Some(next) => (next - time::now()).to_std().map_or(IDLE, |d| d.min(IDLE)),
             None => IDLE,
         })
+    }
+
+    /// Whether the backlog is due for measuring.
+    fn measure_now(&self) -> bool {
+        let mut measured = self.measured.lock().unwrap_or_else(|e| e.into_inner());
+        let due = measured.is_none_or(|at| at.elapsed() >= IDLE);
+        if due {
+            *measured = Some(Instant::now());
+        }
+        due
     }
 
     /// The endpoints with every slot taken.

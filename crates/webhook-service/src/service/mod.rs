@@ -11,6 +11,7 @@ pub mod event;
 pub mod http;
 pub mod manage;
 pub mod naming;
+pub mod purge;
 pub mod replay;
 pub mod schedule;
 pub mod signing;

@@ -177,3 +177,29 @@ pub async fn page<C: ConnectionTrait>(
     }
     query.order_by_desc(Column::Id).limit(limit).all(conn).await
 }
+
+/// Deletes up to `limit` finished deliveries last changed before `before`;
+/// answers how many.
+pub async fn purge_finished<C: ConnectionTrait>(
+    conn: &C,
+    before: Timestamp,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let ids: Vec<DeliveryId> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Status.ne(PENDING))
+        .filter(Column::TmUpdate.lt(before))
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let done = Entity::delete_many()
+        .filter(Column::Id.is_in(ids))
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected)
+}

@@ -1,0 +1,3 @@
+//! webhook-service's own tests against real PostgreSQL: its queries.
+
+mod purge;
