@@ -2,7 +2,7 @@
 //! secret, read the delivery log and send a ping. Admins of the customer
 //! only; every query is scoped to the caller's customer.
 
-use sea_orm::{IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseBackend, IntoActiveModel, Set, TransactionTrait};
 use talk_auth::Caller;
 use talk_types::{ApiError, Reason, TalkId, time};
 
@@ -127,6 +127,15 @@ impl Webhooks {
         let checked = self.check(definition).await?;
         let now = time::now();
         let txn = self.db.begin().await.map_err(db)?;
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            // Creates of one customer take turns, so the cap holds under races.
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock(hashtext('webhooks.{}'))",
+                caller.customer_id
+            ))
+            .await
+            .map_err(db)?;
+        }
         let count = endpoints::count(&txn, caller.customer_id)
             .await
             .map_err(db)?;
