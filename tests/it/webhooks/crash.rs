@@ -1,6 +1,6 @@
 //! webhook-service killed with SIGKILL while events stream in: every event
 //! is queued once (the consumer's cursor is committed with the deliveries),
-//! and every one reaches the receiver once it is back.
+//! and every one reaches the receiver once it is back; its metrics count them.
 
 use std::collections::BTreeSet;
 
@@ -84,6 +84,18 @@ async fn a_killed_webhook_service_neither_loses_nor_queues_an_event_twice() -> a
     for hit in &hits {
         verify(&secret, hit).with_context(|| format!("{hit:?}"))?;
         assert!(distinct.contains(hit.id.as_str()), "{hit:?}");
+    }
+    // Its metrics: the events delivered since its last start among them.
+    let metrics = reqwest::get(format!("{}/metrics", processes.ops_url("webhook-service")))
+        .await?
+        .text()
+        .await?;
+    for name in [
+        "talk_webhook_deliveries_total{outcome=\"succeeded\"}",
+        "talk_webhook_attempt_duration_seconds_count",
+        "talk_webhook_backlog",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from {metrics}");
     }
     Ok(())
 }
