@@ -288,8 +288,21 @@ async fn an_endpoint_failing_for_too_long_is_disabled_until_enabled_again() -> a
     assert_eq!(shown["disabled_reason"], "failing", "{shown}");
     assert_eq!(shown["consecutive_failures"], 1, "{shown}");
 
-    // Disabled: nothing more is queued for it.
+    // Disabled: nothing more is queued for it. Another endpoint hearing the
+    // message shows the service has handled it before the first is enabled.
+    let witness = Receiver::start(Answer::Ok).await?;
+    create(
+        &admin,
+        json!({"url": witness.url, "event_types": ["chatmessage_created"]}),
+    )
+    .await?;
     post(&admin, &talk_id, "while disabled").await?;
+    witness
+        .until("the message while disabled", |hits| {
+            hits.iter()
+                .any(|h| h.body["data"]["text"] == "while disabled")
+        })
+        .await?;
     let url = receiver.url.clone();
     let enabled = admin
         .call(
