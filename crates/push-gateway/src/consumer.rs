@@ -57,6 +57,8 @@ pub(crate) fn decode(delivery: &Delivery) -> Option<Event> {
         audience,
         data: data.ok()?,
         occurred_at: envelope.occurred_at,
+        customer_id: customer.to_string(),
+        talk_id: talk.to_string(),
         resource,
         message,
     })

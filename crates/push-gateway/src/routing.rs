@@ -49,6 +49,9 @@ pub(crate) struct Event {
     pub(crate) data: String,
     /// When it happened (microseconds since the epoch).
     pub(crate) occurred_at: i64,
+    /// `customer` and `talk` as topics spell them.
+    pub(crate) customer_id: String,
+    pub(crate) talk_id: String,
     /// The id of the resource in `data` (talk, participant or message): the
     /// last part of VoIPBIN's per-event topics.
     pub(crate) resource: String,
@@ -162,6 +165,7 @@ impl Hub {
         table.conns.insert(
             id,
             Conn {
+                agent_id: identity.agent.id.to_string(),
                 identity,
                 naming,
                 topics: Vec::new(),

@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use sea_orm::TransactionTrait;
-use talk_events::{Bus, BusError, Delivery, EventKind, Payload, Start};
+use talk_events::{Bus, Delivery, EventKind, Payload};
 use talk_proto::GetAgentRequest;
-use talk_store::{cursors, db_error};
+use talk_store::cursors::{self, Expired};
+use talk_store::db_error;
 use talk_types::{AgentId, ApiError, CustomerId, TalkId};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -47,33 +48,16 @@ impl Messages {
         subscribed: Arc<AtomicBool>,
         shutdown: CancellationToken,
     ) {
-        let mut expired = false;
         loop {
             if shutdown.is_cancelled() {
                 return;
             }
-            let start = if expired {
-                Ok(Start::New)
-            } else {
-                cursors::find(&self.db, CONSUMER)
-                    .await
-                    .map(|c| c.map_or(Start::New, Start::After))
-            };
-            let stream = match start {
-                Ok(start) => bus.subscribe(start).await,
-                Err(e) => Err(BusError::Unavailable(e.to_string())),
-            };
-            let mut stream = match stream {
-                Ok(stream) => stream,
-                Err(BusError::CursorExpired { cursor, first }) => {
-                    tracing::warn!(
-                        cursor,
-                        first,
-                        "system message cursor expired; events in between get no system message"
-                    );
-                    expired = true;
-                    continue;
-                }
+            // A cursor older than the bus keeps: the events in between get no
+            // system message.
+            let subscribed_now =
+                cursors::subscribe(&self.db, bus.as_ref(), CONSUMER, Expired::Newest).await;
+            let mut stream = match subscribed_now {
+                Ok((stream, _)) => stream,
                 Err(e) => {
                     tracing::warn!(error = %e, "system message consumer cannot subscribe; retrying");
                     if pause(&shutdown, Duration::from_secs(1)).await {
@@ -82,7 +66,6 @@ impl Messages {
                     continue;
                 }
             };
-            expired = false;
             subscribed.store(true, Ordering::Release);
             let mut pending: Option<u64> = None;
             let mut skipped = 0u32;

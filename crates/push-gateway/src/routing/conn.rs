@@ -38,6 +38,8 @@ pub(super) struct Held {
 
 pub(super) struct Conn {
     pub(super) identity: Identity,
+    /// The agent's id as topics spell it.
+    pub(super) agent_id: String,
     pub(super) naming: Naming,
     pub(super) topics: Vec<String>,
     pub(super) talks: HashSet<TalkId>,
@@ -92,22 +94,18 @@ impl Conn {
             || (event.seq > self.since
                 && event.audience.contains(&me)
                 && !self.left.contains(&event.talk));
-        let (talk, resource) = (event.talk.to_string(), event.resource.as_str());
         // VoIPBIN names the resource after the event: `chatmessage` of
         // `chatmessage_created`.
         let name = event.kind.voipbin_name();
         let kind = name.split('_').next().unwrap_or(name);
-        let mut scopes = Vec::with_capacity(2);
-        if own_membership_event || member {
-            scopes.push(("agent_id:", me.to_string()));
-        }
-        if self.identity.is_admin() {
-            scopes.push(("customer_id:", event.customer.to_string()));
-        }
-        for (scope, id) in scopes {
+        let scopes = [
+            (own_membership_event || member).then_some(("agent_id:", self.agent_id.as_str())),
+            (self.identity.is_admin()).then_some(("customer_id:", event.customer_id.as_str())),
+        ];
+        for (scope, id) in scopes.into_iter().flatten() {
             let forms: [&[&str]; 2] = [
-                &[scope, &id, ":chat:", &talk],
-                &[scope, &id, ":", kind, ":", name, ":", resource],
+                &[scope, id, ":chat:", &event.talk_id],
+                &[scope, id, ":", kind, ":", name, ":", &event.resource],
             ];
             for form in forms {
                 if self.topics.iter().any(|t| is_prefix(t, form)) {

@@ -24,13 +24,13 @@ use std::time::Duration;
 use futures_util::{FutureExt, StreamExt};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use talk_events::kinds::decode;
-use talk_events::{Bus, BusError, Delivery, EventKind, EventStream, Payload, Start};
+use talk_events::{Bus, BusError, Delivery, EventKind, EventStream, Payload};
 use talk_types::time::{self, Timestamp};
 use talk_types::{ApiError, CustomerId, TalkId};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use talk_store::cursors;
+use talk_store::cursors::{self, Expired};
 
 use crate::db::queries::talks;
 
@@ -111,39 +111,10 @@ impl Activity {
     /// cursor is older than the bus keeps), after the newest event: earlier
     /// messages are older than the activity every talk starts with.
     async fn subscribe(&self) -> Result<EventStream, BusError> {
-        let saved = cursors::find(&self.db, CONSUMER)
-            .await
-            .map_err(unavailable)?;
-        let start = match saved {
-            Some(seq) => seq,
-            None => self.start_fresh().await?,
-        };
-        match self.bus.subscribe(Start::After(start)).await {
-            Err(BusError::CursorExpired { cursor, first }) => {
-                tracing::warn!(
-                    cursor,
-                    first,
-                    "talk activity cursor expired; messages in between do not count"
-                );
-                let start = self.start_fresh().await?;
-                self.bus.subscribe(Start::After(start)).await
-            }
-            Ok(stream) => {
-                self.mark(start);
-                Ok(stream)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Saves the bus's newest position as the cursor and answers it.
-    async fn start_fresh(&self) -> Result<u64, BusError> {
-        let last = self.bus.last_seq().await?;
-        cursors::save(&self.db, CONSUMER, last)
-            .await
-            .map_err(unavailable)?;
-        self.mark(last);
-        Ok(last)
+        let (stream, start) =
+            cursors::subscribe(&self.db, self.bus.as_ref(), CONSUMER, Expired::Newest).await?;
+        self.mark(start);
+        Ok(stream)
     }
 
     /// Applies `stream` batch by batch (what has arrived, up to [`BATCH`]);
@@ -255,10 +226,6 @@ fn newest_messages(batch: &[Delivery]) -> BTreeMap<(TalkId, CustomerId), Timesta
             .or_insert(at);
     }
     newest
-}
-
-fn unavailable(e: DbErr) -> BusError {
-    BusError::Unavailable(format!("talk activity cursor: {e}"))
 }
 
 fn ended() -> BusError {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, TransactionTrait};
-use talk_events::{Bus, BusError, Delivery, EventStream, Start};
+use talk_events::{Bus, BusError, Delivery, EventStream};
 use talk_types::time;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +23,7 @@ use super::endpoint::Endpoint;
 use super::event::{self, Event};
 use crate::db::entities::delivery;
 use crate::db::queries::{deliveries, endpoints};
-use talk_store::cursors as consumer_cursors;
+use talk_store::cursors::{self, Expired};
 
 /// The consumer's name in `consumer_cursors`.
 pub const CONSUMER: &str = "webhooks";
@@ -66,37 +66,13 @@ impl Consumer {
         }
     }
 
+    /// Subscribes after the saved cursor (the first time, after the newest
+    /// event); a cursor older than the bus keeps resumes at the oldest event
+    /// it still holds.
     async fn subscribe(&self) -> Result<EventStream, BusError> {
-        let saved = consumer_cursors::find(&self.db, CONSUMER)
-            .await
-            .map_err(unavailable)?;
-        let start = match saved {
-            Some(seq) => seq,
-            None => self.start_fresh().await?,
-        };
-        match self.bus.subscribe(Start::After(start)).await {
-            Err(BusError::CursorExpired { cursor, first }) => {
-                tracing::error!(
-                    cursor,
-                    first,
-                    "webhook cursor is older than the bus keeps; the events in between are not delivered"
-                );
-                let start = first.saturating_sub(1);
-                consumer_cursors::save(&self.db, CONSUMER, start)
-                    .await
-                    .map_err(unavailable)?;
-                self.bus.subscribe(Start::After(start)).await
-            }
-            other => other,
-        }
-    }
-
-    async fn start_fresh(&self) -> Result<u64, BusError> {
-        let last = self.bus.last_seq().await?;
-        consumer_cursors::save(&self.db, CONSUMER, last)
-            .await
-            .map_err(unavailable)?;
-        Ok(last)
+        let (stream, _) =
+            cursors::subscribe(&self.db, self.bus.as_ref(), CONSUMER, Expired::Oldest).await?;
+        Ok(stream)
     }
 
     async fn consume(
@@ -163,7 +139,7 @@ impl Consumer {
             )
             .await?;
         }
-        let applied = consumer_cursors::find(&txn, CONSUMER).await?.unwrap_or(0);
+        let applied = cursors::find(&txn, CONSUMER).await?.unwrap_or(0);
         let events: Vec<Event> = batch
             .iter()
             .filter(|d| d.seq > applied)
@@ -193,7 +169,7 @@ impl Consumer {
         let queued = rows.len();
         deliveries::insert_many(&txn, rows).await?;
         if last > applied {
-            consumer_cursors::save(&txn, CONSUMER, last).await?;
+            cursors::save(&txn, CONSUMER, last).await?;
         }
         txn.commit().await?;
         Ok(queued)
@@ -220,10 +196,6 @@ pub fn queued(target: &Endpoint, event: &Event, now: time::Timestamp) -> deliver
         tm_create: now,
         tm_update: now,
     }
-}
-
-fn unavailable(e: DbErr) -> BusError {
-    BusError::Unavailable(format!("webhook cursor: {e}"))
 }
 
 fn ended() -> BusError {
