@@ -66,7 +66,9 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
     let push = cluster.push_service_url();
     let base_of = |service: &str| match service {
         "AgentService" | "AccessKeyService" => Some(cluster.config.agent_service_url.clone()),
-        "TalkService" | "ArchiveService" => Some(cluster.config.talk_service_url.clone()),
+        "TalkService" | "ArchiveService" | "SignalService" => {
+            Some(cluster.config.talk_service_url.clone())
+        }
         "MessageService" => Some(cluster.config.message_service_url.clone()),
         "PushService" => Some(push.clone()),
         "WebhookService" => Some(cluster.config.webhook_service_url.clone()),
@@ -92,6 +94,7 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
             "ArchiveService",
             "MessageService",
             "PushService",
+            "SignalService",
             "TalkService",
             "WebhookService"
         ])
@@ -1054,6 +1057,37 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
         );
         check("ReplayWebhook", who, got, want);
     }
+
+    // SignalService: typing only in one's own talks, nothing for nobody.
+    let mut signals = pb::signal_service_client::SignalServiceClient::new(talk_runtime::channel(
+        &config.talk_service_url,
+        &internal,
+    )?);
+    let typing = || pb::TypingRequest {
+        talk_id: talk_id.clone(),
+        state: "typing".into(),
+    };
+    let got = code(signals.send_typing(acting(zora.clone(), typing())).await);
+    check("SendTyping", "another customer", got, NotFound);
+    let got = code(signals.send_typing(acting(carol.clone(), typing())).await);
+    check(
+        "SendTyping",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let got = code(signals.send_typing(tonic::Request::new(typing())).await);
+    check("SendTyping", "nobody", got, Unauthenticated);
+    let announce = || pb::AnnounceStatusRequest {
+        agent: String::new(),
+        status: "busy".into(),
+    };
+    let got = code(
+        signals
+            .announce_status(tonic::Request::new(announce()))
+            .await,
+    );
+    check("AnnounceStatus", "nobody", got, Unauthenticated);
 
     let every: BTreeSet<String> = every_method()?.into_iter().map(|(_, m)| m).collect();
     assert_eq!(checked, every, "every method is checked");

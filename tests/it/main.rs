@@ -11,6 +11,7 @@ mod operations;
 mod outbox;
 mod push;
 mod rate;
+mod signals;
 mod slice;
 mod talks;
 mod traces;

@@ -6,6 +6,7 @@ use talk_proto::access_key_service_client::AccessKeyServiceClient;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::archive_service_client::ArchiveServiceClient;
 use talk_proto::message_service_client::MessageServiceClient;
+use talk_proto::signal_service_client::SignalServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_proto::webhook_service_client::WebhookServiceClient;
 use talk_runtime::Channel;
@@ -21,6 +22,8 @@ pub struct Clients {
     pub talks: TalkServiceClient<Channel>,
     /// talk-service's archiving (settings, listing by state).
     pub archive: ArchiveServiceClient<Channel>,
+    /// talk-service's signals (typing, status announcements).
+    pub signals: SignalServiceClient<Channel>,
     /// message-service.
     pub messages: MessageServiceClient<Channel>,
     /// agent-service's access keys.
@@ -45,6 +48,7 @@ impl Clients {
             agents: AgentServiceClient::new(agent_service.clone()),
             access_keys: AccessKeyServiceClient::new(agent_service),
             talks: TalkServiceClient::new(talk_service.clone()),
+            signals: SignalServiceClient::new(talk_service.clone()),
             archive: ArchiveServiceClient::new(talk_service),
             messages: MessageServiceClient::new(channel(
                 "message-service",

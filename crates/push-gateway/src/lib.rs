@@ -25,6 +25,7 @@ mod queue;
 mod resume;
 mod revocation;
 mod routing;
+mod signals;
 mod ws;
 
 use std::sync::Arc;
@@ -89,6 +90,14 @@ async fn routes(
         Err(e) => tracing::warn!(error = %e, "bus not reachable yet; push consumer will retry"),
     }
     tokio::spawn(consumer::run(bus.clone(), hub.clone(), shutdown.clone()));
+    let (signals, outgoing) = signals::Signals::new();
+    tokio::spawn(signals::run(
+        bus.clone(),
+        hub.clone(),
+        signals.clone(),
+        outgoing,
+        shutdown.clone(),
+    ));
     let internal = talk_runtime::Internal::from_config("push-gateway", config);
     let agent_service = talk_runtime::channel(&config.agent_service_url, &internal)?;
     let revocations = talk_auth::Revocations::new(AgentServiceClient::new(agent_service.clone()));
@@ -102,6 +111,7 @@ async fn routes(
     let shared = Arc::new(ws::Shared {
         hub: hub.clone(),
         bus,
+        signals,
         tokens: talk_auth::Tokens::new(
             config.jwt_secret.expose_secret().as_bytes(),
             config.token_ttl_secs,

@@ -22,6 +22,54 @@ const FRAME_BURST: NonZeroU32 = NonZeroU32::new(100).unwrap();
 /// a burst of this many, regained at one a second.
 const REFUSAL_BURST: NonZeroU32 = NonZeroU32::new(10).unwrap();
 
+/// Typing frames a connection may send a second (a client refreshes every
+/// few seconds, and changes state now and then), and their burst. Typing
+/// frames have a bucket of their own: beyond it they are dropped, the
+/// socket stays up, and they never count towards `ws_frames_per_sec`.
+pub(crate) const TYPING_PER_SEC: NonZeroU32 = NonZeroU32::new(2).unwrap();
+const TYPING_BURST: NonZeroU32 = NonZeroU32::new(5).unwrap();
+
+/// What the typing throttle says of one more typing frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TypingVerdict {
+    /// Within the rate: publish it.
+    Allowed,
+    /// Over the rate: drop it, and tell the client (an error frame, at most
+    /// one a second).
+    DroppedTold,
+    /// Over the rate: drop it silently (the client was told a moment ago).
+    Dropped,
+}
+
+/// One connection's typing buckets.
+pub(crate) struct TypingThrottle {
+    frames: DefaultDirectRateLimiter,
+    errors: DefaultDirectRateLimiter,
+}
+
+impl TypingThrottle {
+    /// [`TYPING_PER_SEC`] frames a second, one error frame a second.
+    pub(crate) fn new() -> Self {
+        Self {
+            frames: RateLimiter::direct(
+                Quota::per_second(TYPING_PER_SEC).allow_burst(TYPING_BURST),
+            ),
+            errors: RateLimiter::direct(Quota::per_second(NonZeroU32::MIN)),
+        }
+    }
+
+    /// Takes one typing frame's token.
+    pub(crate) fn check(&self) -> TypingVerdict {
+        if self.frames.check().is_ok() {
+            TypingVerdict::Allowed
+        } else if self.errors.check().is_ok() {
+            TypingVerdict::DroppedTold
+        } else {
+            TypingVerdict::Dropped
+        }
+    }
+}
+
 /// What the throttle says of one more frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -84,6 +132,18 @@ mod tests {
             assert_eq!(throttle.check(), Verdict::Refused);
         }
         assert_eq!(throttle.check(), Verdict::Exceeded);
+    }
+
+    #[test]
+    fn typing_floods_are_dropped_and_told_once() {
+        let throttle = TypingThrottle::new();
+        for _ in 0..TYPING_BURST.get() {
+            assert_eq!(throttle.check(), TypingVerdict::Allowed);
+        }
+        assert_eq!(throttle.check(), TypingVerdict::DroppedTold);
+        for _ in 0..100 {
+            assert_eq!(throttle.check(), TypingVerdict::Dropped);
+        }
     }
 
     #[test]

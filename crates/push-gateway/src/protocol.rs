@@ -5,6 +5,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use talk_auth::Identity;
 use talk_events::EventKind;
+use talk_events::signal::TypingState;
+use talk_types::TalkId;
 use uuid::Uuid;
 
 use crate::limits::{MAX_ID_BYTES, MAX_TOPIC_BYTES, MAX_TOPICS};
@@ -45,6 +47,8 @@ pub(crate) enum ClientFrame {
     Unsubscribe(Vec<String>),
     /// `{"type":"resume","cursor":"<n>"}`.
     Resume(u64),
+    /// `{"type":"typing","chat_id":…,"state":"typing"|"working"|"stopped"}`.
+    Typing(TalkId, TypingState),
 }
 
 /// Why a client's frame was refused: the `reason` of the error frame.
@@ -74,6 +78,8 @@ pub(crate) enum Reason {
     RateLimited,
     /// The agent holds as many sockets on this gateway as it may.
     TooManyConnections,
+    /// A typing frame for a talk the caller is not a participant of.
+    NotParticipant,
 }
 
 impl Reason {
@@ -92,6 +98,7 @@ impl Reason {
             Self::TooManyTopics => "TOO_MANY_TOPICS",
             Self::RateLimited => "RATE_LIMITED",
             Self::TooManyConnections => "TOO_MANY_CONNECTIONS",
+            Self::NotParticipant => "NOT_PARTICIPANT",
         }
     }
 }
@@ -106,10 +113,22 @@ pub(crate) struct Refusal {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Wire {
-    Auth { token: String },
-    Subscribe { topics: Vec<String> },
-    Unsubscribe { topics: Vec<String> },
-    Resume { cursor: Value },
+    Auth {
+        token: String,
+    },
+    Subscribe {
+        topics: Vec<String>,
+    },
+    Unsubscribe {
+        topics: Vec<String>,
+    },
+    Resume {
+        cursor: Value,
+    },
+    Typing {
+        chat_id: String,
+        state: Option<String>,
+    },
 }
 
 /// Parses a text frame; also returns the frame's `id` (for the ack) when it
@@ -140,9 +159,10 @@ pub(crate) fn parse(text: &str) -> (Option<Value>, Result<ClientFrame, Refusal>)
         Ok(Wire::Subscribe { topics }) => Ok(ClientFrame::Subscribe(topics)),
         Ok(Wire::Unsubscribe { topics }) => Ok(ClientFrame::Unsubscribe(topics)),
         Ok(Wire::Resume { cursor }) => parse_cursor(&cursor).map(ClientFrame::Resume),
+        Ok(Wire::Typing { chat_id, state }) => parse_typing(&chat_id, state.as_deref()),
         Err(e) => Err(refusal(
             Reason::InvalidFrame,
-            format!("Expected a frame of type auth, subscribe, unsubscribe or resume: {e}"),
+            format!("Expected a frame of type auth, subscribe, unsubscribe, resume or typing: {e}"),
         )),
     };
     (id, frame)
@@ -161,6 +181,28 @@ pub(crate) fn parse_cursor(value: &Value) -> Result<u64, Refusal> {
             "The cursor must be the decimal string of a frame's cursor.".into(),
         )
     })
+}
+
+/// A typing frame: a chat id and one of the states (`typing` when absent).
+fn parse_typing(chat_id: &str, state: Option<&str>) -> Result<ClientFrame, Refusal> {
+    let talk = chat_id.parse::<TalkId>().map_err(|_| {
+        refusal(
+            Reason::InvalidFrame,
+            "chat_id must be the id of a chat you are in.".into(),
+        )
+    })?;
+    let state = state.unwrap_or("typing");
+    let state = TypingState::from_name(state)
+        .ok_or_else(|| refusal(Reason::InvalidFrame, TypingState::refusal(state)))?;
+    Ok(ClientFrame::Typing(talk, state))
+}
+
+/// The refusal of a typing frame for a talk the caller is not in.
+pub(crate) fn not_participant(talk: TalkId) -> Refusal {
+    refusal(
+        Reason::NotParticipant,
+        format!("You are not a participant of chat {talk}: nothing was sent."),
+    )
 }
 
 fn refusal(reason: Reason, message: String) -> Refusal {
@@ -218,6 +260,16 @@ pub(crate) fn event(name: &str, data: &str, topic: &str, seq: u64) -> String {
     // but serde_json quotes them anyway so a surprise cannot break the frame.
     format!(
         r#"{{"type":{},"data":{data},"topic":{},"cursor":"{seq}"}}"#,
+        Value::from(name),
+        Value::from(topic),
+    )
+}
+
+/// An ephemeral frame (typing, presence, status): no cursor, since it is
+/// never replayed. `data` is already JSON.
+pub(crate) fn signal(name: &str, data: &str, topic: &str) -> String {
+    format!(
+        r#"{{"type":{},"data":{data},"topic":{}}}"#,
         Value::from(name),
         Value::from(topic),
     )
@@ -307,6 +359,25 @@ mod tests {
         let refusal = frame.unwrap_err();
         let error = error(refusal.reason, &refusal.message, None);
         assert!(error.len() < 2 * MAX_MESSAGE_BYTES, "{error}");
+    }
+
+    #[test]
+    fn typing_frames_name_a_chat_and_a_known_state() {
+        let talk = "0190c3a0-0000-7000-8000-000000000001";
+        let frame = format!(r#"{{"type":"typing","chat_id":"{talk}","state":"working"}}"#);
+        assert_eq!(
+            parse(&frame).1,
+            Ok(ClientFrame::Typing(
+                talk.parse().unwrap(),
+                TypingState::Working
+            ))
+        );
+        let frame = format!(r#"{{"type":"typing","chat_id":"{talk}","state":"dancing"}}"#);
+        let refusal = parse(&frame).1.unwrap_err();
+        assert_eq!(refusal.reason, Reason::InvalidFrame);
+        assert!(refusal.message.contains("typing, working, stopped"));
+        let frame = r#"{"type":"typing","chat_id":"nope"}"#;
+        assert_eq!(parse(frame).1.unwrap_err().reason, Reason::InvalidFrame);
     }
 
     #[test]

@@ -27,8 +27,10 @@ use crate::protocol::Naming;
 use crate::queue::Queue;
 
 mod conn;
+mod signal;
 
 use conn::{Conn, Mode};
+pub(crate) use signal::Ephemeral;
 
 /// A connection's id within this gateway.
 pub(crate) type ConnId = u64;

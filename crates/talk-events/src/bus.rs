@@ -8,6 +8,7 @@ use futures_util::Stream;
 use prost::Message as _;
 use talk_proto::EventEnvelope;
 
+use crate::signal::{Signal, SignalStream};
 use crate::watch::{Filtered, Watch};
 
 /// An event as delivered, with its position in the bus's total order.
@@ -114,6 +115,13 @@ pub trait Bus: Send + Sync + 'static {
         let stream = self.subscribe(Start::After(after)).await?;
         Ok(Box::new(Filtered::new(stream, after)))
     }
+
+    /// Publishes an ephemeral signal: not stored, never replayed, best
+    /// effort (see [`crate::signal`]).
+    async fn signal(&self, signal: &Signal) -> Result<(), BusError>;
+
+    /// Every signal published from now on, while the stream is held.
+    async fn signals(&self) -> Result<SignalStream, BusError>;
 
     /// The position of the newest stored event (0 when empty).
     async fn last_seq(&self) -> Result<u64, BusError>;

@@ -10,9 +10,11 @@ pub mod bus;
 pub mod kinds;
 pub mod memory;
 pub mod nats;
+pub mod signal;
 pub mod watch;
 
 pub use bus::{Bus, BusError, Delivery, EventStream, Outgoing, Start};
 pub use kinds::{DomainEvent, EventKind, Payload};
+pub use signal::{Signal, SignalKind, SignalStream};
 pub use talk_proto::EventEnvelope;
 pub use watch::{Scope, Watch};

@@ -14,6 +14,10 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::bus::{Bus, BusError, Delivery, EventStream, Outgoing, Start};
+use crate::signal::{Signal, SignalStream};
+
+/// Signals buffered for each reader of the in-process bus.
+const SIGNAL_BUFFER: usize = 4096;
 
 /// One event of the in-process bus at its position, as its journal keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +57,8 @@ pub struct MemoryBus {
     journal: Option<Arc<dyn Journal>>,
     /// One publisher at a time: positions are handed out in journal order.
     publishing: Arc<tokio::sync::Mutex<()>>,
+    /// Ephemeral signals: a broadcast, no history.
+    signals: broadcast::Sender<Signal>,
 }
 
 impl MemoryBus {
@@ -71,6 +77,7 @@ impl MemoryBus {
             capacity,
             journal: None,
             publishing: Arc::default(),
+            signals: broadcast::channel(SIGNAL_BUFFER).0,
         }
     }
 
@@ -237,6 +244,34 @@ impl Bus for MemoryBus {
             }
         });
         Ok(stream)
+    }
+
+    async fn signal(&self, signal: &Signal) -> Result<(), BusError> {
+        // Nobody listening is not a failure: the signal is simply unheard.
+        let _ = self.signals.send(signal.clone());
+        Ok(())
+    }
+
+    async fn signals(&self) -> Result<SignalStream, BusError> {
+        let mut receiver = self.signals.subscribe();
+        let (tx, rx) = tokio::sync::mpsc::channel(SIGNAL_BUFFER);
+        tokio::spawn(async move {
+            loop {
+                let signal = tokio::select! {
+                    () = tx.closed() => return,
+                    received = receiver.recv() => match received {
+                        Ok(signal) => signal,
+                        // A slow reader misses signals, as on NATS core.
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return,
+                    },
+                };
+                if tx.send(signal).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 
     async fn last_seq(&self) -> Result<u64, BusError> {

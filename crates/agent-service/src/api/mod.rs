@@ -140,6 +140,7 @@ impl AgentService for AgentApi {
                 password,
                 permission,
                 ring_method,
+                status,
             } = req;
             let id = convert::agent_id(&agent_id)?;
             let update = AgentUpdate {
@@ -148,6 +149,7 @@ impl AgentService for AgentApi {
                 password,
                 permission,
                 ring_method,
+                status,
             };
             self.agents
                 .update(&caller, options.as_ref(), id, update)

@@ -46,6 +46,8 @@ pub struct AgentUpdate {
     pub permission: Option<u32>,
     /// New ring method (`ringall` or `linear`).
     pub ring_method: Option<String>,
+    /// New status (VoIPBIN's, [`crate::service::validate::STATUSES`]).
+    pub status: Option<String>,
 }
 
 impl Agents {
@@ -137,6 +139,7 @@ impl Agents {
             password,
             permission,
             ring_method,
+            status,
         } = update;
         if !caller.is_admin() && (id != caller.agent_id || permission.is_some()) {
             return Err(ApiError::permission_denied());
@@ -153,6 +156,9 @@ impl Agents {
         }
         if let Some(ring_method) = &ring_method {
             validate::ring_method(ring_method)?;
+        }
+        if let Some(status) = &status {
+            validate::status(status)?;
         }
         if let Some(password) = &password {
             validate::password(password)?;
@@ -181,6 +187,7 @@ impl Agents {
             password_hash: password_hash.clone(),
             permission,
             ring_method: ring_method.clone(),
+            status: status.clone(),
             revoke,
         };
         agents::update(write.txn(), caller.customer_id, id, changes, now)
@@ -194,6 +201,9 @@ impl Agents {
         }
         if let Some(ring_method) = ring_method {
             row.ring_method = ring_method;
+        }
+        if let Some(status) = status {
+            row.status = status;
         }
         if let Some(hash) = password_hash {
             row.password_hash = hash;

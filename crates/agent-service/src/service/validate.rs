@@ -85,6 +85,24 @@ pub fn ring_method(value: &str) -> Result<(), ApiError> {
     }
 }
 
+/// VoIPBIN's agent statuses.
+pub const STATUSES: [&str; 5] = ["available", "away", "busy", "offline", "ringing"];
+
+/// One of [`STATUSES`].
+pub fn status(value: &str) -> Result<(), ApiError> {
+    if STATUSES.contains(&value) {
+        Ok(())
+    } else {
+        Err(ApiError::of(
+            Reason::InvalidArgument,
+            format!(
+                "The status must be one of {} (got {value:?}).",
+                STATUSES.join(", ")
+            ),
+        ))
+    }
+}
+
 fn max_len(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.chars().count() <= max {
         Ok(())
@@ -115,5 +133,9 @@ mod tests {
             ring_method("RINGALL").unwrap_err().reason,
             "INVALID_ARGUMENT"
         );
+        for value in STATUSES {
+            assert!(status(value).is_ok(), "{value}");
+        }
+        assert_eq!(status("sleeping").unwrap_err().reason, "INVALID_ARGUMENT");
     }
 }

@@ -37,6 +37,7 @@ fn update_request(by: &Caller, agent_id: &str) -> tonic::Request<UpdateAgentRequ
             password: None,
             permission: None,
             ring_method: None,
+            status: None,
         },
     )
 }

@@ -213,6 +213,7 @@ pub async fn update(
                 password,
                 permission,
                 ring_method,
+                status: None,
             },
         ))
         .await?
@@ -255,6 +256,7 @@ pub async fn update_me(
                 ring_method,
                 password: None,
                 permission: None,
+                status: None,
             },
         ))
         .await?

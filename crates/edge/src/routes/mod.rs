@@ -9,6 +9,7 @@ pub mod messages;
 pub mod openapi;
 pub mod participants;
 pub mod settings;
+pub mod signals;
 pub mod talks;
 pub mod webhooks;
 
@@ -192,6 +193,7 @@ pub fn all() -> Registry {
     let registry = talks::register(registry);
     let registry = participants::register(registry);
     let registry = settings::register(registry);
+    let registry = signals::register(registry);
     let registry = accesskeys::register(registry);
     let registry = webhooks::register(registry);
     messages::register(registry)

@@ -212,7 +212,7 @@ impl Conn {
 
 /// Whether `topic` is a prefix of the concatenation of `parts` (without
 /// building it: most events match no topic of most connections).
-fn is_prefix(topic: &str, parts: &[&str]) -> bool {
+pub(super) fn is_prefix(topic: &str, parts: &[&str]) -> bool {
     let mut rest = topic.as_bytes();
     for part in parts {
         let part = part.as_bytes();

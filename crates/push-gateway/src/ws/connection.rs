@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 use serde_json::Value;
 use talk_auth::Identity;
+use talk_events::signal::TypingState;
 use talk_proto::ListMembershipsRequest;
 use talk_telemetry::metrics;
 use talk_types::TalkId;
@@ -19,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::socket::{authenticate, refuse, too_big, write};
 use super::{Params, Shared};
-use crate::limits::{MAX_FRAME_BYTES, MAX_TOPICS, Throttle, Verdict};
+use crate::limits::{
+    MAX_FRAME_BYTES, MAX_TOPICS, TYPING_PER_SEC, Throttle, TypingThrottle, TypingVerdict, Verdict,
+};
 use crate::protocol::{self, ClientFrame, Reason};
 use crate::queue::{Queue, close};
 use crate::resume;
@@ -56,6 +59,7 @@ struct Connection<'a> {
     shared: &'a Shared,
     queue: Arc<Queue>,
     throttle: Throttle,
+    typing_throttle: TypingThrottle,
     /// Cancels the replay task when the connection ends.
     cancel: CancellationToken,
     subscribed: bool,
@@ -98,6 +102,7 @@ async fn run(
         shared,
         queue,
         throttle,
+        typing_throttle: TypingThrottle::new(),
         cancel: CancellationToken::new(),
         subscribed: false,
         pending_resume: None,
@@ -155,9 +160,20 @@ impl Connection<'_> {
                     }
                     Some(Ok(message)) => {
                         deadline = Instant::now() + pong_timeout;
+                        let parsed = match &message {
+                            Message::Text(text) => Some(protocol::parse(text.as_str())),
+                            _ => None,
+                        };
+                        // Typing frames have a rate of their own (dropped
+                        // beyond it, the socket stays).
+                        if let Some((id, Ok(ClientFrame::Typing(talk, state)))) = &parsed {
+                            self.typing(id.as_ref(), *talk, *state);
+                            tokio::task::yield_now().await;
+                            continue;
+                        }
                         match self.throttle.check() {
-                            Verdict::Allowed => self.handle(message),
-                            Verdict::Refused => self.refuse_for_rate(&message),
+                            Verdict::Allowed => self.handle(message, parsed),
+                            Verdict::Refused => self.refuse_for_rate(parsed),
                             Verdict::Exceeded => {
                                 self.queue.close(close::RATE_LIMITED, "rate limited: too many frames", true);
                                 break "rate_limited";
@@ -249,9 +265,17 @@ impl Connection<'_> {
         );
     }
 
-    fn handle(&mut self, message: Message) {
+    fn handle(
+        &mut self,
+        message: Message,
+        parsed: Option<(Option<Value>, Result<ClientFrame, protocol::Refusal>)>,
+    ) {
         match message {
-            Message::Text(text) => self.handle_text(text.as_str()),
+            Message::Text(_) => {
+                if let Some((id, frame)) = parsed {
+                    self.handle_text(id, frame);
+                }
+            }
             Message::Binary(_) => self.queue.control(protocol::error(
                 Reason::InvalidFrame,
                 "Frames must be JSON text.",
@@ -263,9 +287,11 @@ impl Connection<'_> {
 
     /// Answers a frame over the rate with an error frame (text frames only:
     /// those are the ones with an id); it is not carried out.
-    fn refuse_for_rate(&self, message: &Message) {
-        if let Message::Text(text) = message {
-            let (id, _) = protocol::parse(text.as_str());
+    fn refuse_for_rate(
+        &self,
+        parsed: Option<(Option<Value>, Result<ClientFrame, protocol::Refusal>)>,
+    ) {
+        if let Some((id, _)) = parsed {
             let rate = self.shared.frames_per_sec;
             let message = format!(
                 "More than {rate} frames a second: this frame was not carried out; \
@@ -276,8 +302,7 @@ impl Connection<'_> {
         }
     }
 
-    fn handle_text(&mut self, text: &str) {
-        let (id, frame) = protocol::parse(text);
+    fn handle_text(&mut self, id: Option<Value>, frame: Result<ClientFrame, protocol::Refusal>) {
         let frame = match frame {
             Ok(frame) => frame,
             Err(refusal) => {
@@ -324,7 +349,38 @@ impl Connection<'_> {
                 self.ack(id.as_ref());
             }
             ClientFrame::Resume(cursor) => self.resume(cursor, id.as_ref()),
+            // Taken before the frame rate (see `run`).
+            ClientFrame::Typing(talk, state) => self.typing(id.as_ref(), talk, state),
         }
+    }
+
+    /// A typing frame: within its own rate, for a talk the agent is in,
+    /// out on the bus for the talk's other participants on every gateway.
+    fn typing(&self, id: Option<&Value>, talk: TalkId, state: TypingState) {
+        match self.typing_throttle.check() {
+            TypingVerdict::Allowed => {}
+            TypingVerdict::Dropped => return,
+            TypingVerdict::DroppedTold => {
+                let message = format!(
+                    "More than {TYPING_PER_SEC} typing frames a second: the extra ones are \
+                     dropped (the socket stays open)."
+                );
+                return self
+                    .queue
+                    .control(protocol::error(Reason::RateLimited, &message, id));
+            }
+        }
+        if !self.shared.hub.in_talk(self.id, talk) {
+            let refusal = protocol::not_participant(talk);
+            return self
+                .queue
+                .control(protocol::error(refusal.reason, &refusal.message, id));
+        }
+        let agent = &self.identity.agent;
+        self.shared
+            .signals
+            .typing(agent.customer_id, agent.id, talk, state);
+        self.ack(id);
     }
 
     fn ack(&self, id: Option<&Value>) {

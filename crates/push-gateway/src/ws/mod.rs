@@ -33,6 +33,8 @@ use crate::routing::Hub;
 pub(crate) struct Shared {
     pub(crate) hub: Arc<Hub>,
     pub(crate) bus: Arc<dyn Bus>,
+    /// Typing frames go out through it.
+    pub(crate) signals: Arc<crate::signals::Signals>,
     pub(crate) tokens: Tokens,
     pub(crate) revocations: Revocations,
     /// Checks access keys (asks agent-service every time).

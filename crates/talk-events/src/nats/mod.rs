@@ -17,6 +17,7 @@ use tokio::sync::OnceCell;
 
 use crate::bus::{Bus, BusError, Delivery, EventStream, Outgoing, Start};
 use crate::memory::async_stream;
+use crate::signal::{self, Signal, SignalStream};
 use crate::watch::Watch;
 
 /// Settings of the JetStream bus.
@@ -225,6 +226,27 @@ impl Bus for NatsBus {
                 }
             }
         }))
+    }
+
+    async fn signal(&self, signal: &Signal) -> Result<(), BusError> {
+        let subject = signal::subject(&self.settings.prefix, signal);
+        let payload = Bytes::from(prost::Message::encode_to_vec(signal));
+        // NATS core: no stream stores it, so nothing replays it.
+        self.client
+            .publish(subject, payload)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn signals(&self) -> Result<SignalStream, BusError> {
+        let subscriber = self
+            .client
+            .subscribe(signal::all_subjects(&self.settings.prefix))
+            .await
+            .map_err(unavailable)?;
+        Ok(Box::pin(subscriber.filter_map(|message| async move {
+            <Signal as prost::Message>::decode(message.payload).ok()
+        })))
     }
 
     async fn last_seq(&self) -> Result<u64, BusError> {

@@ -2,6 +2,7 @@
 
 mod archive;
 mod parse;
+mod signals;
 
 use talk_proto::talk_service_server::TalkService;
 use talk_proto::{
@@ -17,6 +18,7 @@ use tonic::{Request, Response, Status};
 use crate::service::{Caller, NewTalk, Talks};
 
 pub use archive::ArchiveApi;
+pub use signals::SignalApi;
 
 /// The gRPC face of [`Talks`].
 #[derive(Clone)]

@@ -13,6 +13,7 @@ mod limits;
 mod membership;
 mod read;
 mod roles;
+mod signals;
 
 use sea_orm::DatabaseConnection;
 use talk_events::EventEnvelope;

@@ -132,6 +132,8 @@ pub struct Changes {
     pub permission: Option<u32>,
     /// New ring method.
     pub ring_method: Option<String>,
+    /// New status.
+    pub status: Option<String>,
     /// Revoke the agent's tokens (move its token version).
     pub revoke: bool,
 }
@@ -150,6 +152,7 @@ pub async fn update<C: ConnectionTrait>(
         password_hash,
         permission,
         ring_method,
+        status,
         revoke,
     } = changes;
     let mut query = Entity::update_many().col_expr(Column::TmUpdate, Expr::value(now));
@@ -170,6 +173,9 @@ pub async fn update<C: ConnectionTrait>(
     }
     if let Some(ring_method) = ring_method {
         query = query.col_expr(Column::RingMethod, Expr::value(ring_method));
+    }
+    if let Some(status) = status {
+        query = query.col_expr(Column::Status, Expr::value(status));
     }
     query
         .filter(Column::Id.eq(id))
