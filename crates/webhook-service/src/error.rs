@@ -17,6 +17,9 @@ pub enum Error {
     /// The TLS configuration for deliveries could not be built.
     #[error("webhook TLS client: {0}")]
     Tls(#[from] rustls::Error),
+    /// The addresses of agent- or talk-service are not usable.
+    #[error("webhook-service cannot reach the other services: {0}")]
+    Directory(talk_types::ApiError),
     /// The server stopped with an I/O error.
     #[error("webhook-service server failed: {0}")]
     Serve(#[from] std::io::Error),

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 pub use error::Error;
 pub use ids::{DeliveryId, WebhookId};
 
-use crate::service::{Consumer, Dispatcher, Settings, Webhooks};
+use crate::service::{Consumer, Directory, Dispatcher, Settings, Webhooks};
 
 /// Runs webhook-service on `listener` until `shutdown` is cancelled.
 pub async fn run(
@@ -47,8 +47,15 @@ pub async fn run(
     let consuming = tokio::spawn(consumer.run(shutdown.clone()));
     let dispatching = tokio::spawn(dispatcher.clone().run(shutdown.clone()));
     let purging = tokio::spawn(service::purge::run(db.clone(), shutdown.clone()));
-    let webhooks = Webhooks::new(db.clone(), bus.clone(), settings, dispatcher.waker());
     let internal = talk_runtime::Internal::from_config("webhook-service", &config);
+    let directory = Directory::new(&config, &internal).map_err(Error::Directory)?;
+    let webhooks = Webhooks::new(
+        db.clone(),
+        bus.clone(),
+        settings,
+        dispatcher.waker(),
+        directory,
+    );
     let router = internal.guard(
         tonic::service::Routes::new(WebhookServiceServer::new(api::WebhookApi::new(webhooks)))
             .into_axum_router(),

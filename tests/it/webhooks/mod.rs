@@ -12,6 +12,8 @@
 //!   after a replay; a hung receiver does not delay another endpoint; one
 //!   failing for too long is disabled until enabled again ([`failures`]);
 //! - bad input is 400 naming the problem, and nothing is stored ([`validation`]).
+//! - a bot's endpoint hears the talks its bot is in while it is in them; an
+//!   ordered endpoint gets one delivery at a time, in bus order ([`bots`]).
 //! - webhook-service killed with SIGKILL under load queues every event once
 //!   and delivers it ([`crash`]; the real `talk` binary: `cargo build -p talk`).
 
@@ -32,6 +34,7 @@ use talk_e2e::{Api, Topology};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+mod bots;
 mod crash;
 mod delivery;
 mod failures;

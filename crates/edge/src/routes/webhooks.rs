@@ -155,6 +155,10 @@ pub struct Webhook {
     pub tm_create: Option<String>,
     /// When it last changed.
     pub tm_update: Option<String>,
+    /// The agent (a bot) whose talks it hears; `null`: every talk of the customer.
+    pub agent_id: Option<String>,
+    /// One delivery at a time, in bus order.
+    pub ordered: bool,
 }
 
 fn stamp(micros: i64) -> Option<String> {
@@ -182,6 +186,8 @@ impl From<pb::Webhook> for Webhook {
             tm_failing_since,
             tm_create,
             tm_update,
+            agent_id,
+            ordered,
         } = value;
         Self {
             id,
@@ -198,6 +204,8 @@ impl From<pb::Webhook> for Webhook {
             tm_failing_since: stamp(tm_failing_since),
             tm_create: stamp(tm_create),
             tm_update: stamp(tm_update),
+            agent_id: non_empty(agent_id),
+            ordered,
         }
     }
 }
@@ -310,6 +318,13 @@ pub struct WebhookBody {
     pub naming: String,
     /// PUT only: `false` disables the endpoint, `true` (default) enables it.
     pub enabled: Option<bool>,
+    /// POST only: an agent of the customer (a bot); the endpoint then hears
+    /// only the talks that agent is in, as it joins and leaves them.
+    pub agent_id: Option<String>,
+    /// One delivery at a time, in bus order: the next waits until the one
+    /// before succeeded or ran out of retries. Default `false`.
+    #[serde(default)]
+    pub ordered: bool,
 }
 
 impl WebhookBody {
@@ -360,6 +375,8 @@ pub async fn create(
         talk_ids,
         naming,
         enabled: _,
+        agent_id,
+        ordered,
     } = body;
     let webhook = state
         .clients
@@ -373,6 +390,8 @@ pub async fn create(
                 event_types,
                 talk_ids,
                 naming,
+                agent_id: agent_id.unwrap_or_default(),
+                ordered,
             },
         ))
         .await?
@@ -435,7 +454,16 @@ pub async fn update(
         talk_ids,
         naming,
         enabled,
+        agent_id,
+        ordered,
     } = body;
+    if agent_id.is_some() {
+        return Err(ApiError::of(
+            Reason::InvalidArgument,
+            "agent_id is set when a webhook is created and cannot change; create another webhook.",
+        )
+        .into());
+    }
     let webhook = state
         .clients
         .webhooks
@@ -450,6 +478,7 @@ pub async fn update(
                 talk_ids,
                 naming,
                 enabled: enabled.unwrap_or(true),
+                ordered,
             },
         ))
         .await?

@@ -39,6 +39,8 @@ impl WebhookService for WebhookApi {
                 event_types,
                 talk_ids,
                 naming,
+                agent_id,
+                ordered,
             } = r;
             let definition = Definition {
                 url,
@@ -46,8 +48,9 @@ impl WebhookService for WebhookApi {
                 event_types,
                 talk_ids,
                 naming,
+                ordered,
             };
-            self.webhooks.create(&caller, definition).await
+            self.webhooks.create(&caller, definition, &agent_id).await
         })
         .await
     }
@@ -88,6 +91,7 @@ impl WebhookService for WebhookApi {
                 talk_ids,
                 naming,
                 enabled,
+                ordered,
             } = r;
             let definition = Definition {
                 url,
@@ -95,6 +99,7 @@ impl WebhookService for WebhookApi {
                 event_types,
                 talk_ids,
                 naming,
+                ordered,
             };
             self.webhooks
                 .update(&caller, &id, definition, enabled)

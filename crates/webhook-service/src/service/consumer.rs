@@ -7,22 +7,28 @@
 //!
 //! The first start begins at the bus's newest event: endpoints receive what
 //! happens after they are created (older events by a replay).
+//!
+//! An agent's endpoint hears the talks its agent is in as each event
+//! happened: `agent_talks` follows the `participant_joined` and
+//! `participant_left` of such agents in the same transaction (a joined
+//! agent hears its own join, a leaving one its own leave, and nothing of
+//! the talk after).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, TransactionTrait};
-use talk_events::{Bus, BusError, Delivery, EventStream};
+use talk_events::{Bus, BusError, Delivery, EventKind, EventStream};
 use talk_types::time;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::endpoint::Endpoint;
+use super::endpoint::{Endpoint, Members};
 use super::event::{self, Event};
 use crate::db::entities::delivery;
-use crate::db::queries::{deliveries, endpoints};
+use crate::db::queries::{agent_talks, deliveries, endpoints};
 use talk_store::cursors::{self, Expired};
 
 /// The consumer's name in `consumer_cursors`.
@@ -154,17 +160,45 @@ impl Consumer {
         let customers: BTreeSet<_> = events.iter().map(|e| e.customer).collect();
         let mut rows = Vec::new();
         if !customers.is_empty() {
-            let targets: Vec<Endpoint> = endpoints::enabled_of(&txn, customers)
-                .await?
+            let all = endpoints::of_customers(&txn, customers).await?;
+            // Agents of disabled endpoints too: they may be enabled again.
+            let agents: HashSet<_> = all.iter().filter_map(|row| row.agent_id).collect();
+            let targets: Vec<Endpoint> = all
                 .into_iter()
+                .filter(|row| row.disabled_reason.is_none())
                 .map(Endpoint::from)
                 .collect();
+            let mut members = match agents.is_empty() {
+                true => Members::new(),
+                false => {
+                    let talks: BTreeSet<_> = events.iter().map(|e| e.talk).collect();
+                    agent_talks::among(&txn, agents.iter().copied(), talks).await?
+                }
+            };
+            let mut changed = HashSet::new();
             let now = time::now();
             for event in &events {
-                for target in targets.iter().filter(|t| t.wants(event)) {
+                let subject = event.subject.filter(|agent| agents.contains(agent));
+                if let Some(agent) = subject
+                    && event.kind == EventKind::ParticipantJoined
+                    && members.insert((agent, event.talk))
+                {
+                    changed.insert((agent, event.talk));
+                }
+                for target in targets.iter().filter(|t| t.wants(event, &members)) {
                     rows.push(queued(target, event, now));
                 }
+                if let Some(agent) = subject
+                    && event.kind == EventKind::ParticipantLeft
+                    && members.remove(&(agent, event.talk))
+                {
+                    changed.insert((agent, event.talk));
+                }
             }
+            let (joined, left): (Vec<_>, Vec<_>) =
+                changed.into_iter().partition(|pair| members.contains(pair));
+            agent_talks::add(&txn, joined).await?;
+            agent_talks::remove(&txn, left).await?;
         }
         let queued = rows.len();
         deliveries::insert_many(&txn, rows).await?;

@@ -4,6 +4,10 @@
 //! slow or hung endpoint never holds up another's), each with a timeout,
 //! redirects not followed, at most 4 KiB of an answer kept.
 //!
+//! An endpoint that receives in order (`ordered`) gets one delivery at a
+//! time, in bus order: its next starts once the one before succeeded or
+//! ran out of retries.
+//!
 //! A delivery is claimed in the database before its attempt (its due time
 //! moved past the attempt's timeout), so two replicas never send it at once
 //! and one that dies mid-attempt leaves it due again. An attempt answered
@@ -114,13 +118,14 @@ impl Dispatcher {
             metrics::BACKLOG.set(i64::try_from(backlog).unwrap_or(i64::MAX));
         }
         let mut busy = self.busy();
-        let due = deliveries::due(
+        let mut due = deliveries::due(
             &self.db,
             now,
             &busy.iter().copied().collect::<Vec<_>>(),
             ROUND,
         )
         .await?;
+        due.extend(deliveries::ordered_heads(&self.db, now, ROUND).await?);
         for row in due {
             if busy.contains(&row.endpoint_id) {
                 continue;

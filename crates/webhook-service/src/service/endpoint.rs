@@ -1,11 +1,16 @@
 //! An endpoint as the consumer and the API read it.
 
-use talk_types::{CustomerId, TalkId, time};
+use std::collections::HashSet;
+
+use talk_types::{AgentId, CustomerId, TalkId, time};
 
 use super::event::Event;
 use super::naming::{self, Naming};
 use crate::WebhookId;
 use crate::db::entities::endpoint::Model;
+
+/// Which agents (of agent endpoints) are in which talks.
+pub type Members = HashSet<(AgentId, TalkId)>;
 
 /// An endpoint's filters and naming.
 #[derive(Clone, Debug)]
@@ -16,6 +21,8 @@ pub struct Endpoint {
     pub customer: CustomerId,
     /// Its naming.
     pub naming: Naming,
+    /// The agent whose talks it hears; `None`: every talk of the customer.
+    pub agent: Option<AgentId>,
     event_types: Vec<String>,
     talk_ids: Vec<TalkId>,
 }
@@ -26,6 +33,7 @@ impl From<Model> for Endpoint {
             id: row.id,
             customer: row.customer_id,
             naming: Naming::parse(&row.naming).unwrap_or(Naming::Voipbin),
+            agent: row.agent_id,
             event_types: split(&row.event_types).map(str::to_owned).collect(),
             talk_ids: split(&row.talk_ids)
                 .filter_map(|t| t.parse().ok())
@@ -35,12 +43,16 @@ impl From<Model> for Endpoint {
 }
 
 impl Endpoint {
-    /// Whether `event` goes to this endpoint.
-    pub fn wants(&self, event: &Event) -> bool {
+    /// Whether `event` goes to this endpoint, `members` saying which talks
+    /// agent endpoints' agents are in as it happened.
+    pub fn wants(&self, event: &Event, members: &Members) -> bool {
         let types: Vec<&str> = self.event_types.iter().map(String::as_str).collect();
         event.customer == self.customer
             && naming::matches(&types, event.kind)
             && (self.talk_ids.is_empty() || self.talk_ids.contains(&event.talk))
+            && self
+                .agent
+                .is_none_or(|agent| members.contains(&(agent, event.talk)))
     }
 }
 
@@ -67,6 +79,8 @@ pub fn to_wire(row: Model, with_secret: bool) -> talk_proto::Webhook {
         tm_failing_since,
         tm_create,
         tm_update,
+        agent_id,
+        ordered,
     } = row;
     talk_proto::Webhook {
         id: id.to_string(),
@@ -88,5 +102,7 @@ pub fn to_wire(row: Model, with_secret: bool) -> talk_proto::Webhook {
         tm_failing_since: tm_failing_since.map_or(0, |t| time::to_micros(&t)),
         tm_create: time::to_micros(&tm_create),
         tm_update: time::to_micros(&tm_update),
+        agent_id: agent_id.map(|a| a.to_string()).unwrap_or_default(),
+        ordered,
     }
 }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use talk_events::kinds::{self, Payload};
 use talk_events::{Delivery, EventKind};
-use talk_types::{CustomerId, TalkId, time};
+use talk_types::{AgentId, CustomerId, TalkId, time};
 
 use super::naming::Naming;
 use crate::WebhookId;
@@ -25,6 +25,8 @@ pub struct Event {
     pub talk: TalkId,
     /// When it happened, in microseconds since the epoch.
     pub occurred_at: i64,
+    /// For participant events: whose membership changed.
+    pub subject: Option<AgentId>,
     /// The resource in its REST shape.
     pub data: serde_json::Value,
 }
@@ -53,6 +55,7 @@ pub fn decode(delivery: &Delivery) -> Option<Event> {
         customer: envelope.customer_id.parse().ok()?,
         talk: envelope.talk_id.parse().ok()?,
         occurred_at: envelope.occurred_at,
+        subject: envelope.subject_agent_id.parse().ok(),
         data,
     })
 }

@@ -1,10 +1,15 @@
 //! Managing endpoints: create, list, read, replace, delete, rotate the
 //! secret, read the delivery log and send a ping. Admins of the customer
 //! only; every query is scoped to the caller's customer.
+//!
+//! An endpoint may belong to one agent of the customer (a bot): it then
+//! hears only the talks that agent is in. Its creation records the talks
+//! the agent is in at that moment; the consumer follows its joins and
+//! leaves from then on.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, IntoActiveModel, Set, TransactionTrait};
 use talk_auth::Caller;
-use talk_types::{ApiError, Reason, TalkId, time};
+use talk_types::{AgentId, ApiError, Reason, TalkId, time};
 
 use super::Webhooks;
 use super::address;
@@ -13,7 +18,7 @@ use super::event::render;
 use super::naming::{self, Naming, PING};
 use super::signing;
 use crate::db::entities::{delivery, endpoint};
-use crate::db::queries::{deliveries, endpoints};
+use crate::db::queries::{agent_talks, deliveries, endpoints};
 use crate::error::{Problem, db};
 use crate::{DeliveryId, WebhookId};
 
@@ -37,6 +42,8 @@ pub struct Definition {
     pub talk_ids: Vec<String>,
     /// `voipbin` (or empty) or `seed`.
     pub naming: String,
+    /// One delivery at a time, in bus order.
+    pub ordered: bool,
 }
 
 /// A definition that passed every check, in its stored form.
@@ -46,6 +53,7 @@ struct Checked {
     event_types: String,
     talk_ids: String,
     naming: Naming,
+    ordered: bool,
 }
 
 fn admin(caller: &Caller) -> Result<(), ApiError> {
@@ -67,6 +75,7 @@ impl Webhooks {
             event_types,
             talk_ids,
             naming,
+            ordered,
         } = definition;
         let url = address::check(url.trim(), self.settings.allow_private).await?;
         if description.chars().count() > MAX_DESCRIPTION {
@@ -105,6 +114,7 @@ impl Webhooks {
             event_types: types.join(","),
             talk_ids: talks.join(","),
             naming: Naming::parse(&naming)?,
+            ordered,
         })
     }
 
@@ -117,14 +127,27 @@ impl Webhooks {
             .ok_or_else(Problem::not_found)
     }
 
-    /// Adds an endpoint with a new secret; the answer shows the secret.
+    /// Adds an endpoint with a new secret (of `agent_id` when not empty);
+    /// the answer shows the secret.
     pub async fn create(
         &self,
         caller: &Caller,
         definition: Definition,
+        agent_id: &str,
     ) -> Result<talk_proto::Webhook, ApiError> {
         admin(caller)?;
         let checked = self.check(definition).await?;
+        let agent = match agent_id {
+            "" => None,
+            id => Some(AgentId::parse("agent_id", id)?),
+        };
+        let talks = match agent {
+            Some(agent) => {
+                self.directory.require_agent(caller, agent).await?;
+                self.directory.talks_of(caller, agent).await?
+            }
+            None => Vec::new(),
+        };
         let now = time::now();
         let txn = self.db.begin().await.map_err(db)?;
         if txn.get_database_backend() == DatabaseBackend::Postgres {
@@ -163,10 +186,17 @@ impl Webhooks {
                 tm_failing_since: None,
                 tm_create: now,
                 tm_update: now,
+                agent_id: agent,
+                ordered: checked.ordered,
             },
         )
         .await
         .map_err(db)?;
+        if let Some(agent) = agent {
+            agent_talks::add(&txn, talks.into_iter().map(|talk| (agent, talk)))
+                .await
+                .map_err(db)?;
+        }
         txn.commit().await.map_err(db)?;
         tracing::info!(webhook_id = %row.id, customer_id = %row.customer_id, "webhook created");
         Ok(to_wire(row, true))
@@ -205,6 +235,7 @@ impl Webhooks {
         change.event_types = Set(checked.event_types);
         change.talk_ids = Set(checked.talk_ids);
         change.naming = Set(checked.naming.as_str().to_owned());
+        change.ordered = Set(checked.ordered);
         change.tm_update = Set(now);
         if enabled && !was_enabled {
             change.disabled_reason = Set(None);

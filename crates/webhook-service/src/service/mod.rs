@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod consumer;
+pub mod directory;
 pub mod dispatch;
 pub mod endpoint;
 pub mod event;
@@ -25,6 +26,7 @@ use talk_events::Bus;
 use tokio::sync::Notify;
 
 pub use consumer::Consumer;
+pub use directory::Directory;
 pub use dispatch::Dispatcher;
 pub use schedule::Schedule;
 
@@ -69,21 +71,25 @@ pub struct Webhooks {
     bus: Arc<dyn Bus>,
     settings: Settings,
     wake: Arc<Notify>,
+    directory: Directory,
 }
 
 impl Webhooks {
-    /// Manages `db`'s endpoints; `wake` tells the dispatcher of new deliveries.
+    /// Manages `db`'s endpoints; `wake` tells the dispatcher of new
+    /// deliveries; `directory` checks agents of agent endpoints.
     pub fn new(
         db: DatabaseConnection,
         bus: Arc<dyn Bus>,
         settings: Settings,
         wake: Arc<Notify>,
+        directory: Directory,
     ) -> Self {
         Self {
             db,
             bus,
             settings,
             wake,
+            directory,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! `event_seq`) or since a time, that the endpoint's filters match, is
 //! queued again — with the `webhook-id` it had, so a receiver that already
 //! has it can tell. The bus is read up to its newest event as the replay
-//! began; what comes after reaches the endpoint as usual.
+//! began; what comes after reaches the endpoint as usual. An agent's
+//! endpoint is replayed the talks its agent is in now.
 
 use std::time::Duration;
 
@@ -13,9 +14,9 @@ use talk_types::{ApiError, time};
 
 use super::Webhooks;
 use super::consumer::queued;
-use super::endpoint::Endpoint;
+use super::endpoint::{Endpoint, Members};
 use super::event;
-use crate::db::queries::deliveries;
+use crate::db::queries::{agent_talks, deliveries};
 use crate::error::{Problem, db};
 
 /// Deliveries written per transaction of a replay.
@@ -42,6 +43,15 @@ impl Webhooks {
             return Err(Problem::InvalidReplay.with("The webhook is disabled; enable it first."));
         }
         let target = Endpoint::from(row);
+        let members: Members = match target.agent {
+            Some(agent) => agent_talks::of(&self.db, agent)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(|talk| (agent, talk))
+                .collect(),
+            None => Members::new(),
+        };
         let bus_down = |_| ApiError::unavailable("event bus");
         let end = self.bus.last_seq().await.map_err(bus_down)?;
         if after_seq >= end {
@@ -78,7 +88,7 @@ impl Webhooks {
             }
             if let Some(event) = event::decode(&delivery)
                 && event.occurred_at >= since_micros
-                && target.wants(&event)
+                && target.wants(&event, &members)
             {
                 rows.push(queued(&target, &event, now));
             }

@@ -1,7 +1,7 @@
 //! The `endpoints` table: one row per webhook endpoint of a customer.
 
 use sea_orm::entity::prelude::*;
-use talk_types::CustomerId;
+use talk_types::{AgentId, CustomerId};
 
 use crate::WebhookId;
 
@@ -40,6 +40,10 @@ pub struct Model {
     pub tm_create: DateTimeUtc,
     /// When it last changed.
     pub tm_update: DateTimeUtc,
+    /// The agent whose talks it hears (a bot's endpoint); `None`: the customer's.
+    pub agent_id: Option<AgentId>,
+    /// One delivery at a time, in bus order (a failing one holds back the rest).
+    pub ordered: bool,
 }
 
 /// No relations are navigated.

@@ -1,6 +1,7 @@
 //! webhook-service's migrator.
 
 mod m0001_webhooks;
+mod m0002_agents_and_order;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, TransactionTrait};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
@@ -10,7 +11,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_webhooks::CreateWebhooks)]
+        vec![
+            Box::new(m0001_webhooks::CreateWebhooks),
+            Box::new(m0002_agents_and_order::AgentsAndOrder),
+        ]
     }
 }
 

@@ -1,6 +1,6 @@
 //! Queries on `deliveries`.
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -9,6 +9,7 @@ use talk_types::CustomerId;
 use talk_types::time::Timestamp;
 
 use crate::db::entities::delivery::{ActiveModel, Column, Entity, Model};
+use crate::db::entities::endpoint;
 use crate::{DeliveryId, WebhookId};
 
 /// `pending`: an attempt is due, or in flight.
@@ -29,8 +30,17 @@ pub async fn insert_many<C: ConnectionTrait>(conn: &C, rows: Vec<Model>) -> Resu
     Ok(())
 }
 
+/// The ids of the endpoints that receive in order.
+fn ordered_endpoints() -> SelectStatement {
+    Query::select()
+        .column(endpoint::Column::Id)
+        .from(endpoint::Entity)
+        .and_where(endpoint::Column::Ordered.eq(true))
+        .to_owned()
+}
+
 /// Up to `limit` deliveries due at `now`, oldest due first, of endpoints
-/// other than `busy`.
+/// other than `busy` that do not receive in order.
 pub async fn due<C: ConnectionTrait>(
     conn: &C,
     now: Timestamp,
@@ -39,12 +49,42 @@ pub async fn due<C: ConnectionTrait>(
 ) -> Result<Vec<Model>, DbErr> {
     let mut query = Entity::find()
         .filter(Column::Status.eq(PENDING))
-        .filter(Column::TmNextAttempt.lte(now));
+        .filter(Column::TmNextAttempt.lte(now))
+        .filter(Column::EndpointId.not_in_subquery(ordered_endpoints()));
     if !busy.is_empty() {
         query = query.filter(Column::EndpointId.is_not_in(busy.iter().copied()));
     }
     query
         .order_by_asc(Column::TmNextAttempt)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+/// Of each endpoint that receives in order, its first pending delivery (in
+/// bus order) when it is due at `now`: the next cannot start before it ends.
+pub async fn ordered_heads<C: ConnectionTrait>(
+    conn: &C,
+    now: Timestamp,
+    limit: u64,
+) -> Result<Vec<Model>, DbErr> {
+    let head = Alias::new("head");
+    let first = Query::select()
+        .column((head.clone(), Column::Id))
+        .from_as(Entity, head.clone())
+        .and_where(
+            Expr::col((head.clone(), Column::EndpointId)).equals((Entity, Column::EndpointId)),
+        )
+        .and_where(Expr::col((head.clone(), Column::Status)).eq(PENDING))
+        .order_by((head.clone(), Column::EventSeq), Order::Asc)
+        .order_by((head, Column::Id), Order::Asc)
+        .limit(1)
+        .to_owned();
+    Entity::find()
+        .filter(Column::Status.eq(PENDING))
+        .filter(Column::TmNextAttempt.lte(now))
+        .filter(Column::EndpointId.in_subquery(ordered_endpoints()))
+        .filter(Column::Id.in_subquery(first))
         .limit(limit)
         .all(conn)
         .await

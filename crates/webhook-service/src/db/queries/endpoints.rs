@@ -72,14 +72,13 @@ pub async fn delete<C: ConnectionTrait>(
     Ok(done.rows_affected == 1)
 }
 
-/// The enabled endpoints of `customers`.
-pub async fn enabled_of<C: ConnectionTrait>(
+/// The endpoints of `customers`, enabled or not.
+pub async fn of_customers<C: ConnectionTrait>(
     conn: &C,
     customers: impl IntoIterator<Item = CustomerId>,
 ) -> Result<Vec<Model>, DbErr> {
     Entity::find()
         .filter(Column::CustomerId.is_in(customers))
-        .filter(Column::DisabledReason.is_null())
         .all(conn)
         .await
 }
