@@ -109,7 +109,7 @@ echo "pgbench: $PGB_TPS tx/s"
 echo "== services"
 "${PSQL[@]}" -d postgres -c "create database $DB"
 EDGE_PORT=$(free_port); PUSH_PORT=$(free_port); AGENT_PORT=$(free_port)
-TALK_PORT=$(free_port); MESSAGE_PORT=$(free_port)
+TALK_PORT=$(free_port); MESSAGE_PORT=$(free_port); WEBHOOK_PORT=$(free_port)
 ADMIN_PASSWORD=bench-admin-$RANDOM$RANDOM
 export TALK_BUS=nats TALK_NATS_URL=nats://127.0.0.1:4222 TALK_NATS_STREAM=$STREAM
 export TALK_SUBJECT_PREFIX=talkbench$RUN_ID
@@ -127,6 +127,9 @@ export TALK_MESSAGE_ADDR=127.0.0.1:$MESSAGE_PORT TALK_PUSH_GRPC_ADDR=127.0.0.1:$
 export TALK_AGENT_SERVICE_URL=http://127.0.0.1:$AGENT_PORT
 export TALK_TALK_SERVICE_URL=http://127.0.0.1:$TALK_PORT
 export TALK_MESSAGE_SERVICE_URL=http://127.0.0.1:$MESSAGE_PORT
+# Scenario W's receiver is a plain-HTTP endpoint on loopback.
+export TALK_WEBHOOK_ADDR=127.0.0.1:$WEBHOOK_PORT TALK_WEBHOOK_SERVICE_URL=http://127.0.0.1:$WEBHOOK_PORT
+export TALK_WEBHOOK_ALLOW_PRIVATE=true
 export TALK_LOG_FORMAT=json RUST_LOG=warn
 "$TALK" migrate >"$RUN_DIR/migrate.log" 2>&1
 
@@ -147,8 +150,10 @@ ready() { # name
   tail -n 20 "$RUN_DIR/$1.log" >&2
   return 1
 }
-start agent-service; start talk-service; start message-service; start push-gateway; start edge
-ready agent-service; ready talk-service; ready message-service; ready push-gateway; ready edge
+start agent-service; start talk-service; start message-service; start push-gateway
+start webhook-service; start edge
+ready agent-service; ready talk-service; ready message-service; ready push-gateway
+ready webhook-service; ready edge
 echo "ready: edge :$EDGE_PORT, push-gateway :$PUSH_PORT"
 
 PID_ARGS=()

@@ -129,6 +129,40 @@ impl Api {
     }
 }
 
+impl Api {
+    /// `POST /v1.0/webhooks` (as admin): an endpoint at `url` for the
+    /// `message_created` events of `talk` → its id.
+    pub async fn create_webhook(
+        &self,
+        admin: &str,
+        url: &str,
+        talk: &str,
+    ) -> anyhow::Result<String> {
+        let body = json!({
+            "url": url,
+            "naming": "seed",
+            "event_types": ["message_created"],
+            "talk_ids": [talk],
+        });
+        let webhook = self.post(Some(admin), "/v1.0/webhooks", &body).await?;
+        string(&webhook, "id")
+    }
+
+    /// `DELETE /v1.0/webhooks/{id}` (as admin).
+    pub async fn delete_webhook(&self, admin: &str, id: &str) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .delete(format!("{}/v1.0/webhooks/{id}", self.base))
+            .bearer_auth(admin)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("DELETE webhook {id}: {}", response.status());
+        }
+        Ok(())
+    }
+}
+
 fn string(value: &Value, field: &str) -> anyhow::Result<String> {
     value
         .get(field)

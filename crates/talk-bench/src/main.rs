@@ -10,6 +10,7 @@ mod procs;
 mod report;
 mod scenario;
 mod stats;
+mod webhook;
 
 use std::time::{Duration, Instant};
 
@@ -48,8 +49,8 @@ pub struct Args {
     /// Small sizes: the whole run takes a minute or two.
     #[arg(long)]
     quick: bool,
-    /// Which scenarios to run (letters of A–E).
-    #[arg(long, default_value = "ABCDE")]
+    /// Which scenarios to run (letters of A–E, and W: E with a webhook endpoint).
+    #[arg(long, default_value = "ABCDEW")]
     scenarios: String,
     /// POSTs in flight per sender in the closed-loop scenarios A and B.
     #[arg(long, default_value_t = 4)]
@@ -127,6 +128,7 @@ pub struct Results {
     agents: usize,
     outcomes: Vec<stats::Outcome>,
     idle: Option<idle::IdleOutcome>,
+    webhook: Option<webhook::WebhookOutcome>,
     nats: Option<nats_ref::NatsRef>,
     peak_rss_kib: Vec<(String, u64)>,
     total_cpu: procs::CpuSnapshot,
@@ -290,6 +292,37 @@ async fn main() -> anyhow::Result<()> {
             scenario::run(&env, plan).await.context("scenario E")?,
         );
     }
+    if want('W') {
+        // E's load again, with a webhook endpoint (a local receiver) for
+        // every message of the talk: its deliveries/s and lag, and E's
+        // figures beside E's without it.
+        let receiver = webhook::Receiver::start('W').await?;
+        let hook = env
+            .api
+            .create_webhook(&admin, &receiver.url, &a_talk.id)
+            .await
+            .context("creating scenario W's webhook")?;
+        let n = (sizes.e_rate * sizes.e_secs as f64) as usize;
+        let plan = Plan {
+            name: "W".into(),
+            setup: format!(
+                "E with a webhook endpoint on loopback receiving its talk's message_created: open loop {} msg/s for {} s",
+                sizes.e_rate, sizes.e_secs
+            ),
+            tag: 'W',
+            talks: vec![a_talk.clone()],
+            messages: n,
+            size: 100,
+            load: Load::Open(sizes.e_rate),
+            drain: DRAIN,
+        };
+        let outcome = scenario::run(&env, plan).await.context("scenario W")?;
+        let hooked = receiver.finish(outcome.accepted, DRAIN).await;
+        eprintln!("W webhook: {hooked:?}");
+        env.api.delete_webhook(&admin, &hook).await?;
+        report_one(&mut results, outcome);
+        results.webhook = Some(hooked);
+    }
     results.total_cpu = procs::delta(&cpu_start, &env.procs.cpu());
     results.total_secs = run_start.elapsed().as_secs_f64();
     for (name, _) in &args.pids {
@@ -321,7 +354,11 @@ async fn main() -> anyhow::Result<()> {
         || results
             .idle
             .as_ref()
-            .is_some_and(|d| d.opened < d.wanted || d.dropped > 0);
+            .is_some_and(|d| d.opened < d.wanted || d.dropped > 0)
+        || results
+            .webhook
+            .as_ref()
+            .is_some_and(|w| w.lost > 0 || w.duplicated > 0);
     if failed {
         anyhow::bail!("lost, duplicated or dropped deliveries: see the report");
     }

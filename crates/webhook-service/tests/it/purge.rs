@@ -54,6 +54,8 @@ async fn finished_deliveries_past_the_cut_off_are_purged_pending_ones_never() ->
             tm_failing_since: None,
             tm_create: old,
             tm_update: old,
+            agent_id: None,
+            ordered: false,
         },
     )
     .await?;
