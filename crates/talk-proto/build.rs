@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "talk/v1/push.proto",
         "talk/v1/events.proto",
         "talk/v1/webhook.proto",
+        "talk/v1/search.proto",
         "talk/v1/signal.proto",
     ];
     let fds = protox::compile(files, [&root])?;

@@ -66,10 +66,10 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
     let push = cluster.push_service_url();
     let base_of = |service: &str| match service {
         "AgentService" | "AccessKeyService" => Some(cluster.config.agent_service_url.clone()),
-        "TalkService" | "ArchiveService" | "SignalService" => {
+        "TalkService" | "ArchiveService" | "DirectoryService" | "SignalService" => {
             Some(cluster.config.talk_service_url.clone())
         }
-        "MessageService" => Some(cluster.config.message_service_url.clone()),
+        "MessageService" | "SearchService" => Some(cluster.config.message_service_url.clone()),
         "PushService" => Some(push.clone()),
         "WebhookService" => Some(cluster.config.webhook_service_url.clone()),
         _ => None,
@@ -92,8 +92,10 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
             "AccessKeyService",
             "AgentService",
             "ArchiveService",
+            "DirectoryService",
             "MessageService",
             "PushService",
+            "SearchService",
             "SignalService",
             "TalkService",
             "WebhookService"
@@ -1088,6 +1090,63 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
             .await,
     );
     check("AnnounceStatus", "nobody", got, Unauthenticated);
+
+    // SearchService and DirectoryService: another customer's agent finds
+    // nothing of this customer; nobody is refused.
+    let mut search = pb::search_service_client::SearchServiceClient::new(talk_runtime::channel(
+        &config.message_service_url,
+        &internal,
+    )?);
+    let mut directory = pb::directory_service_client::DirectoryServiceClient::new(
+        talk_runtime::channel(&config.talk_service_url, &internal)?,
+    );
+    let hello = || pb::SearchMessagesRequest {
+        query: "hello".into(),
+        ..Default::default()
+    };
+    let hits = search
+        .search_messages(acting(zora.clone(), hello()))
+        .await?
+        .into_inner();
+    assert!(hits.hits.is_empty(), "SearchMessages: another customer finds nothing");
+    let got = code(search.search_messages(tonic::Request::new(hello())).await);
+    check("SearchMessages", "nobody", got, Unauthenticated);
+    let readable = directory
+        .readable_talks(acting(zora.clone(), pb::ReadableTalksRequest {}))
+        .await?
+        .into_inner();
+    assert!(
+        !readable.talk_ids.contains(&talk_id),
+        "ReadableTalks: another customer never reads the group"
+    );
+    let readable = directory
+        .readable_talks(acting(carol.clone(), pb::ReadableTalksRequest {}))
+        .await?
+        .into_inner();
+    assert!(
+        !readable.talk_ids.contains(&talk_id),
+        "ReadableTalks: an agent outside the group never reads it"
+    );
+    let got = code(
+        directory
+            .readable_talks(tonic::Request::new(pb::ReadableTalksRequest {}))
+            .await,
+    );
+    check("ReadableTalks", "nobody", got, Unauthenticated);
+    let named = || pb::SearchTalksRequest {
+        query: "g".into(),
+        ..Default::default()
+    };
+    let found = directory
+        .search_talks(acting(zora.clone(), named()))
+        .await?
+        .into_inner();
+    assert!(
+        found.talks.iter().all(|t| t.id != talk_id),
+        "SearchTalks: another customer never finds the group"
+    );
+    let got = code(directory.search_talks(tonic::Request::new(named())).await);
+    check("SearchTalks", "nobody", got, Unauthenticated);
 
     let every: BTreeSet<String> = every_method()?.into_iter().map(|(_, m)| m).collect();
     assert_eq!(checked, every, "every method is checked");

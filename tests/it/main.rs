@@ -11,6 +11,7 @@ mod operations;
 mod outbox;
 mod push;
 mod rate;
+mod search;
 mod signals;
 mod slice;
 mod talks;

@@ -5,7 +5,9 @@ use talk_config::Config;
 use talk_proto::access_key_service_client::AccessKeyServiceClient;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::archive_service_client::ArchiveServiceClient;
+use talk_proto::directory_service_client::DirectoryServiceClient;
 use talk_proto::message_service_client::MessageServiceClient;
+use talk_proto::search_service_client::SearchServiceClient;
 use talk_proto::signal_service_client::SignalServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_proto::webhook_service_client::WebhookServiceClient;
@@ -26,6 +28,10 @@ pub struct Clients {
     pub signals: SignalServiceClient<Channel>,
     /// message-service.
     pub messages: MessageServiceClient<Channel>,
+    /// message-service's search.
+    pub search: SearchServiceClient<Channel>,
+    /// talk-service's directory (talk search).
+    pub directory: DirectoryServiceClient<Channel>,
     /// agent-service's access keys.
     pub access_keys: AccessKeyServiceClient<Channel>,
     /// webhook-service.
@@ -44,16 +50,16 @@ impl Clients {
         };
         let talk_service = channel("talk-service", &config.talk_service_url)?;
         let agent_service = channel("agent-service", &config.agent_service_url)?;
+        let message_service = channel("message-service", &config.message_service_url)?;
         Ok(Self {
             agents: AgentServiceClient::new(agent_service.clone()),
             access_keys: AccessKeyServiceClient::new(agent_service),
             talks: TalkServiceClient::new(talk_service.clone()),
             signals: SignalServiceClient::new(talk_service.clone()),
+            directory: DirectoryServiceClient::new(talk_service.clone()),
             archive: ArchiveServiceClient::new(talk_service),
-            messages: MessageServiceClient::new(channel(
-                "message-service",
-                &config.message_service_url,
-            )?),
+            messages: MessageServiceClient::new(message_service.clone()),
+            search: SearchServiceClient::new(message_service),
             webhooks: WebhookServiceClient::new(channel(
                 "webhook-service",
                 &config.webhook_service_url,

@@ -39,6 +39,7 @@ use sea_orm::DatabaseConnection;
 use talk_config::{Config, Store};
 use talk_events::Bus;
 use talk_proto::message_service_server::MessageServiceServer;
+use talk_proto::search_service_server::SearchServiceServer;
 use talk_store::Outbox;
 use talk_store::expiry::Purge;
 use talk_types::ApiError;
@@ -122,8 +123,10 @@ pub async fn run(
         subscribed.clone(),
         shutdown.clone(),
     ));
+    let search = service::search::Search::new(db.clone(), &config.talk_service_url, &internal)?;
     let router = internal.guard(
         tonic::service::Routes::new(MessageServiceServer::new(api::MessageApi::new(messages)))
+            .add_service(SearchServiceServer::new(api::SearchApi::new(search)))
             .into_axum_router(),
     );
     let ready: talk_runtime::ReadyCheck = {

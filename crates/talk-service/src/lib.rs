@@ -21,6 +21,7 @@ use talk_config::{Config, Store};
 use talk_events::Bus;
 use talk_proto::archive_service_server::ArchiveServiceServer;
 use talk_proto::signal_service_server::SignalServiceServer;
+use talk_proto::directory_service_server::DirectoryServiceServer;
 use talk_proto::talk_service_server::TalkServiceServer;
 use talk_store::Outbox;
 use talk_store::expiry::Purge;
@@ -102,6 +103,9 @@ pub async fn run(
     let sweeper = tokio::spawn(sweeper.run(shutdown.clone()));
     let router = internal.guard(
         tonic::service::Routes::new(TalkServiceServer::new(api::TalkApi::new(talks.clone())))
+            .add_service(DirectoryServiceServer::new(api::DirectoryApi::new(
+                talks.clone(),
+            )))
             .add_service(SignalServiceServer::new(api::SignalApi::new(
                 talks.clone(),
                 bus.clone(),

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod messages;
 pub mod openapi;
 pub mod participants;
+pub mod search;
 pub mod settings;
 pub mod signals;
 pub mod talks;
@@ -196,5 +197,6 @@ pub fn all() -> Registry {
     let registry = signals::register(registry);
     let registry = accesskeys::register(registry);
     let registry = webhooks::register(registry);
+    let registry = search::register(registry);
     messages::register(registry)
 }

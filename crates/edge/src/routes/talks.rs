@@ -127,7 +127,11 @@ pub fn register(registry: Registry) -> Registry {
 
 /// Talks with the caller's `unread_count` from message-service. A failure
 /// there is logged and leaves the counts at 0: the listing still works.
-async fn with_unread(state: &AppState, me: &Identity, talks: Vec<pb::Talk>) -> Vec<Talk> {
+pub(crate) async fn with_unread(
+    state: &AppState,
+    me: &Identity,
+    talks: Vec<pb::Talk>,
+) -> Vec<Talk> {
     let mut talks = talks;
     if !talks.is_empty() {
         let ids = talks.iter().map(|t| t.id.clone()).collect();

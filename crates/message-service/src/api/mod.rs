@@ -1,6 +1,9 @@
 //! The gRPC `MessageService`: extract, call the service, map.
 
 mod parse;
+mod search;
+
+pub use search::SearchApi;
 
 use talk_proto::message_service_server::MessageService;
 use talk_proto::{

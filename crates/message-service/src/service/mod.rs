@@ -11,6 +11,7 @@ mod reactions;
 mod read;
 mod read_state;
 mod rounds;
+pub mod search;
 pub mod system;
 pub mod validate;
 

@@ -1,6 +1,7 @@
 //! The gRPC `TalkService`: extract, call the domain, map — nothing else.
 
 mod archive;
+mod directory;
 mod parse;
 mod signals;
 
@@ -18,6 +19,7 @@ use tonic::{Request, Response, Status};
 use crate::service::{Caller, NewTalk, Talks};
 
 pub use archive::ArchiveApi;
+pub use directory::DirectoryApi;
 pub use signals::SignalApi;
 
 /// The gRPC face of [`Talks`].

@@ -8,6 +8,7 @@ pub mod agents;
 pub mod archive;
 pub mod convert;
 mod create;
+mod directory;
 mod lifecycle;
 mod limits;
 mod membership;

@@ -7,6 +7,7 @@ mod m0004_edits;
 mod m0005_read_states;
 mod m0006_consumer;
 mod m0007_reaction_emoji;
+mod m0008_search;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, TransactionTrait};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m0005_read_states::CreateReadStates));
         all.push(Box::new(m0006_consumer::CreateConsumerTables));
         all.push(Box::new(m0007_reaction_emoji::Migration));
+        all.push(Box::new(m0008_search::Migration));
         all
     }
 }

@@ -8,6 +8,7 @@ pub mod edits;
 pub mod messages;
 pub mod reactions;
 pub mod read_states;
+pub mod search;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, QuerySelect, Select};
 

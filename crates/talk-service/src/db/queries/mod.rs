@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod customer_talks;
+pub mod directory;
 pub mod direct_pairs;
 pub mod participants;
 pub mod settings;
