@@ -999,6 +999,10 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
     let one = || pb::GetWebhookRequest {
         id: webhook_id.clone(),
     };
+    let write = || pb::WebhookWrite {
+        id: webhook_id.clone(),
+        options: None,
+    };
     let update = || pb::UpdateWebhookRequest {
         id: webhook_id.clone(),
         url: "http://127.0.0.1:9/sneaky".into(),
@@ -1013,6 +1017,7 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
         webhook_id: webhook_id.clone(),
         after_seq: 0,
         since_micros: 1,
+        options: None,
     };
     for (who, caller, want) in [
         ("another customer's admin", Some(zora.clone()), NotFound),
@@ -1020,6 +1025,10 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
         ("nobody", None, Unauthenticated),
     ] {
         let request = |message| match &caller {
+            Some(caller) => acting(caller.clone(), message),
+            None => tonic::Request::new(message),
+        };
+        let writing = |message| match &caller {
             Some(caller) => acting(caller.clone(), message),
             None => tonic::Request::new(message),
         };
@@ -1034,11 +1043,11 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
                 .await,
         );
         check("UpdateWebhook", who, got, want);
-        let got = code(webhooks.delete_webhook(request(one())).await);
+        let got = code(webhooks.delete_webhook(writing(write())).await);
         check("DeleteWebhook", who, got, want);
-        let got = code(webhooks.rotate_webhook_secret(request(one())).await);
+        let got = code(webhooks.rotate_webhook_secret(writing(write())).await);
         check("RotateWebhookSecret", who, got, want);
-        let got = code(webhooks.test_webhook(request(one())).await);
+        let got = code(webhooks.test_webhook(writing(write())).await);
         check("TestWebhook", who, got, want);
         let got = code(
             webhooks

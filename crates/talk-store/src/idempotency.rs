@@ -94,6 +94,22 @@ pub enum Operation {
     RemoveReaction,
     /// `MessageService/MarkRead`.
     MarkRead,
+    /// `FileService/Upload`.
+    UploadFile,
+    /// `FileService/DeleteFile`.
+    DeleteFile,
+    /// `WebhookService/CreateWebhook`.
+    CreateWebhook,
+    /// `WebhookService/UpdateWebhook`.
+    UpdateWebhook,
+    /// `WebhookService/DeleteWebhook`.
+    DeleteWebhook,
+    /// `WebhookService/RotateWebhookSecret`.
+    RotateWebhookSecret,
+    /// `WebhookService/ReplayWebhook`.
+    ReplayWebhook,
+    /// `WebhookService/TestWebhook`.
+    TestWebhook,
 }
 
 impl Operation {
@@ -120,6 +136,14 @@ impl Operation {
             Self::AddReaction => "AddReaction",
             Self::RemoveReaction => "RemoveReaction",
             Self::MarkRead => "MarkRead",
+            Self::UploadFile => "UploadFile",
+            Self::DeleteFile => "DeleteFile",
+            Self::CreateWebhook => "CreateWebhook",
+            Self::UpdateWebhook => "UpdateWebhook",
+            Self::DeleteWebhook => "DeleteWebhook",
+            Self::RotateWebhookSecret => "RotateWebhookSecret",
+            Self::ReplayWebhook => "ReplayWebhook",
+            Self::TestWebhook => "TestWebhook",
         }
     }
 }

@@ -268,6 +268,13 @@ async fn an_endpoint_failing_for_too_long_is_disabled_until_enabled_again() -> a
         json!({"url": receiver.url, "event_types": ["chatmessage_created"]}),
     )
     .await?;
+    // The admin's integration that watches the others.
+    let watcher = Receiver::start(Answer::Ok).await?;
+    let (_, watcher_secret) = create(
+        &admin,
+        json!({"url": watcher.url, "event_types": ["webhook_disabled"]}),
+    )
+    .await?;
     let talk = admin
         .post(
             "/v1.0/talks",
@@ -287,6 +294,24 @@ async fn an_endpoint_failing_for_too_long_is_disabled_until_enabled_again() -> a
     assert_eq!(shown["status"], "disabled", "{shown}");
     assert_eq!(shown["disabled_reason"], "failing", "{shown}");
     assert_eq!(shown["consecutive_failures"], 1, "{shown}");
+    let notices = watcher
+        .until("the notice that it was disabled", |hits| !hits.is_empty())
+        .await?;
+    let notice = &notices[0];
+    verify(&watcher_secret, notice)?;
+    assert_eq!(notice.body["type"], "webhook_disabled", "{:?}", notice.body);
+    assert_eq!(
+        notice.body["data"]["id"],
+        json!(webhook),
+        "{:?}",
+        notice.body
+    );
+    assert_eq!(notice.body["data"]["disabled_reason"], "failing");
+    assert_eq!(notice.body["data"]["url"], json!(receiver.url));
+    assert!(
+        notice.body["data"]["secret"].is_null(),
+        "no secret in a notice"
+    );
 
     // Disabled: nothing more is queued for it. Another endpoint hearing the
     // message shows the service has handled it before the first is enabled.
@@ -331,6 +356,7 @@ async fn an_endpoint_failing_for_too_long_is_disabled_until_enabled_again() -> a
         verify(&secret, hit)?;
     }
     assert_eq!(log(&admin, &webhook).await?.len(), 2);
+    assert_eq!(watcher.hits().len(), 1, "one notice, and nothing else");
     cluster.stop().await;
     Ok(())
 }

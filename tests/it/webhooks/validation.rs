@@ -206,3 +206,100 @@ async fn the_embedded_default_delivers_webhooks_too() -> anyhow::Result<()> {
     cluster.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_webhook_writes_with_their_idempotency_key_happen_once() -> anyhow::Result<()> {
+    let cluster = Cluster::start(SERVICES).await?;
+    let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
+    let receiver = Receiver::start(Answer::Ok).await?;
+    let body = json!({"url": receiver.url, "event_types": ["chatmessage_created"]});
+    let keyed = |key: &'static str| [("Idempotency-Key", key)];
+    let first = admin
+        .send(
+            Method::POST,
+            "/v1.0/webhooks",
+            Some(body.clone()),
+            &keyed("hook-1"),
+        )
+        .await?
+        .expect(200)?;
+    let again = admin
+        .send(
+            Method::POST,
+            "/v1.0/webhooks",
+            Some(body.clone()),
+            &keyed("hook-1"),
+        )
+        .await?
+        .expect(200)?;
+    assert_eq!(
+        first, again,
+        "the retry gets the first answer, secret and all"
+    );
+    let listed = admin.get("/v1.0/webhooks").await?;
+    assert_eq!(
+        listed["result"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    let reused = admin
+        .send(
+            Method::POST,
+            "/v1.0/webhooks",
+            Some(json!({"url": receiver.url})),
+            &keyed("hook-1"),
+        )
+        .await?;
+    reused.assert_error(422, "IDEMPOTENCY_KEY_REUSED");
+
+    let id = first["id"].as_str().unwrap_or_default().to_owned();
+    let rotate = format!("/v1.0/webhooks/{id}/rotate");
+    let rotated = admin
+        .send(Method::POST, &rotate, None, &keyed("rotate-1"))
+        .await?
+        .expect(200)?;
+    let rotated_again = admin
+        .send(Method::POST, &rotate, None, &keyed("rotate-1"))
+        .await?
+        .expect(200)?;
+    assert_eq!(rotated["secret"], rotated_again["secret"], "rotated once");
+    assert_ne!(rotated["secret"], first["secret"]);
+
+    let test = format!("/v1.0/webhooks/{id}/test");
+    let ping = admin
+        .send(Method::POST, &test, None, &keyed("ping-1"))
+        .await?
+        .expect(200)?;
+    let ping_again = admin
+        .send(Method::POST, &test, None, &keyed("ping-1"))
+        .await?
+        .expect(200)?;
+    assert_eq!(ping["id"], ping_again["id"], "one ping queued");
+    receiver
+        .until("the ping", |hits| {
+            hits.iter().any(|h| h.body["type"] == "ping")
+        })
+        .await?;
+    let log = super::log(&admin, &id).await?;
+    assert_eq!(log.len(), 1, "{log:#?}");
+
+    let path = format!("/v1.0/webhooks/{id}");
+    let deleted = admin
+        .send(Method::DELETE, &path, None, &keyed("delete-1"))
+        .await?
+        .expect(200)?;
+    let deleted_again = admin
+        .send(Method::DELETE, &path, None, &keyed("delete-1"))
+        .await?
+        .expect(200)?;
+    assert_eq!(
+        deleted, deleted_again,
+        "the retry of a delete answers as the first"
+    );
+    admin
+        .call(Method::GET, &path, None)
+        .await?
+        .assert_error(404, "WEBHOOK_NOT_FOUND");
+    cluster.stop().await;
+    Ok(())
+}

@@ -10,6 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::Method;
 use serde::{Deserialize, Serialize};
 use talk_proto as pb;
+use talk_proto::WriteOptions;
 use talk_runtime::grpc::acting;
 use talk_types::{ApiError, Reason, time};
 use utoipa::ToSchema;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use super::{Registry, doc};
 use crate::AppState;
 use crate::error::HttpError;
-use crate::extract::{Admin, Id, JsonBody, PathId};
+use crate::extract::{Admin, Id, JsonBody, PathId, Write};
 
 const PATH: &str = "/v1.0/webhooks";
 const ONE: &str = "/v1.0/webhooks/{id}";
@@ -365,6 +366,7 @@ pub struct LogQuery {
 pub async fn create(
     State(state): State<AppState>,
     Admin(me): Admin,
+    Write(options): Write,
     JsonBody(body): JsonBody<WebhookBody>,
 ) -> Result<Json<Webhook>, HttpError> {
     let url = body.url()?;
@@ -392,6 +394,7 @@ pub async fn create(
                 naming,
                 agent_id: agent_id.unwrap_or_default(),
                 ordered,
+                options: Some(options),
             },
         ))
         .await?
@@ -423,6 +426,13 @@ fn reference(id: WebhookRef) -> pb::GetWebhookRequest {
     }
 }
 
+fn write(id: WebhookRef, options: WriteOptions) -> pb::WebhookWrite {
+    pb::WebhookWrite {
+        id: id.0.to_string(),
+        options: Some(options),
+    }
+}
+
 /// `GET /v1.0/webhooks/{id}`.
 pub async fn get(
     State(state): State<AppState>,
@@ -444,6 +454,7 @@ pub async fn update(
     State(state): State<AppState>,
     Admin(me): Admin,
     Id(id): Id<WebhookRef>,
+    Write(options): Write,
     JsonBody(body): JsonBody<WebhookBody>,
 ) -> Result<Json<Webhook>, HttpError> {
     let url = body.url()?;
@@ -479,6 +490,7 @@ pub async fn update(
                 naming,
                 enabled: enabled.unwrap_or(true),
                 ordered,
+                options: Some(options),
             },
         ))
         .await?
@@ -491,12 +503,13 @@ pub async fn delete(
     State(state): State<AppState>,
     Admin(me): Admin,
     Id(id): Id<WebhookRef>,
+    Write(options): Write,
 ) -> Result<Json<Webhook>, HttpError> {
     let webhook = state
         .clients
         .webhooks
         .clone()
-        .delete_webhook(acting(me.caller(), reference(id)))
+        .delete_webhook(acting(me.caller(), write(id, options)))
         .await?
         .into_inner();
     Ok(Json(webhook.into()))
@@ -507,12 +520,13 @@ pub async fn rotate(
     State(state): State<AppState>,
     Admin(me): Admin,
     Id(id): Id<WebhookRef>,
+    Write(options): Write,
 ) -> Result<Json<Webhook>, HttpError> {
     let webhook = state
         .clients
         .webhooks
         .clone()
-        .rotate_webhook_secret(acting(me.caller(), reference(id)))
+        .rotate_webhook_secret(acting(me.caller(), write(id, options)))
         .await?
         .into_inner();
     Ok(Json(webhook.into()))
@@ -559,6 +573,7 @@ pub async fn replay(
     State(state): State<AppState>,
     Admin(me): Admin,
     Id(id): Id<WebhookRef>,
+    Write(options): Write,
     JsonBody(body): JsonBody<ReplayBody>,
 ) -> Result<Json<ReplayReply>, HttpError> {
     let ReplayBody { after, since } = body;
@@ -583,6 +598,7 @@ pub async fn replay(
                 webhook_id: id.0.to_string(),
                 after_seq: after.unwrap_or(0),
                 since_micros,
+                options: Some(options),
             },
         ))
         .await?
@@ -597,12 +613,13 @@ pub async fn test(
     State(state): State<AppState>,
     Admin(me): Admin,
     Id(id): Id<WebhookRef>,
+    Write(options): Write,
 ) -> Result<Json<WebhookDelivery>, HttpError> {
     let delivery = state
         .clients
         .webhooks
         .clone()
-        .test_webhook(acting(me.caller(), reference(id)))
+        .test_webhook(acting(me.caller(), write(id, options)))
         .await?
         .into_inner();
     Ok(Json(delivery.into()))

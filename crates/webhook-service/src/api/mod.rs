@@ -5,7 +5,7 @@ use talk_proto::webhook_service_server::WebhookService;
 use talk_proto::{
     CreateWebhookRequest, GetWebhookRequest, ListWebhookDeliveriesRequest, ListWebhooksRequest,
     ReplayWebhookRequest, ReplayWebhookResponse, UpdateWebhookRequest, Webhook, WebhookDelivery,
-    WebhookDeliveryPage, WebhookPage,
+    WebhookDeliveryPage, WebhookPage, WebhookWrite,
 };
 use talk_runtime::grpc::handle_as;
 use tonic::{Request, Response, Status};
@@ -41,6 +41,7 @@ impl WebhookService for WebhookApi {
                 naming,
                 agent_id,
                 ordered,
+                options,
             } = r;
             let definition = Definition {
                 url,
@@ -50,7 +51,9 @@ impl WebhookService for WebhookApi {
                 naming,
                 ordered,
             };
-            self.webhooks.create(&caller, definition, &agent_id).await
+            self.webhooks
+                .create(&caller, definition, &agent_id, options.as_ref())
+                .await
         })
         .await
     }
@@ -92,6 +95,7 @@ impl WebhookService for WebhookApi {
                 naming,
                 enabled,
                 ordered,
+                options,
             } = r;
             let definition = Definition {
                 url,
@@ -102,7 +106,7 @@ impl WebhookService for WebhookApi {
                 ordered,
             };
             self.webhooks
-                .update(&caller, &id, definition, enabled)
+                .update(&caller, &id, definition, enabled, options.as_ref())
                 .await
         })
         .await
@@ -110,25 +114,25 @@ impl WebhookService for WebhookApi {
 
     async fn delete_webhook(
         &self,
-        request: Request<GetWebhookRequest>,
+        request: Request<WebhookWrite>,
     ) -> Result<Response<Webhook>, Status> {
         handle_as("DeleteWebhook", request, |caller: Caller, r| async move {
-            let GetWebhookRequest { id } = r;
-            self.webhooks.delete(&caller, &id).await
+            let WebhookWrite { id, options } = r;
+            self.webhooks.delete(&caller, &id, options.as_ref()).await
         })
         .await
     }
 
     async fn rotate_webhook_secret(
         &self,
-        request: Request<GetWebhookRequest>,
+        request: Request<WebhookWrite>,
     ) -> Result<Response<Webhook>, Status> {
         handle_as(
             "RotateWebhookSecret",
             request,
             |caller: Caller, r| async move {
-                let GetWebhookRequest { id } = r;
-                self.webhooks.rotate(&caller, &id).await
+                let WebhookWrite { id, options } = r;
+                self.webhooks.rotate(&caller, &id, options.as_ref()).await
             },
         )
         .await
@@ -164,23 +168,28 @@ impl WebhookService for WebhookApi {
                 webhook_id,
                 after_seq,
                 since_micros,
+                options,
             } = r;
-            let queued = self
-                .webhooks
-                .replay(&caller, &webhook_id, after_seq, since_micros)
-                .await?;
-            Ok(ReplayWebhookResponse { queued })
+            self.webhooks
+                .replay(
+                    &caller,
+                    &webhook_id,
+                    after_seq,
+                    since_micros,
+                    options.as_ref(),
+                )
+                .await
         })
         .await
     }
 
     async fn test_webhook(
         &self,
-        request: Request<GetWebhookRequest>,
+        request: Request<WebhookWrite>,
     ) -> Result<Response<WebhookDelivery>, Status> {
         handle_as("TestWebhook", request, |caller: Caller, r| async move {
-            let GetWebhookRequest { id } = r;
-            self.webhooks.test(&caller, &id).await
+            let WebhookWrite { id, options } = r;
+            self.webhooks.test(&caller, &id, options.as_ref()).await
         })
         .await
     }

@@ -151,7 +151,9 @@ impl Consumer {
             .filter(|d| d.seq > applied)
             .filter_map(|d| {
                 let decoded = event::decode(d);
-                if decoded.is_none() {
+                // Read positions are no webhook event (event::decode).
+                let read = d.envelope.kind == EventKind::ReadUpdated.name();
+                if decoded.is_none() && !read {
                     tracing::warn!(kind = %d.envelope.kind, seq = d.seq, "undecodable event skipped");
                 }
                 decoded

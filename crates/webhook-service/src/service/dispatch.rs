@@ -14,8 +14,9 @@
 //! 2xx ends the delivery; any other answer or none is retried on the
 //! [`Schedule`], the same `webhook-id` each time, until the schedule ends.
 //! An endpoint whose every attempt has failed for
-//! `TALK_WEBHOOK_DISABLE_AFTER_SECS` is disabled and its pending deliveries
-//! end as failed.
+//! `TALK_WEBHOOK_DISABLE_AFTER_SECS` is disabled, its pending deliveries
+//! end as failed, and the customer's other endpoints hear it
+//! (`webhook_disabled`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -30,7 +31,7 @@ use tokio_util::task::TaskTracker;
 use super::Settings;
 use super::consumer::pause;
 use super::http::{self, Sender};
-use super::signing;
+use super::{manage, signing};
 use crate::WebhookId;
 use crate::db::entities::{delivery, endpoint};
 use crate::db::queries::deliveries::{self, Attempt};
@@ -297,7 +298,7 @@ impl Dispatcher {
             now,
         )
         .await?;
-        let mut disabled = false;
+        let (mut disabled, mut notices) = (false, 0);
         if ok {
             endpoints::succeeded(&txn, target.id).await?;
         } else if let Some(after) = endpoints::failed(&txn, target.id, now).await?
@@ -305,8 +306,7 @@ impl Dispatcher {
             && after.disabled_reason.is_none()
             && (now - since).to_std().unwrap_or_default() >= self.settings.disable_after
         {
-            endpoints::disable(&txn, target.id, "failing", now).await?;
-            deliveries::fail_pending(&txn, target.id, "endpoint disabled", now).await?;
+            notices = manage::disable_failing(&txn, &after, now).await?;
             disabled = true;
         }
         txn.commit().await?;
@@ -315,8 +315,10 @@ impl Dispatcher {
             tracing::warn!(
                 webhook_id = %target.id,
                 customer_id = %target.customer_id,
+                notices,
                 "webhook endpoint disabled: every attempt failed for too long"
             );
+            self.wake.notify_one();
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use talk_types::{AgentId, CustomerId, TalkId, time};
 
 use super::event::Event;
-use super::naming::{self, Naming};
+use super::naming::{self, DISABLED, Naming};
 use crate::WebhookId;
 use crate::db::entities::endpoint::Model;
 
@@ -53,6 +53,16 @@ impl Endpoint {
             && self
                 .agent
                 .is_none_or(|agent| members.contains(&(agent, event.talk)))
+    }
+}
+
+impl Endpoint {
+    /// Whether it hears that another endpoint of its customer was disabled:
+    /// a customer's endpoint (not an agent's) of every event or of
+    /// `webhook_disabled`.
+    pub fn hears_notices(&self) -> bool {
+        self.agent.is_none()
+            && (self.event_types.is_empty() || self.event_types.iter().any(|t| t == DISABLED))
     }
 }
 

@@ -46,6 +46,8 @@ pub fn decode(delivery: &Delivery) -> Option<Event> {
         Payload::Talk(t) => serde_json::to_value(talk_wire::Talk::from(t)),
         Payload::Participant(p) => serde_json::to_value(talk_wire::Participant::from(p)),
         Payload::Message(m) => serde_json::to_value(talk_wire::Message::from(m)),
+        // Read positions are for the reader's devices, not for webhooks.
+        Payload::Read(_) => return None,
     }
     .ok()?;
     Some(Event {

@@ -6,16 +6,23 @@
 //! hears only the talks that agent is in. Its creation records the talks
 //! the agent is in at that moment; the consumer follows its joins and
 //! leaves from then on.
+//!
+//! Every write takes an `Idempotency-Key` (talk-store's skeleton): a retry
+//! gets the first answer — the secret too, for a create or a rotation; the
+//! record sits beside the secret in this schema, and expires with the key.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseBackend, IntoActiveModel, Set};
 use talk_auth::Caller;
-use talk_types::{AgentId, ApiError, Reason, TalkId, time};
+use talk_proto::WriteOptions;
+use talk_store::idempotency::{Operation, Scope};
+use talk_store::write::{Begun, Write};
+use talk_types::{AgentId, ApiError, CustomerId, Reason, TalkId, time};
 
 use super::Webhooks;
 use super::address;
-use super::endpoint::to_wire;
+use super::endpoint::{Endpoint, to_wire};
 use super::event::render;
-use super::naming::{self, Naming, PING};
+use super::naming::{self, DISABLED, Naming, PING};
 use super::signing;
 use crate::db::entities::{delivery, endpoint};
 use crate::db::queries::{agent_talks, deliveries, endpoints};
@@ -118,6 +125,19 @@ impl Webhooks {
         })
     }
 
+    /// Opens a write claiming `options`' key under `scope`, or answers the
+    /// first request's answer (`Err`) to a retry.
+    pub(super) async fn open<T: prost::Message + Default>(
+        &self,
+        scope: &Scope,
+        options: Option<&WriteOptions>,
+    ) -> Result<Result<Write, T>, ApiError> {
+        Ok(match self.writes.begin(scope, options).await? {
+            Begun::Fresh(write) => Ok(write),
+            Begun::Replay(answer) => Err(answer),
+        })
+    }
+
     pub(super) async fn own(&self, caller: &Caller, id: &str) -> Result<endpoint::Model, ApiError> {
         admin(caller)?;
         let id = WebhookId::parse("id", id)?;
@@ -134,8 +154,13 @@ impl Webhooks {
         caller: &Caller,
         definition: Definition,
         agent_id: &str,
+        options: Option<&WriteOptions>,
     ) -> Result<talk_proto::Webhook, ApiError> {
         admin(caller)?;
+        let scope = Scope::new(caller.agent_id, Operation::CreateWebhook, caller.agent_id);
+        if let Some(answer) = self.writes.recorded(&scope, options).await? {
+            return Ok(answer);
+        }
         let checked = self.check(definition).await?;
         let agent = match agent_id {
             "" => None,
@@ -149,7 +174,11 @@ impl Webhooks {
             None => Vec::new(),
         };
         let now = time::now();
-        let txn = self.db.begin().await.map_err(db)?;
+        let write = match self.open(&scope, options).await? {
+            Ok(write) => write,
+            Err(answer) => return Ok(answer),
+        };
+        let txn = write.txn();
         if txn.get_database_backend() == DatabaseBackend::Postgres {
             // Creates of one customer take turns, so the cap holds under races.
             txn.execute_unprepared(&format!(
@@ -159,7 +188,7 @@ impl Webhooks {
             .await
             .map_err(db)?;
         }
-        let count = endpoints::count(&txn, caller.customer_id)
+        let count = endpoints::count(txn, caller.customer_id)
             .await
             .map_err(db)?;
         if count >= u64::from(self.settings.max_per_customer) {
@@ -169,7 +198,7 @@ impl Webhooks {
             )));
         }
         let row = endpoints::insert(
-            &txn,
+            txn,
             endpoint::Model {
                 id: WebhookId::new(),
                 customer_id: caller.customer_id,
@@ -193,13 +222,14 @@ impl Webhooks {
         .await
         .map_err(db)?;
         if let Some(agent) = agent {
-            agent_talks::add(&txn, talks.into_iter().map(|talk| (agent, talk)))
+            agent_talks::add(txn, talks.into_iter().map(|talk| (agent, talk)))
                 .await
                 .map_err(db)?;
         }
-        txn.commit().await.map_err(db)?;
         tracing::info!(webhook_id = %row.id, customer_id = %row.customer_id, "webhook created");
-        Ok(to_wire(row, true))
+        let answer = to_wire(row, true);
+        write.commit(&answer).await?;
+        Ok(answer)
     }
 
     /// The customer's endpoints, newest first.
@@ -224,7 +254,13 @@ impl Webhooks {
         id: &str,
         definition: Definition,
         enabled: bool,
+        options: Option<&WriteOptions>,
     ) -> Result<talk_proto::Webhook, ApiError> {
+        admin(caller)?;
+        let scope = Scope::new(caller.agent_id, Operation::UpdateWebhook, id);
+        if let Some(answer) = self.writes.recorded(&scope, options).await? {
+            return Ok(answer);
+        }
         let row = self.own(caller, id).await?;
         let checked = self.check(definition).await?;
         let now = time::now();
@@ -244,32 +280,62 @@ impl Webhooks {
         } else if !enabled && was_enabled {
             change.disabled_reason = Set(Some("manual".to_owned()));
         }
-        let txn = self.db.begin().await.map_err(db)?;
-        let row = endpoints::update(&txn, change).await.map_err(db)?;
+        let write = match self.open(&scope, options).await? {
+            Ok(write) => write,
+            Err(answer) => return Ok(answer),
+        };
+        let row = endpoints::update(write.txn(), change).await.map_err(db)?;
         if !enabled && was_enabled {
-            deliveries::fail_pending(&txn, row.id, "endpoint disabled", now)
+            deliveries::fail_pending(write.txn(), row.id, "endpoint disabled", now)
                 .await
                 .map_err(db)?;
         }
-        txn.commit().await.map_err(db)?;
-        Ok(to_wire(row, false))
+        let answer = to_wire(row, false);
+        write.commit(&answer).await?;
+        Ok(answer)
     }
 
     /// Deletes an endpoint and its log; answers it as it was.
-    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<talk_proto::Webhook, ApiError> {
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        id: &str,
+        options: Option<&WriteOptions>,
+    ) -> Result<talk_proto::Webhook, ApiError> {
+        admin(caller)?;
+        let scope = Scope::new(caller.agent_id, Operation::DeleteWebhook, id);
+        if let Some(answer) = self.writes.recorded(&scope, options).await? {
+            return Ok(answer);
+        }
         let row = self.own(caller, id).await?;
-        if !endpoints::delete(&self.db, caller.customer_id, row.id)
+        let write = match self.open(&scope, options).await? {
+            Ok(write) => write,
+            Err(answer) => return Ok(answer),
+        };
+        if !endpoints::delete(write.txn(), caller.customer_id, row.id)
             .await
             .map_err(db)?
         {
             return Err(Problem::not_found());
         }
-        Ok(to_wire(row, false))
+        let answer = to_wire(row, false);
+        write.commit(&answer).await?;
+        Ok(answer)
     }
 
     /// A new secret; the current one keeps signing for the grace period
     /// (both signatures are sent). The answer shows the new secret.
-    pub async fn rotate(&self, caller: &Caller, id: &str) -> Result<talk_proto::Webhook, ApiError> {
+    pub async fn rotate(
+        &self,
+        caller: &Caller,
+        id: &str,
+        options: Option<&WriteOptions>,
+    ) -> Result<talk_proto::Webhook, ApiError> {
+        admin(caller)?;
+        let scope = Scope::new(caller.agent_id, Operation::RotateWebhookSecret, id);
+        if let Some(answer) = self.writes.recorded(&scope, options).await? {
+            return Ok(answer);
+        }
         let row = self.own(caller, id).await?;
         let now = time::now();
         let grace =
@@ -279,8 +345,14 @@ impl Webhooks {
         change.tm_previous_secret_expire = Set(Some(now + grace));
         change.secret = Set(signing::generate());
         change.tm_update = Set(now);
-        let row = endpoints::update(&self.db, change).await.map_err(db)?;
-        Ok(to_wire(row, true))
+        let write = match self.open(&scope, options).await? {
+            Ok(write) => write,
+            Err(answer) => return Ok(answer),
+        };
+        let row = endpoints::update(write.txn(), change).await.map_err(db)?;
+        let answer = to_wire(row, true);
+        write.commit(&answer).await?;
+        Ok(answer)
     }
 
     /// A page of the endpoint's delivery log, newest first.
@@ -326,7 +398,13 @@ impl Webhooks {
         &self,
         caller: &Caller,
         id: &str,
+        options: Option<&WriteOptions>,
     ) -> Result<talk_proto::WebhookDelivery, ApiError> {
+        admin(caller)?;
+        let scope = Scope::new(caller.agent_id, Operation::TestWebhook, id);
+        if let Some(answer) = self.writes.recorded(&scope, options).await? {
+            return Ok(answer);
+        }
         let row = self.own(caller, id).await?;
         if row.disabled_reason.is_some() {
             return Err(ApiError::of(
@@ -334,36 +412,87 @@ impl Webhooks {
                 "The webhook is disabled; enable it before testing it.",
             ));
         }
-        let now = time::now();
-        let delivery_id = DeliveryId::new();
         let data = serde_json::json!({
             "webhook_id": row.id.to_string(),
             "customer_id": row.customer_id.to_string(),
         });
-        let ping = delivery::Model {
-            id: delivery_id,
-            endpoint_id: row.id,
-            customer_id: row.customer_id,
-            message_id: format!("msg_ping_{}", delivery_id.0.simple()),
-            event_type: PING.to_owned(),
-            event_seq: 0,
-            body: render(PING, time::to_micros(&now), &data),
-            status: deliveries::PENDING.to_owned(),
-            attempts: 0,
-            tm_next_attempt: Some(now),
-            response_status: None,
-            latency_ms: None,
-            response_body: None,
-            error: None,
-            tm_create: now,
-            tm_update: now,
+        let ping = notice(row.id, row.customer_id, PING, &data, time::now());
+        let write = match self.open(&scope, options).await? {
+            Ok(write) => write,
+            Err(answer) => return Ok(answer),
         };
-        deliveries::insert_many(&self.db, vec![ping.clone()])
+        deliveries::insert_many(write.txn(), vec![ping.clone()])
             .await
             .map_err(db)?;
+        let answer = delivery_to_wire(ping);
+        write.commit(&answer).await?;
         self.wake.notify_one();
-        Ok(delivery_to_wire(ping))
+        Ok(answer)
     }
+}
+
+/// A delivery to `endpoint` of a notice of Talk's own (no bus event):
+/// a ping, or that another endpoint was disabled.
+fn notice(
+    endpoint: WebhookId,
+    customer: CustomerId,
+    kind: &str,
+    data: &serde_json::Value,
+    now: time::Timestamp,
+) -> delivery::Model {
+    let id = DeliveryId::new();
+    delivery::Model {
+        id,
+        endpoint_id: endpoint,
+        customer_id: customer,
+        message_id: format!("msg_{}_{}", kind.replace('_', ""), id.0.simple()),
+        event_type: kind.to_owned(),
+        event_seq: 0,
+        body: render(kind, time::to_micros(&now), data),
+        status: deliveries::PENDING.to_owned(),
+        attempts: 0,
+        tm_next_attempt: Some(now),
+        response_status: None,
+        latency_ms: None,
+        response_body: None,
+        error: None,
+        tm_create: now,
+        tm_update: now,
+    }
+}
+
+/// Disables `disabled` for failing, in `txn`: its pending deliveries end,
+/// and every other enabled endpoint of its customer that hears notices gets
+/// a `webhook_disabled` with the endpoint as it is now (secret left out).
+/// Answers how many notices were queued.
+pub async fn disable_failing<C: ConnectionTrait>(
+    txn: &C,
+    disabled: &endpoint::Model,
+    now: time::Timestamp,
+) -> Result<usize, sea_orm::DbErr> {
+    endpoints::disable(txn, disabled.id, "failing", now).await?;
+    deliveries::fail_pending(txn, disabled.id, "endpoint disabled", now).await?;
+    let data = serde_json::json!({
+        "id": disabled.id.to_string(),
+        "customer_id": disabled.customer_id.to_string(),
+        "url": disabled.url,
+        "description": disabled.description,
+        "status": "disabled",
+        "disabled_reason": "failing",
+        "consecutive_failures": disabled.consecutive_failures,
+        "tm_failing_since": disabled.tm_failing_since.map(|t| time::format(&t)),
+    });
+    let notices: Vec<delivery::Model> = endpoints::of_customers(txn, [disabled.customer_id])
+        .await?
+        .into_iter()
+        .filter(|row| row.id != disabled.id && row.disabled_reason.is_none())
+        .map(Endpoint::from)
+        .filter(Endpoint::hears_notices)
+        .map(|to| notice(to.id, to.customer, DISABLED, &data, now))
+        .collect();
+    let queued = notices.len();
+    deliveries::insert_many(txn, notices).await?;
+    Ok(queued)
 }
 
 /// A delivery on the wire.

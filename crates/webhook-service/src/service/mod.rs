@@ -23,6 +23,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use talk_config::Config;
 use talk_events::Bus;
+use talk_store::write::Writes;
 use tokio::sync::Notify;
 
 pub use consumer::Consumer;
@@ -72,6 +73,7 @@ pub struct Webhooks {
     settings: Settings,
     wake: Arc<Notify>,
     directory: Directory,
+    writes: Writes,
 }
 
 impl Webhooks {
@@ -85,6 +87,7 @@ impl Webhooks {
         directory: Directory,
     ) -> Self {
         Self {
+            writes: Writes::silent(db.clone()),
             db,
             bus,
             settings,

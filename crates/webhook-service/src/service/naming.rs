@@ -6,6 +6,9 @@ use talk_types::{ApiError, Reason};
 
 /// The `type` of a test ping.
 pub const PING: &str = "ping";
+/// The `type` of the notice, sent to the customer's other endpoints, that an
+/// endpoint was disabled for failing.
+pub const DISABLED: &str = "webhook_disabled";
 
 /// Which event names an endpoint receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,11 +49,13 @@ impl Naming {
     }
 }
 
-/// Whether some event is called `name` in either naming.
+/// Whether some event is called `name` in either naming (or it is the
+/// disabled notice).
 pub fn is_known(name: &str) -> bool {
-    EventKind::ALL
-        .into_iter()
-        .any(|kind| kind.name() == name || kind.voipbin_name() == name)
+    name == DISABLED
+        || EventKind::ALL
+            .into_iter()
+            .any(|kind| kind.name() == name || kind.voipbin_name() == name)
 }
 
 /// Whether a filter of event names (empty: every event) lets `kind` through;
@@ -72,6 +77,7 @@ mod tests {
             assert!(is_known(Naming::Seed.name(kind)));
             assert!(is_known(Naming::Voipbin.name(kind)));
         }
+        assert!(is_known(DISABLED));
         assert!(!is_known("message_exploded"));
     }
 

@@ -10,6 +10,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use talk_auth::Caller;
 use talk_events::{BusError, Start};
+use talk_proto::{ReplayWebhookResponse, WriteOptions};
+use talk_store::idempotency::{Operation, Scope};
 use talk_types::{ApiError, time};
 
 use super::Webhooks;
@@ -26,14 +28,20 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 impl Webhooks {
     /// Queues the matching events after `after_seq` (when not 0) or since
-    /// `since_micros`; answers how many deliveries were queued.
+    /// `since_micros`; answers how many deliveries were queued. A retry
+    /// with the same key waits for the first to end and gets its answer.
     pub async fn replay(
         &self,
         caller: &Caller,
         id: &str,
         after_seq: u64,
         since_micros: i64,
-    ) -> Result<u32, ApiError> {
+        options: Option<&WriteOptions>,
+    ) -> Result<ReplayWebhookResponse, ApiError> {
+        let scope = Scope::new(caller.agent_id, Operation::ReplayWebhook, id);
+        if let Some(answer) = self.writes.recorded(&scope, options).await? {
+            return Ok(answer);
+        }
         let row = self.own(caller, id).await?;
         if after_seq == 0 && since_micros <= 0 {
             return Err(Problem::InvalidReplay
@@ -42,6 +50,13 @@ impl Webhooks {
         if row.disabled_reason.is_some() {
             return Err(Problem::InvalidReplay.with("The webhook is disabled; enable it first."));
         }
+        // The key stays claimed while the events are queued (in chunks, each
+        // committed: a replay that fails half way is retried whole, its
+        // repeats carrying the webhook-ids receivers already saw).
+        let claim = match self.open(&scope, options).await? {
+            Ok(write) => write,
+            Err(answer) => return Ok(answer),
+        };
         let target = Endpoint::from(row);
         let members: Members = match target.agent {
             Some(agent) => agent_talks::of(&self.db, agent)
@@ -55,7 +70,9 @@ impl Webhooks {
         let bus_down = |_| ApiError::unavailable("event bus");
         let end = self.bus.last_seq().await.map_err(bus_down)?;
         if after_seq >= end {
-            return Ok(0);
+            let answer = ReplayWebhookResponse { queued: 0 };
+            claim.commit(&answer).await?;
+            return Ok(answer);
         }
         let mut stream = match self.bus.subscribe(Start::After(after_seq)).await {
             Ok(stream) => stream,
@@ -107,6 +124,10 @@ impl Webhooks {
         deliveries::insert_many(&self.db, rows).await.map_err(db)?;
         self.wake.notify_one();
         tracing::info!(webhook_id = %target.id, queued = total, after_seq, since_micros, "webhook replay queued");
-        Ok(u32::try_from(total).unwrap_or(u32::MAX))
+        let answer = ReplayWebhookResponse {
+            queued: u32::try_from(total).unwrap_or(u32::MAX),
+        };
+        claim.commit(&answer).await?;
+        Ok(answer)
     }
 }

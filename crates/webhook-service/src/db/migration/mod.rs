@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_webhooks::CreateWebhooks),
             Box::new(m0002_agents_and_order::AgentsAndOrder),
+            Box::new(talk_store::migration::CreateIdempotency),
         ]
     }
 }
