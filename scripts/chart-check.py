@@ -45,7 +45,8 @@ RELEASE, NAMESPACE = "talk", "talk"
 CRD_GROUPS = ("monitoring.coreos.com/",)
 # Environment variables the chart may set besides TALK_*.
 OTHER_ENV = {"POD_NAME", "POD_NAMESPACE", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT", "RUST_LOG"}
-SERVICES = ["edge", "push-gateway", "agent-service", "talk-service", "message-service", "webhook-service"]
+SERVICES = ["edge", "push-gateway", "agent-service", "talk-service", "message-service", "webhook-service",
+            "file-service"]
 # Where the pods mount grpcTls.secretName (TALK_GRPC_TLS_* point into it).
 TLS_DIR = "/etc/talk/grpc-tls"
 WS_PATHS = ["/v1.0/ws", "/v1.0/service_agents/ws"]
@@ -55,6 +56,7 @@ CALLERS = {
     "talk-service": ["edge", "message-service", "push-gateway"],
     "message-service": ["edge", "push-gateway"],
     "webhook-service": ["edge"],
+    "file-service": ["edge", "message-service"],
 }
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 # Variables that hold a secret: compose must require them (${VAR:?…}), never default them.
@@ -244,7 +246,8 @@ def chart_checks(report: Report, case: str, docs: list[tuple[str, dict[str, Any]
         by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
     names = [f"{RELEASE}-{s}" for s in SERVICES]
     autoscaled = {f"{RELEASE}-{s}": merged["services"][k]["autoscaling"]["enabled"]
-                  for s, k in zip(SERVICES, ["edge", "pushGateway", "agentService", "talkService", "messageService", "webhookService"])}
+                  for s, k in zip(SERVICES, ["edge", "pushGateway", "agentService", "talkService", "messageService", "webhookService",
+                                        "fileService"])}
 
     for kind in ("Deployment", "Service", "PodDisruptionBudget"):
         report.check(sorted(by_kind.get(kind, {})) == sorted(names),

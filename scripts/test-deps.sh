@@ -38,4 +38,11 @@ if ! port_open 4222; then
   for _ in $(seq 1 50); do port_open 4222 && break; sleep 0.2; done
 fi
 port_open 4222 || { echo "NATS did not start" >&2; exit 1; }
+
+# moto: an S3-compatible server the file-service tests start on a port of their own
+if ! command -v moto_server >/dev/null; then
+  python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+  python3 -m pip install --quiet 'moto[server]' 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages 'moto[server]'
+fi
 echo "test dependencies ready: PostgreSQL 127.0.0.1:5432, NATS 127.0.0.1:4222"

@@ -12,6 +12,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "talk/v1/webhook.proto",
         "talk/v1/search.proto",
         "talk/v1/signal.proto",
+        "talk/v1/receipt.proto",
+        "talk/v1/file.proto",
     ];
     let fds = protox::compile(files, [&root])?;
     tonic_prost_build::configure().compile_fds(fds)?;

@@ -69,9 +69,12 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
         "TalkService" | "ArchiveService" | "DirectoryService" | "SignalService" => {
             Some(cluster.config.talk_service_url.clone())
         }
-        "MessageService" | "SearchService" => Some(cluster.config.message_service_url.clone()),
+        "MessageService" | "SearchService" | "ReceiptService" => {
+            Some(cluster.config.message_service_url.clone())
+        }
         "PushService" => Some(push.clone()),
         "WebhookService" => Some(cluster.config.webhook_service_url.clone()),
+        "FileService" => Some(cluster.config.file_service_url.clone()),
         _ => None,
     };
     let http = reqwest::Client::builder().http2_prior_knowledge().build()?;
@@ -93,8 +96,10 @@ async fn every_method_refuses_a_call_without_a_valid_internal_token() -> anyhow:
             "AgentService",
             "ArchiveService",
             "DirectoryService",
+            "FileService",
             "MessageService",
             "PushService",
+            "ReceiptService",
             "SearchService",
             "SignalService",
             "TalkService",
@@ -1069,37 +1074,6 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
         check("ReplayWebhook", who, got, want);
     }
 
-    // SignalService: typing only in one's own talks, nothing for nobody.
-    let mut signals = pb::signal_service_client::SignalServiceClient::new(talk_runtime::channel(
-        &config.talk_service_url,
-        &internal,
-    )?);
-    let typing = || pb::TypingRequest {
-        talk_id: talk_id.clone(),
-        state: "typing".into(),
-    };
-    let got = code(signals.send_typing(acting(zora.clone(), typing())).await);
-    check("SendTyping", "another customer", got, NotFound);
-    let got = code(signals.send_typing(acting(carol.clone(), typing())).await);
-    check(
-        "SendTyping",
-        "an agent outside the group",
-        got,
-        PermissionDenied,
-    );
-    let got = code(signals.send_typing(tonic::Request::new(typing())).await);
-    check("SendTyping", "nobody", got, Unauthenticated);
-    let announce = || pb::AnnounceStatusRequest {
-        agent: String::new(),
-        status: "busy".into(),
-    };
-    let got = code(
-        signals
-            .announce_status(tonic::Request::new(announce()))
-            .await,
-    );
-    check("AnnounceStatus", "nobody", got, Unauthenticated);
-
     // SearchService and DirectoryService: another customer's agent finds
     // nothing of this customer; nobody is refused.
     let mut search = pb::search_service_client::SearchServiceClient::new(talk_runtime::channel(
@@ -1117,9 +1091,40 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
         .search_messages(acting(zora.clone(), hello()))
         .await?
         .into_inner();
-    assert!(hits.hits.is_empty(), "SearchMessages: another customer finds nothing");
+    assert!(
+        hits.hits.is_empty(),
+        "SearchMessages: another customer finds nothing"
+    );
     let got = code(search.search_messages(tonic::Request::new(hello())).await);
     check("SearchMessages", "nobody", got, Unauthenticated);
+    let listed = search
+        .list_mentions(acting(zora.clone(), pb::ListMentionsRequest::default()))
+        .await?
+        .into_inner();
+    assert!(
+        listed.messages.is_empty(),
+        "ListMentions: another customer lists nothing"
+    );
+    let got = code(
+        search
+            .list_mentions(tonic::Request::new(pb::ListMentionsRequest::default()))
+            .await,
+    );
+    check("ListMentions", "nobody", got, Unauthenticated);
+    let counts = || pb::MentionCountsRequest {
+        talk_ids: vec![talk_id.clone()],
+    };
+    let counted = search
+        .mention_counts(acting(zora.clone(), counts()))
+        .await?
+        .into_inner();
+    assert_eq!(
+        counted.counts,
+        vec![0],
+        "MentionCounts: another customer counts nothing"
+    );
+    let got = code(search.mention_counts(tonic::Request::new(counts())).await);
+    check("MentionCounts", "nobody", got, Unauthenticated);
     let readable = directory
         .readable_talks(acting(zora.clone(), pb::ReadableTalksRequest {}))
         .await?
@@ -1156,6 +1161,157 @@ async fn every_method_refuses_other_customers_wrong_roles_and_no_agent() -> anyh
     );
     let got = code(directory.search_talks(tonic::Request::new(named())).await);
     check("SearchTalks", "nobody", got, Unauthenticated);
+
+    // SignalService: typing only in one's own talks, nothing for nobody.
+    let mut signals = pb::signal_service_client::SignalServiceClient::new(talk_runtime::channel(
+        &config.talk_service_url,
+        &internal,
+    )?);
+    let typing = || pb::TypingRequest {
+        talk_id: talk_id.clone(),
+        state: "typing".into(),
+    };
+    let got = code(signals.send_typing(acting(zora.clone(), typing())).await);
+    check("SendTyping", "another customer", got, NotFound);
+    let got = code(signals.send_typing(acting(carol.clone(), typing())).await);
+    check(
+        "SendTyping",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let got = code(signals.send_typing(tonic::Request::new(typing())).await);
+    check("SendTyping", "nobody", got, Unauthenticated);
+    let announce = || pb::AnnounceStatusRequest {
+        agent: String::new(),
+        status: "busy".into(),
+    };
+    let got = code(
+        signals
+            .announce_status(tonic::Request::new(announce()))
+            .await,
+    );
+    check("AnnounceStatus", "nobody", got, Unauthenticated);
+
+    // FileService: another customer's agent and an agent outside the talk
+    // see nothing of Alice's file; nobody uploads; the service-only methods
+    // refuse an agent.
+    let alices_file = crate::files::upload(&alice_api, "a.txt", "text/plain", b"alice's").await?;
+    let file_id = alices_file["id"].as_str().context("file id")?.to_owned();
+    let mut files = pb::file_service_client::FileServiceClient::new(talk_runtime::channel(
+        &config.file_service_url,
+        &internal,
+    )?);
+    let file_ref = || pb::FileRef {
+        file_id: file_id.clone(),
+    };
+    let file_write = || pb::FileWrite {
+        file_id: file_id.clone(),
+        options: None,
+    };
+    let sign = || pb::SignDownloadRequest {
+        file_id: file_id.clone(),
+        thumbnail: false,
+    };
+    let attach = || pb::AttachFilesRequest {
+        talk_id: talk_id.clone(),
+        file_ids: vec![file_id.clone()],
+    };
+    for (who, caller) in [
+        ("another customer", &zora),
+        ("an agent outside the talk", &carol),
+    ] {
+        let got = code(files.get_file(acting(caller.clone(), file_ref())).await);
+        check("GetFile", who, got, NotFound);
+        let got = code(
+            files
+                .delete_file(acting(caller.clone(), file_write()))
+                .await,
+        );
+        check("DeleteFile", who, got, NotFound);
+        let got = code(files.sign_download(acting(caller.clone(), sign())).await);
+        check("SignDownload", who, got, NotFound);
+        let got = code(files.attach_files(acting(caller.clone(), attach())).await);
+        check("AttachFiles", who, got, PermissionDenied);
+        let listed = files
+            .list_files(acting(caller.clone(), pb::ListFilesRequest { page: None }))
+            .await?
+            .into_inner();
+        assert!(
+            listed.files.is_empty(),
+            "ListFiles: {who} sees no file of Alice's"
+        );
+    }
+    let got = code(
+        files
+            .list_files(tonic::Request::new(pb::ListFilesRequest { page: None }))
+            .await,
+    );
+    check("ListFiles", "nobody", got, Unauthenticated);
+    let got = code(
+        files
+            .upload(tonic::Request::new(futures_util::stream::iter(Vec::<
+                pb::UploadPart,
+            >::new(
+            ))))
+            .await,
+    );
+    check("Upload", "nobody", got, Unauthenticated);
+    let got = code(
+        files
+            .download(acting(
+                alice.clone(),
+                pb::DownloadRequest {
+                    file_id: file_id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await,
+    );
+    check("Download", "an agent", got, PermissionDenied);
+    let got = code(
+        files
+            .collect_orphans(acting(
+                alice.clone(),
+                pb::CollectOrphansRequest {
+                    before_micros: i64::MAX,
+                },
+            ))
+            .await,
+    );
+    check("CollectOrphans", "an agent", got, PermissionDenied);
+    alice_api.get(&format!("/v1.0/files/{file_id}")).await?;
+
+    // ReceiptService: only who may read the message learns who read it.
+    let mut receipts = pb::receipt_service_client::ReceiptServiceClient::new(
+        talk_runtime::channel(&config.message_service_url, &internal)?,
+    );
+    let receipts_of = || pb::ReceiptsRequest {
+        message_id: message_id.clone(),
+    };
+    let got = code(
+        receipts
+            .list_receipts(acting(zora.clone(), receipts_of()))
+            .await,
+    );
+    check("ListReceipts", "another customer", got, NotFound);
+    let got = code(
+        receipts
+            .list_receipts(acting(carol.clone(), receipts_of()))
+            .await,
+    );
+    check(
+        "ListReceipts",
+        "an agent outside the group",
+        got,
+        PermissionDenied,
+    );
+    let got = code(
+        receipts
+            .list_receipts(tonic::Request::new(receipts_of()))
+            .await,
+    );
+    check("ListReceipts", "nobody", got, Unauthenticated);
 
     let every: BTreeSet<String> = every_method()?.into_iter().map(|(_, m)| m).collect();
     assert_eq!(checked, every, "every method is checked");

@@ -4,6 +4,7 @@
 mod accesskeys;
 mod auth;
 mod crash;
+mod files;
 mod internal;
 mod limits;
 mod messages;

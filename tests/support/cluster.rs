@@ -95,12 +95,20 @@ impl Cluster {
         let (push, push_addr) = bind().await?;
         let (edge, edge_addr) = bind().await?;
         let (webhook, webhook_addr) = bind().await?;
+        let (file, file_addr) = bind().await?;
+        config.file_service_url = format!("http://{file_addr}");
+        // Files go to a folder of this cluster unless a test chose a store.
+        let files_dir = (config.file_storage == "local" && config.file_dir.is_empty()).then(|| {
+            let dir = std::env::temp_dir().join(format!("talk-files-{}", uuid::Uuid::new_v4().simple()));
+            config.file_dir = dir.display().to_string();
+            TempDir(dir)
+        });
         config.agent_service_url = format!("http://{agent_addr}");
         config.talk_service_url = format!("http://{talk_addr}");
         config.message_service_url = format!("http://{message_addr}");
         config.webhook_service_url = format!("http://{webhook_addr}");
         config.push_grpc_addr = free_addr();
-        let ops: [SocketAddr; 6] = std::array::from_fn(|_| free_addr());
+        let ops: [SocketAddr; 7] = std::array::from_fn(|_| free_addr());
         let own = |ops: SocketAddr| Config {
             ops_addr: Some(ops),
             ..config.clone()
@@ -131,13 +139,15 @@ impl Cluster {
             let bus = talk_runtime::bus(&c).await?;
             Ok(webhook_service::run(c, bus, webhook, s).await?)
         });
+        let (c, s) = (own(ops[6]), shutdown.clone());
+        tasks.spawn(async move { Ok(file_service::run(c, file, s).await?) });
         let mut cluster = Self {
             edge: format!("http://{edge_addr}"),
             push: format!("ws://{push_addr}"),
             config,
             shutdown,
             tasks,
-            _data_dir: None,
+            _data_dir: files_dir,
         };
         for addr in ops {
             cluster.wait_ready(&format!("http://{addr}")).await?;

@@ -21,12 +21,13 @@ const NO_RATE_LIMITS: [(&str, &str); 5] = [
 ];
 
 /// The services, in the order they start.
-pub const SERVICES: [&str; 6] = [
+pub const SERVICES: [&str; 7] = [
     "agent-service",
     "talk-service",
     "message-service",
     "push-gateway",
     "webhook-service",
+    "file-service",
     "edge",
 ];
 
@@ -51,7 +52,7 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(talk_testkit::free_addr().port())
 }
 
-/// Six `talk serve <service>` processes sharing one database and one NATS
+/// Seven `talk serve <service>` processes sharing one database and one NATS
 /// stream, each with its health and metrics on an ops port of its own.
 pub struct Processes {
     env: HashMap<String, String>,
@@ -91,6 +92,15 @@ impl Processes {
             ("TALK_EDGE_ADDR", addr("edge")),
             ("TALK_WEBHOOK_ADDR", addr("webhook-service")),
             ("TALK_WEBHOOK_SERVICE_URL", url("webhook-service")),
+            ("TALK_FILE_ADDR", addr("file-service")),
+            ("TALK_FILE_SERVICE_URL", url("file-service")),
+            (
+                "TALK_FILE_DIR",
+                std::env::temp_dir()
+                    .join(format!("talk-procs-files-{}", names.subject))
+                    .display()
+                    .to_string(),
+            ),
             ("TALK_WEBHOOK_ALLOW_PRIVATE", "true".to_owned()),
             ("TALK_PUSH_GRPC_ADDR", format!("127.0.0.1:{}", free_port()?)),
             ("TALK_AGENT_SERVICE_URL", url("agent-service")),

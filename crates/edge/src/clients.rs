@@ -5,9 +5,11 @@ use talk_config::Config;
 use talk_proto::access_key_service_client::AccessKeyServiceClient;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::archive_service_client::ArchiveServiceClient;
+use talk_proto::file_service_client::FileServiceClient;
 use talk_proto::directory_service_client::DirectoryServiceClient;
 use talk_proto::message_service_client::MessageServiceClient;
 use talk_proto::search_service_client::SearchServiceClient;
+use talk_proto::receipt_service_client::ReceiptServiceClient;
 use talk_proto::signal_service_client::SignalServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_proto::webhook_service_client::WebhookServiceClient;
@@ -24,6 +26,8 @@ pub struct Clients {
     pub talks: TalkServiceClient<Channel>,
     /// talk-service's archiving (settings, listing by state).
     pub archive: ArchiveServiceClient<Channel>,
+    /// message-service's read receipts.
+    pub receipts: ReceiptServiceClient<Channel>,
     /// talk-service's signals (typing, status announcements).
     pub signals: SignalServiceClient<Channel>,
     /// message-service.
@@ -36,6 +40,8 @@ pub struct Clients {
     pub access_keys: AccessKeyServiceClient<Channel>,
     /// webhook-service.
     pub webhooks: WebhookServiceClient<Channel>,
+    /// file-service.
+    pub files: FileServiceClient<Channel>,
 }
 
 impl Clients {
@@ -56,6 +62,10 @@ impl Clients {
             access_keys: AccessKeyServiceClient::new(agent_service),
             talks: TalkServiceClient::new(talk_service.clone()),
             signals: SignalServiceClient::new(talk_service.clone()),
+            receipts: ReceiptServiceClient::new(channel(
+                "message-service",
+                &config.message_service_url,
+            )?),
             directory: DirectoryServiceClient::new(talk_service.clone()),
             archive: ArchiveServiceClient::new(talk_service),
             messages: MessageServiceClient::new(message_service.clone()),
@@ -64,6 +74,7 @@ impl Clients {
                 "webhook-service",
                 &config.webhook_service_url,
             )?),
+            files: FileServiceClient::new(channel("file-service", &config.file_service_url)?),
         })
     }
 }

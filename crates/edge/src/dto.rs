@@ -371,6 +371,7 @@ impl MediaBody {
             link_url: link_url.filter(|u| !u.is_empty()),
             agent_id: optional_uuid("agent_id", agent_id)?,
             address,
+            file: None,
         })
     }
 }

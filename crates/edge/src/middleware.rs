@@ -196,6 +196,18 @@ pub async fn idempotency(
         }
     };
     let (mut parts, body) = request.into_parts();
+    if crate::routes::files::is_upload(&parts.method, parts.uri.path()) {
+        // An upload streams: its key stands for the request, whose body is
+        // never read whole (a retry replays the first answer unread).
+        let mut hasher = Sha256::new();
+        hasher.update(b"POST ");
+        hasher.update(parts.uri.path().as_bytes());
+        parts.extensions.insert(WriteOptions {
+            idempotency_key: key,
+            request_hash: hex::encode(hasher.finalize()),
+        });
+        return next.run(Request::from_parts(parts, body)).await;
+    }
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(_) => return HttpError(payload_too_large()).into_response(),

@@ -41,9 +41,8 @@ pub async fn run(
     db::migration::run(&db).await.map_err(Error::Migrate)?;
     let storage = Storage::from_config(&config)?;
     let internal = talk_runtime::Internal::from_config("file-service", &config);
-    let talks = talk_runtime::channel(&config.talk_service_url, &internal).map_err(|_| {
-        Error::ServiceUrl(config.talk_service_url.clone())
-    })?;
+    let talks = talk_runtime::channel(&config.talk_service_url, &internal)
+        .map_err(|_| Error::ServiceUrl(config.talk_service_url.clone()))?;
     let files = Files::new(
         db.clone(),
         storage,

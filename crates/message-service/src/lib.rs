@@ -39,6 +39,7 @@ use sea_orm::DatabaseConnection;
 use talk_config::{Config, Store};
 use talk_events::Bus;
 use talk_proto::message_service_server::MessageServiceServer;
+use talk_proto::receipt_service_server::ReceiptServiceServer;
 use talk_proto::search_service_server::SearchServiceServer;
 use talk_store::Outbox;
 use talk_store::expiry::Purge;
@@ -116,7 +117,8 @@ pub async fn run(
         &config.agent_service_url,
         &internal,
     )?
-    .with_limits(Limits::from_config(&config));
+    .with_limits(Limits::from_config(&config))
+    .with_files(&config.file_service_url, &internal)?;
     let subscribed = Arc::new(AtomicBool::new(false));
     let consumer = tokio::spawn(messages.clone().run_system_messages(
         bus.clone(),
@@ -125,9 +127,12 @@ pub async fn run(
     ));
     let search = service::search::Search::new(db.clone(), &config.talk_service_url, &internal)?;
     let router = internal.guard(
-        tonic::service::Routes::new(MessageServiceServer::new(api::MessageApi::new(messages)))
-            .add_service(SearchServiceServer::new(api::SearchApi::new(search)))
-            .into_axum_router(),
+        tonic::service::Routes::new(MessageServiceServer::new(api::MessageApi::new(
+            messages.clone(),
+        )))
+        .add_service(ReceiptServiceServer::new(api::ReceiptApi::new(messages)))
+        .add_service(SearchServiceServer::new(api::SearchApi::new(search)))
+        .into_axum_router(),
     );
     let ready: talk_runtime::ReadyCheck = {
         let db = db.clone();

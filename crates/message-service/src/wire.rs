@@ -2,7 +2,7 @@
 //! is destructured exhaustively, so a new field breaks the build here.
 
 use serde::{Deserialize, Serialize};
-use talk_proto::{Address, Edit, Media, Message, Reaction};
+use talk_proto::{Address, Edit, Media, MediaFile, Mention, Message, Reaction};
 use talk_types::time;
 
 use crate::db::entities::{edit, message, reaction};
@@ -24,6 +24,24 @@ pub struct StoredMedia {
     agent_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     address: Option<StoredAddress>,
+    /// A `file` media's file as file-service resolved it at posting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file: Option<StoredFile>,
+}
+
+/// The file of a `file` media as stored (see [`talk_proto::MediaFile`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFile {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    mime_type: String,
+    #[serde(default)]
+    uri_download: String,
+    #[serde(default)]
+    uri_thumbnail: String,
 }
 
 /// VoIPBIN's CommonAddress as stored.
@@ -51,8 +69,25 @@ impl From<Media> for StoredMedia {
             link_url,
             agent_id,
             address,
+            file,
         } = media;
         Self {
+            file: file.map(|f| {
+                let MediaFile {
+                    name,
+                    size,
+                    mime_type,
+                    uri_download,
+                    uri_thumbnail,
+                } = f;
+                StoredFile {
+                    name,
+                    size,
+                    mime_type,
+                    uri_download,
+                    uri_thumbnail,
+                }
+            }),
             kind: r#type,
             url,
             name,
@@ -89,8 +124,25 @@ impl From<StoredMedia> for Media {
             link_url,
             agent_id,
             address,
+            file,
         } = media;
         Self {
+            file: file.map(|f| {
+                let StoredFile {
+                    name,
+                    size,
+                    mime_type,
+                    uri_download,
+                    uri_thumbnail,
+                } = f;
+                MediaFile {
+                    name,
+                    size,
+                    mime_type,
+                    uri_download,
+                    uri_thumbnail,
+                }
+            }),
             r#type: kind,
             url,
             name,
@@ -155,6 +207,7 @@ pub fn message(row: message::Model, reactions: &[reaction::Model]) -> Message {
         tm_create,
         tm_update,
         tm_delete,
+        mentions,
     } = row;
     Message {
         id: id.to_string(),
@@ -177,7 +230,60 @@ pub fn message(row: message::Model, reactions: &[reaction::Model]) -> Message {
         tm_update: time::to_micros(&tm_update),
         tm_delete: tm_delete.as_ref().map_or(0, time::to_micros),
         change_seq: to_u64(change_seq),
+        mentions: mentions_from_json(&mentions),
     }
+}
+
+/// A mention as stored in `messages.mentions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredMention {
+    agent_id: String,
+    kind: String,
+    start: u32,
+    end: u32,
+}
+
+/// Mentions as stored.
+pub fn mentions_json(mentions: &[Mention]) -> String {
+    let stored: Vec<StoredMention> = mentions
+        .iter()
+        .map(|m| {
+            let Mention {
+                agent_id,
+                kind,
+                start,
+                end,
+            } = m.clone();
+            StoredMention {
+                agent_id,
+                kind,
+                start,
+                end,
+            }
+        })
+        .collect();
+    serde_json::to_string(&stored).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Stored mentions (none when unreadable).
+pub fn mentions_from_json(json: &str) -> Vec<Mention> {
+    serde_json::from_str::<Vec<StoredMention>>(json)
+        .unwrap_or_default()
+        .into_iter()
+        .map(
+            |StoredMention {
+                 agent_id,
+                 kind,
+                 start,
+                 end,
+             }| Mention {
+                agent_id,
+                kind,
+                start,
+                end,
+            },
+        )
+        .collect()
 }
 
 fn reaction_wire(row: &reaction::Model) -> Reaction {

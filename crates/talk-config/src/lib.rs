@@ -51,6 +51,8 @@ pub struct Config {
     pub message_database_url: String,
     /// See `agent_database_url`.
     pub webhook_database_url: String,
+    /// See `agent_database_url`.
+    pub file_database_url: String,
     /// Largest connection pool per service.
     pub database_max_connections: u32,
 
@@ -103,6 +105,8 @@ pub struct Config {
     pub message_addr: SocketAddr,
     /// gRPC address of webhook-service when run alone.
     pub webhook_addr: SocketAddr,
+    /// gRPC address of file-service when run alone.
+    pub file_addr: SocketAddr,
     /// Where clients reach agent-service.
     pub agent_service_url: String,
     /// Where clients reach talk-service.
@@ -111,6 +115,8 @@ pub struct Config {
     pub message_service_url: String,
     /// Where clients reach webhook-service.
     pub webhook_service_url: String,
+    /// Where clients reach file-service.
+    pub file_service_url: String,
     /// gRPC address of the push-gateway's `PushService` (stats, disconnect
     /// an agent): a listener of its own, never the public WebSocket's.
     pub push_grpc_addr: SocketAddr,
@@ -200,6 +206,32 @@ pub struct Config {
     /// How long the previous secret keeps signing after a rotation, in seconds (24 h).
     pub webhook_secret_grace_secs: u64,
 
+    /// Where file-service keeps file contents: `local` (a folder,
+    /// `file_dir`) or `s3` (any S3-compatible store, `file_s3_*`).
+    pub file_storage: String,
+    /// The folder of `local` storage; empty: `<data_dir>/files`.
+    pub file_dir: String,
+    /// S3 endpoint URL (e.g. `http://minio:9000`); empty: AWS.
+    pub file_s3_endpoint: String,
+    /// S3 bucket.
+    pub file_s3_bucket: String,
+    /// S3 region.
+    pub file_s3_region: String,
+    /// S3 access key id; empty: the environment's credentials.
+    pub file_s3_access_key_id: String,
+    /// S3 secret access key. A secret, like `jwt_secret`.
+    #[serde(default, skip_serializing)]
+    pub file_s3_secret_access_key: SecretString,
+    /// Largest file, in bytes (100 MiB).
+    pub file_max_bytes: u64,
+    /// Bytes of files one customer may keep (10 GiB); 0: no quota.
+    pub file_quota_bytes: u64,
+    /// How long a signed download URL stays valid, in seconds.
+    pub file_url_ttl_secs: u64,
+    /// How often uploads never attached and older than a day are
+    /// collected, in seconds; 0: never.
+    pub file_orphan_sweep_secs: u64,
+
     /// `text` or `json`.
     pub log_format: LogFormat,
 }
@@ -217,6 +249,7 @@ impl Default for Config {
             talk_database_url: String::new(),
             message_database_url: String::new(),
             webhook_database_url: String::new(),
+            file_database_url: String::new(),
             database_max_connections: 16,
             bus: BusKind::Memory,
             nats_url: "nats://127.0.0.1:4222".into(),
@@ -237,10 +270,12 @@ impl Default for Config {
             talk_addr: loopback(50052),
             message_addr: loopback(50053),
             webhook_addr: loopback(50055),
+            file_addr: loopback(50056),
             agent_service_url: "http://127.0.0.1:50051".into(),
             talk_service_url: "http://127.0.0.1:50052".into(),
             message_service_url: "http://127.0.0.1:50053".into(),
             webhook_service_url: "http://127.0.0.1:50055".into(),
+            file_service_url: "http://127.0.0.1:50056".into(),
             push_grpc_addr: loopback(50054),
             ops_addr: None,
             grpc_tls_cert: None,
@@ -272,6 +307,17 @@ impl Default for Config {
             webhook_concurrency_per_endpoint: 4,
             webhook_disable_after_secs: 5 * 24 * 3600,
             webhook_secret_grace_secs: 24 * 3600,
+            file_storage: "local".into(),
+            file_dir: String::new(),
+            file_s3_endpoint: String::new(),
+            file_s3_bucket: String::new(),
+            file_s3_region: "us-east-1".into(),
+            file_s3_access_key_id: String::new(),
+            file_s3_secret_access_key: SecretString::default(),
+            file_max_bytes: 100 * 1024 * 1024,
+            file_quota_bytes: 10 * 1024 * 1024 * 1024,
+            file_url_ttl_secs: 300,
+            file_orphan_sweep_secs: 3600,
             log_format: LogFormat::Text,
         }
     }
@@ -299,6 +345,8 @@ pub enum Store {
     Message,
     /// webhook-service.
     Webhook,
+    /// file-service.
+    File,
 }
 
 impl Store {
@@ -309,6 +357,7 @@ impl Store {
             Self::Talk => "talk",
             Self::Message => "message",
             Self::Webhook => "webhook",
+            Self::File => "file",
         }
     }
 }
@@ -336,6 +385,7 @@ impl Config {
             &self.talk_database_url,
             &self.message_database_url,
             &self.webhook_database_url,
+            &self.file_database_url,
         ] {
             if !url.is_empty() && !url.starts_with("postgres") && !url.starts_with("sqlite:") {
                 return Err(ConfigError::Invalid(format!(
@@ -376,6 +426,21 @@ impl Config {
                 "TALK_SUBJECT_PREFIX must be a plain NATS subject token".into(),
             ));
         }
+        if !matches!(self.file_storage.as_str(), "local" | "s3") {
+            return Err(ConfigError::Invalid(
+                "TALK_FILE_STORAGE must be local or s3".into(),
+            ));
+        }
+        if self.file_storage == "s3" && self.file_s3_bucket.is_empty() {
+            return Err(ConfigError::Invalid(
+                "TALK_FILE_STORAGE=s3 needs TALK_FILE_S3_BUCKET".into(),
+            ));
+        }
+        if self.file_max_bytes == 0 || self.file_url_ttl_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "TALK_FILE_MAX_BYTES and TALK_FILE_URL_TTL_SECS must be positive".into(),
+            ));
+        }
         let tls = [&self.grpc_tls_cert, &self.grpc_tls_key, &self.grpc_tls_ca];
         if tls.iter().any(|p| p.is_some()) && !tls.iter().all(|p| p.is_some()) {
             return Err(ConfigError::Invalid(
@@ -393,6 +458,7 @@ impl Config {
             Store::Talk => &self.talk_database_url,
             Store::Message => &self.message_database_url,
             Store::Webhook => &self.webhook_database_url,
+            Store::File => &self.file_database_url,
         };
         if !own.is_empty() {
             return own.clone();

@@ -5,7 +5,9 @@ use serde_json::json;
 use talk_proto as pb;
 use talk_types::time;
 
-use crate::{Agent, Edit, Media, Message, Metadata, Participant, Reaction, ReadState, Talk};
+use crate::{
+    Agent, Edit, Media, Mention, Message, Metadata, Participant, Reaction, ReadState, Talk,
+};
 
 fn ts(micros: i64) -> Option<String> {
     time::from_micros(micros).map(|t| time::format(&t))
@@ -39,6 +41,7 @@ impl From<pb::Talk> for Talk {
             member_count,
             state,
             unread_count,
+            mention_count: 0,
             last_seq,
             tm_create: ts(tm_create),
             tm_update: ts(tm_update),
@@ -84,7 +87,24 @@ impl From<pb::Media> for Media {
             link_url,
             agent_id,
             address,
+            file,
         } = value;
+        let file = file.map(|f| {
+            let pb::MediaFile {
+                name,
+                size,
+                mime_type,
+                uri_download,
+                uri_thumbnail,
+            } = f;
+            crate::MediaFile {
+                name,
+                size,
+                mime_type,
+                uri_download,
+                uri_thumbnail: Some(uri_thumbnail).filter(|u| !u.is_empty()),
+            }
+        });
         let address = address.map(|a| {
             let pb::Address {
                 r#type,
@@ -115,6 +135,7 @@ impl From<pb::Media> for Media {
             link_url,
             agent_id,
             address,
+            file,
         }
     }
 }
@@ -132,6 +153,23 @@ impl From<pb::Reaction> for Reaction {
             owner_type,
             owner_id,
             tm_create: ts(tm_create),
+        }
+    }
+}
+
+impl From<pb::Mention> for Mention {
+    fn from(value: pb::Mention) -> Self {
+        let pb::Mention {
+            agent_id,
+            kind,
+            start,
+            end,
+        } = value;
+        Self {
+            agent_id,
+            kind,
+            start,
+            end,
         }
     }
 }
@@ -155,6 +193,7 @@ impl From<pb::Message> for Message {
             tm_update,
             tm_delete,
             change_seq,
+            mentions,
         } = value;
         let by_agent = owner_type == "agent" && r#type != "system";
         Self {
@@ -169,6 +208,7 @@ impl From<pb::Message> for Message {
             text,
             medias: medias.into_iter().map(Media::from).collect(),
             metadata: Metadata::new(reactions.into_iter().map(Reaction::from).collect()),
+            mentions: mentions.into_iter().map(Mention::from).collect(),
             seq,
             change_seq,
             reply_count,

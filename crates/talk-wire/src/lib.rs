@@ -37,6 +37,8 @@ pub struct Talk {
     pub state: String,
     /// The caller's unread messages (listings only).
     pub unread_count: u64,
+    /// Unread messages that mention the caller (listings only).
+    pub mention_count: u64,
     /// Seq of the talk's newest message.
     pub last_seq: u64,
     /// Created.
@@ -96,6 +98,27 @@ pub struct Media {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub address: Option<Value>,
+    /// VoIPBIN `file`: the uploaded file as it was when the message was
+    /// posted (Talk's addition).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<MediaFile>,
+}
+
+/// The file a `file` media names: what a client needs to show it without a
+/// second call.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct MediaFile {
+    /// The sanitised file name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MIME type sniffed from the bytes (else the declared one).
+    pub mime_type: String,
+    /// `GET` it with a token: 307 to a signed, expiring download URL.
+    pub uri_download: String,
+    /// The same for a thumbnail (images only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri_thumbnail: Option<String>,
 }
 
 /// One reaction.
@@ -121,6 +144,20 @@ pub struct ReactionCount {
     /// Whether the viewer (the caller of a REST request, the agent of a
     /// WebSocket) is one of them.
     pub me: bool,
+}
+
+/// A mention in a message's text: `@username` of a member of the talk, or
+/// `@here` / `@all` (one entry per member it reaches, at the same place).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Mention {
+    /// The agent mentioned.
+    pub agent_id: String,
+    /// `agent`, `here` or `all`.
+    pub kind: String,
+    /// First UTF-16 code unit of the mention in the text (the `@`).
+    pub start: u32,
+    /// One past its last.
+    pub end: u32,
 }
 
 /// `metadata` of a message. Build it with [`Metadata::new`]: the counts are
@@ -163,6 +200,8 @@ pub struct Message {
     pub medias: Vec<Media>,
     /// Reactions, and their counts per emoji.
     pub metadata: Metadata,
+    /// The agents of the talk its text mentions, and where.
+    pub mentions: Vec<Mention>,
     /// Per-talk sequence number.
     pub seq: u64,
     /// Per-talk sequence number of the last change (catch-up with `after_seq`).

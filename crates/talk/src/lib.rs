@@ -31,6 +31,8 @@ pub enum Service {
     PushGateway,
     /// Webhook deliveries.
     WebhookService,
+    /// Uploaded files.
+    FileService,
 }
 
 impl Service {
@@ -44,6 +46,7 @@ impl Service {
             Self::MessageService => "message-service",
             Self::PushGateway => "push-gateway",
             Self::WebhookService => "webhook-service",
+            Self::FileService => "file-service",
         }
     }
 }
@@ -114,6 +117,7 @@ pub async fn serve_all(
     let (talk_listener, talk_url) = loopback().await?;
     let (message_listener, message_url) = loopback().await?;
     let (webhook_listener, webhook_url) = loopback().await?;
+    let (file_listener, file_url) = loopback().await?;
     // Inside, the services talk plaintext on loopback, each with its health
     // routes on its own loopback port; the one ops listener is the public one's.
     let config = Config {
@@ -121,6 +125,7 @@ pub async fn serve_all(
         talk_service_url: talk_url,
         message_service_url: message_url,
         webhook_service_url: webhook_url,
+        file_service_url: file_url,
         ops_addr: None,
         grpc_tls_cert: None,
         grpc_tls_key: None,
@@ -152,6 +157,12 @@ pub async fn serve_all(
         webhook_service::run(c, b, webhook_listener, s)
             .await
             .context("webhook-service")
+    });
+    let (c, s) = (config.clone(), shutdown.clone());
+    tasks.spawn(async move {
+        file_service::run(c, file_listener, s)
+            .await
+            .context("file-service")
     });
     let router = edge::router(&config)?
         .merge(push_gateway::router(&config, bus.clone(), shutdown.clone()).await?);
@@ -216,6 +227,7 @@ pub async fn serve_one(
         Service::MessageService => config.message_addr,
         Service::PushGateway => config.push_addr,
         Service::WebhookService => config.webhook_addr,
+        Service::FileService => config.file_addr,
     };
     let listener = TcpListener::bind(addr)
         .await
@@ -240,6 +252,7 @@ pub async fn serve_one(
             let bus = talk_runtime::bus(&config).await?;
             webhook_service::run(config, bus, listener, shutdown).await?;
         }
+        Service::FileService => file_service::run(config, listener, shutdown).await?,
     }
     Ok(())
 }
@@ -267,6 +280,7 @@ fn check_grpc_tls(service: Service, config: &Config) -> anyhow::Result<()> {
         ("TALK_TALK_SERVICE_URL", &config.talk_service_url),
         ("TALK_MESSAGE_SERVICE_URL", &config.message_service_url),
         ("TALK_WEBHOOK_SERVICE_URL", &config.webhook_service_url),
+        ("TALK_FILE_SERVICE_URL", &config.file_service_url),
     ] {
         if !url.starts_with(scheme) {
             bail!("{var} {url:?} must start with {scheme}: {why}");
@@ -281,6 +295,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     talk_service::migrate(config).await?;
     message_service::migrate(config).await?;
     webhook_service::migrate(config).await?;
+    file_service::migrate(config).await?;
     Ok(())
 }
 

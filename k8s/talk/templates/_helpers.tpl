@@ -79,6 +79,11 @@ webhookService:
   addrEnv: TALK_WEBHOOK_ADDR
   portName: grpc
   protocol: grpc
+fileService:
+  name: file-service
+  addrEnv: TALK_FILE_ADDR
+  portName: grpc
+  protocol: grpc
 {{- end }}
 
 {{/* Name of the Deployment/Service of one service: (dict "root" $ "name" "edge"). */}}
@@ -143,6 +148,7 @@ TALK_AGENT_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.agentService.port) | quote }}
 TALK_TALK_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.talkService.port) | quote }}
 TALK_MESSAGE_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.messageService.port) | quote }}
 TALK_WEBHOOK_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.webhookService.port) | quote }}
+TALK_FILE_ADDR: {{ printf "0.0.0.0:%d" (int64 $s.fileService.port) | quote }}
 TALK_OPS_ADDR: {{ printf "0.0.0.0:%d" (int64 .Values.opsPort) | quote }}
 {{- /* With mutual TLS the clients speak TLS, which tonic does to https:// only. */}}
 {{- $scheme := ternary "https" "http" .Values.grpcTls.enabled }}
@@ -150,6 +156,7 @@ TALK_AGENT_SERVICE_URL: {{ printf "%s://%s-agent-service:%d" $scheme $fullname (
 TALK_TALK_SERVICE_URL: {{ printf "%s://%s-talk-service:%d" $scheme $fullname (int64 $s.talkService.port) | quote }}
 TALK_MESSAGE_SERVICE_URL: {{ printf "%s://%s-message-service:%d" $scheme $fullname (int64 $s.messageService.port) | quote }}
 TALK_WEBHOOK_SERVICE_URL: {{ printf "%s://%s-webhook-service:%d" $scheme $fullname (int64 $s.webhookService.port) | quote }}
+TALK_FILE_SERVICE_URL: {{ printf "%s://%s-file-service:%d" $scheme $fullname (int64 $s.fileService.port) | quote }}
 {{- if .Values.grpcTls.enabled }}
 TALK_GRPC_TLS_CERT: {{ printf "%s/tls.crt" (include "talk.grpcTlsDir" .) | quote }}
 TALK_GRPC_TLS_KEY: {{ printf "%s/tls.key" (include "talk.grpcTlsDir" .) | quote }}
@@ -182,6 +189,17 @@ TALK_WEBHOOK_CONCURRENCY_PER_ENDPOINT: {{ $w.concurrencyPerEndpoint | int64 | qu
 TALK_WEBHOOK_DISABLE_AFTER_SECS: {{ $w.disableAfterSecs | int64 | quote }}
 TALK_WEBHOOK_SECRET_GRACE_SECS: {{ $w.secretGraceSecs | int64 | quote }}
 TALK_WEBHOOK_ALLOW_PRIVATE: {{ $w.allowPrivate | quote }}
+{{- $f := .Values.files }}
+TALK_FILE_STORAGE: {{ $f.storage | quote }}
+{{- with $f.dir }}
+TALK_FILE_DIR: {{ . | quote }}
+{{- end }}
+TALK_FILE_S3_ENDPOINT: {{ $f.s3.endpoint | quote }}
+TALK_FILE_S3_BUCKET: {{ $f.s3.bucket | quote }}
+TALK_FILE_S3_REGION: {{ $f.s3.region | quote }}
+TALK_FILE_MAX_BYTES: {{ $f.maxBytes | int64 | quote }}
+TALK_FILE_QUOTA_BYTES: {{ $f.quotaBytes | int64 | quote }}
+TALK_FILE_URL_TTL_SECS: {{ $f.urlTtlSecs | int64 | quote }}
 TALK_WS_PONG_TIMEOUT_SECS: {{ .Values.config.wsPongTimeoutSecs | int64 | quote }}
 TALK_WS_QUEUE_LEN: {{ .Values.config.wsQueueLen | int64 | quote }}
 TALK_LOG_FORMAT: {{ .Values.config.logFormat | quote }}
@@ -224,6 +242,12 @@ TALK_MESSAGE_DATABASE_URL: {{ . | b64enc | quote }}
 {{- end }}
 {{- with .Values.database.webhookUrl }}
 TALK_WEBHOOK_DATABASE_URL: {{ . | b64enc | quote }}
+{{- end }}
+{{- with .Values.files.s3.accessKeyId }}
+TALK_FILE_S3_ACCESS_KEY_ID: {{ . | b64enc | quote }}
+{{- end }}
+{{- with .Values.files.s3.secretAccessKey }}
+TALK_FILE_S3_SECRET_ACCESS_KEY: {{ . | b64enc | quote }}
 {{- end }}
 {{- with .Values.auth.adminPassword }}
 TALK_ADMIN_PASSWORD: {{ . | b64enc | quote }}

@@ -103,14 +103,17 @@ pub fn register(registry: Registry) -> Registry {
         Method::GET,
         DOWNLOAD,
         serve,
-        doc(tag, "The content behind a signed URL (no token: the URL is the credential)")
-            .query("agent_id", true, "Who it was signed for.")
-            .query("customer_id", true, "Their customer.")
-            .query("permission", true, "Their permission bits.")
-            .query("expires", true, "Seconds since the epoch.")
-            .query("thumbnail", false, "1: the thumbnail.")
-            .query("signature", true, "HMAC-SHA256, hex.")
-            .public(),
+        doc(
+            tag,
+            "The content behind a signed URL (no token: the URL is the credential)",
+        )
+        .query("agent_id", true, "Who it was signed for.")
+        .query("customer_id", true, "Their customer.")
+        .query("permission", true, "Their permission bits.")
+        .query("expires", true, "Seconds since the epoch.")
+        .query("thumbnail", false, "1: the thumbnail.")
+        .query("signature", true, "HMAC-SHA256, hex.")
+        .public(),
     )
 }
 
@@ -284,8 +287,9 @@ pub async fn upload(
     let mut kind = String::new();
     let mut name = String::new();
     let mut detail = String::new();
-    let mut call: Option<tokio::task::JoinHandle<Result<tonic::Response<pb::File>, tonic::Status>>> =
-        None;
+    let mut call: Option<
+        tokio::task::JoinHandle<Result<tonic::Response<pb::File>, tonic::Status>>,
+    > = None;
     let mut open: Option<mpsc::Sender<pb::UploadPart>> = None;
     let outcome: Result<(), HttpError> = async {
         while let Some(field) = multipart.next_field().await.map_err(|_| broken_body())? {
@@ -381,7 +385,10 @@ pub async fn list_files(
         .clients
         .files
         .clone()
-        .list_files(acting(me.caller(), pb::ListFilesRequest { page: Some(page) }))
+        .list_files(acting(
+            me.caller(),
+            pb::ListFilesRequest { page: Some(page) },
+        ))
         .await?
         .into_inner();
     Ok(Json(FilePage {
@@ -434,7 +441,12 @@ pub async fn delete(
     Ok(Json(file.into()))
 }
 
-async fn redirect(state: AppState, me: Auth, id: Uuid, thumbnail: bool) -> Result<Response, HttpError> {
+async fn redirect(
+    state: AppState,
+    me: Auth,
+    id: Uuid,
+    thumbnail: bool,
+) -> Result<Response, HttpError> {
     let signed = state
         .clients
         .files
@@ -448,7 +460,8 @@ async fn redirect(state: AppState, me: Auth, id: Uuid, thumbnail: bool) -> Resul
         ))
         .await?
         .into_inner();
-    let location = HeaderValue::from_str(&signed.url).map_err(|_| HttpError(ApiError::internal()))?;
+    let location =
+        HeaderValue::from_str(&signed.url).map_err(|_| HttpError(ApiError::internal()))?;
     Ok((
         StatusCode::TEMPORARY_REDIRECT,
         [
@@ -573,7 +586,10 @@ pub async fn serve(
                 part: Some(pb::download_part::Part::Chunk(chunk)),
             })) => Some((Ok(bytes::Bytes::from(chunk)), parts)),
             Ok(_) => None,
-            Err(status) => Some((Err(std::io::Error::other(status.message().to_owned())), parts)),
+            Err(status) => Some((
+                Err(std::io::Error::other(status.message().to_owned())),
+                parts,
+            )),
         }
     })
     .boxed();
@@ -583,12 +599,21 @@ pub async fn serve(
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    headers.insert(header::CONTENT_DISPOSITION, disposition(attachment, &filename));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        disposition(attachment, &filename),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(response)
 }

@@ -5,9 +5,11 @@
 pub mod accesskeys;
 pub mod agents;
 pub mod auth;
+pub mod files;
 pub mod messages;
 pub mod openapi;
 pub mod participants;
+pub mod receipts;
 pub mod search;
 pub mod settings;
 pub mod signals;
@@ -195,8 +197,10 @@ pub fn all() -> Registry {
     let registry = participants::register(registry);
     let registry = settings::register(registry);
     let registry = signals::register(registry);
+    let registry = receipts::register(registry);
     let registry = accesskeys::register(registry);
     let registry = webhooks::register(registry);
+    let registry = files::register(registry);
     let registry = search::register(registry);
     messages::register(registry)
 }

@@ -37,7 +37,10 @@ type DownloadStream = ReceiverStream<Result<DownloadPart, Status>>;
 
 #[tonic::async_trait]
 impl FileService for FileApi {
-    async fn upload(&self, request: Request<Streaming<UploadPart>>) -> Result<Response<File>, Status> {
+    async fn upload(
+        &self,
+        request: Request<Streaming<UploadPart>>,
+    ) -> Result<Response<File>, Status> {
         handle_as("Upload", request, |caller: Caller, parts| async move {
             self.files.upload(&caller, parts).await
         })
@@ -52,7 +55,10 @@ impl FileService for FileApi {
         .await
     }
 
-    async fn list_files(&self, request: Request<ListFilesRequest>) -> Result<Response<FilePage>, Status> {
+    async fn list_files(
+        &self,
+        request: Request<ListFilesRequest>,
+    ) -> Result<Response<FilePage>, Status> {
         handle_as("ListFiles", request, |caller: Caller, r| async move {
             let ListFilesRequest { page } = r;
             self.files.list(&caller, page.as_ref()).await
@@ -85,7 +91,10 @@ impl FileService for FileApi {
 
     type DownloadStream = DownloadStream;
 
-    async fn download(&self, request: Request<DownloadRequest>) -> Result<Response<DownloadStream>, Status> {
+    async fn download(
+        &self,
+        request: Request<DownloadRequest>,
+    ) -> Result<Response<DownloadStream>, Status> {
         handle_service("Download", request, |r| async move {
             let download = self.files.download(r).await?;
             let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -102,7 +111,9 @@ impl FileService for FileApi {
                         Ok(chunk) => chunk,
                         Err(e) => {
                             tracing::warn!(error = %e, "reading a download failed");
-                            let _ = tx.send(Err(Status::data_loss("reading the file failed"))).await;
+                            let _ = tx
+                                .send(Err(Status::data_loss("reading the file failed")))
+                                .await;
                             return;
                         }
                     };

@@ -7,10 +7,10 @@ use talk_proto::TalkRef;
 use talk_types::{ApiError, ErrorKind};
 
 use super::Files;
+use crate::FileId;
 use crate::db::entities::file;
 use crate::db::queries::{attachments, files};
 use crate::error::{Problem, db};
-use crate::FileId;
 
 /// The talks of a file checked for one read, at most.
 const MAX_TALKS_CHECKED: u64 = 100;
@@ -18,7 +18,11 @@ const MAX_TALKS_CHECKED: u64 = 100;
 impl Files {
     /// File `id` if `caller` may read it: ready, not deleted, and the
     /// caller's own, an admin's, or posted in a talk the caller is in.
-    pub(super) async fn readable(&self, caller: &Caller, id: FileId) -> Result<file::Model, ApiError> {
+    pub(super) async fn readable(
+        &self,
+        caller: &Caller,
+        id: FileId,
+    ) -> Result<file::Model, ApiError> {
         let row = files::find(&self.db, caller.customer_id, id)
             .await
             .map_err(db)?
@@ -32,7 +36,11 @@ impl Files {
     }
 
     /// Whether `caller` may read `row` (of the caller's customer).
-    pub(super) async fn may_read(&self, caller: &Caller, row: &file::Model) -> Result<bool, ApiError> {
+    pub(super) async fn may_read(
+        &self,
+        caller: &Caller,
+        row: &file::Model,
+    ) -> Result<bool, ApiError> {
         if row.customer_id != caller.customer_id {
             return Ok(false);
         }
@@ -52,7 +60,11 @@ impl Files {
 
     /// Whether `caller` is an active participant of `talk`; talk-service's
     /// refusals (no such talk, not a member) are a no.
-    pub(super) async fn is_participant(&self, caller: &Caller, talk: &str) -> Result<bool, ApiError> {
+    pub(super) async fn is_participant(
+        &self,
+        caller: &Caller,
+        talk: &str,
+    ) -> Result<bool, ApiError> {
         let request = talk_runtime::grpc::acting(
             caller.to_wire(),
             TalkRef {
@@ -64,9 +76,9 @@ impl Files {
             Err(status) => {
                 let error = ApiError::from_status(&status);
                 match error.kind {
-                    ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::InvalidArgument => {
-                        Ok(false)
-                    }
+                    ErrorKind::NotFound
+                    | ErrorKind::PermissionDenied
+                    | ErrorKind::InvalidArgument => Ok(false),
                     _ => Err(error),
                 }
             }

@@ -16,7 +16,12 @@ use crate::error::{Problem, db};
 impl Files {
     /// Links `file_ids` to `talk` for `caller`'s message; answers the files
     /// in order. The first file that cannot be attached is a 400 naming it.
-    pub async fn attach(&self, caller: &Caller, talk: &str, file_ids: &[String]) -> Result<Vec<File>, ApiError> {
+    pub async fn attach(
+        &self,
+        caller: &Caller,
+        talk: &str,
+        file_ids: &[String],
+    ) -> Result<Vec<File>, ApiError> {
         let talk = TalkId::parse("talk_id", talk)?;
         if !self.is_participant(caller, &talk.to_string()).await? {
             return Err(ApiError::permission_denied());

@@ -1,8 +1,8 @@
 //! Downloads behind signed URLs: the signature and expiry are checked, then
 //! the signer's access, again on every request; the content streams out.
 
-use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use talk_auth::Caller;
 use talk_proto::{DownloadHeader, DownloadRequest};
 use talk_types::ApiError;
@@ -24,7 +24,9 @@ pub struct Download {
 
 impl std::fmt::Debug for Download {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Download").field("header", &self.header).finish_non_exhaustive()
+        f.debug_struct("Download")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
     }
 }
 

@@ -23,7 +23,12 @@ impl Files {
     }
 
     /// A signed download URL of file `id` (or its thumbnail) for `caller`.
-    pub async fn sign(&self, caller: &Caller, id: &str, thumbnail: bool) -> Result<(String, i64), ApiError> {
+    pub async fn sign(
+        &self,
+        caller: &Caller,
+        id: &str,
+        thumbnail: bool,
+    ) -> Result<(String, i64), ApiError> {
         let id = FileId::parse("id", id)?;
         let row = self.readable(caller, id).await?;
         if thumbnail && row.thumbnail_key.is_none() {
@@ -33,7 +38,11 @@ impl Files {
     }
 
     /// The caller's files (an admin's: the customer's), newest first.
-    pub async fn list(&self, caller: &Caller, page: Option<&PageRequest>) -> Result<FilePage, ApiError> {
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        page: Option<&PageRequest>,
+    ) -> Result<FilePage, ApiError> {
         let (size, token) = page.map_or((0, ""), |p| (p.page_size, p.page_token.as_str()));
         let (limit, before) = talk_types::page::parse(size, token)?;
         let owner = (!caller.is_admin()).then_some(caller.agent_id);
@@ -84,7 +93,10 @@ impl Files {
     }
 
     /// Removes a file's content and thumbnail from the storage.
-    pub(super) async fn remove_content(&self, row: &file::Model) -> Result<(), object_store::Error> {
+    pub(super) async fn remove_content(
+        &self,
+        row: &file::Model,
+    ) -> Result<(), object_store::Error> {
         self.storage
             .delete(&Storage::content_key(row.customer_id, row.id))
             .await?;

@@ -85,7 +85,10 @@ pub fn served_as_attachment(mime: &str) -> bool {
 
 /// Types a thumbnail is made of.
 pub fn thumbnailable(mime: &str) -> bool {
-    matches!(mime, "image/png" | "image/jpeg" | "image/gif" | "image/webp")
+    matches!(
+        mime,
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+    )
 }
 
 #[cfg(test)]
@@ -105,11 +108,16 @@ mod tests {
 
     #[test]
     fn types_come_from_the_bytes() {
-        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d];
+        let png = [
+            0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d,
+        ];
         assert_eq!(sniff(&png, "text/html"), "image/png");
         assert_eq!(sniff(b"hello", "text/csv"), "text/csv");
         assert_eq!(sniff(b"hello", "image/png"), "text/plain");
-        assert_eq!(sniff(&[0, 1, 2, 0xff], "image/png"), "application/octet-stream");
+        assert_eq!(
+            sniff(&[0, 1, 2, 0xff], "image/png"),
+            "application/octet-stream"
+        );
         assert!(served_as_attachment("text/html"));
         assert!(served_as_attachment("image/svg+xml"));
         assert!(!served_as_attachment("image/png"));

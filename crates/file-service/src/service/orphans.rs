@@ -20,7 +20,10 @@ impl Files {
     /// answers how many.
     pub async fn collect_orphans(&self, before_micros: i64) -> Result<u32, ApiError> {
         let before = time::from_micros(before_micros).ok_or_else(|| {
-            ApiError::of(talk_types::Reason::InvalidRequestParameter, "before_micros is not a time.")
+            ApiError::of(
+                talk_types::Reason::InvalidRequestParameter,
+                "before_micros is not a time.",
+            )
         })?;
         let mut collected = 0u32;
         loop {

@@ -96,7 +96,8 @@ impl Signer {
 
     /// Whether `signature` (hex) signs `signed` and it has not expired.
     pub fn check(&self, signed: &Signed, signature: &str) -> Result<(), &'static str> {
-        let bytes = hex::decode(signature).map_err(|_| "The download URL's signature is malformed.")?;
+        let bytes =
+            hex::decode(signature).map_err(|_| "The download URL's signature is malformed.")?;
         self.mac(signed)
             .verify_slice(&bytes)
             .map_err(|_| "The download URL's signature does not match.")?;

@@ -28,7 +28,9 @@ pub async fn make(storage: &Storage, source: &Path, target: &Path) -> Option<Pat
             return None;
         }
     };
-    let png = tokio::task::spawn_blocking(move || render(&bytes)).await.ok()?;
+    let png = tokio::task::spawn_blocking(move || render(&bytes))
+        .await
+        .ok()?;
     let png = match png {
         Ok(png) => png,
         Err(e) => {

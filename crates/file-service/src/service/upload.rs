@@ -121,9 +121,14 @@ impl Files {
             }
         };
         let mime_type = names::sniff(&received.head, &row.declared_mime_type);
-        let thumbnail = if names::thumbnailable(&mime_type) && received.size <= MAX_THUMBNAIL_SOURCE {
-            super::thumbnail::make(&self.storage, &key, &Storage::thumbnail_key(caller.customer_id, id))
-                .await
+        let thumbnail = if names::thumbnailable(&mime_type) && received.size <= MAX_THUMBNAIL_SOURCE
+        {
+            super::thumbnail::make(
+                &self.storage,
+                &key,
+                &Storage::thumbnail_key(caller.customer_id, id),
+            )
+            .await
         } else {
             None
         };
@@ -176,7 +181,12 @@ impl Files {
 
     /// Streams the content to `key`; `used` is what the customer's files
     /// took before.
-    async fn receive<S>(&self, key: &object_store::path::Path, parts: &mut S, used: u64) -> Result<Received, ApiError>
+    async fn receive<S>(
+        &self,
+        key: &object_store::path::Path,
+        parts: &mut S,
+        used: u64,
+    ) -> Result<Received, ApiError>
     where
         S: Stream<Item = Result<UploadPart, tonic::Status>> + Unpin + Send,
     {
@@ -268,7 +278,10 @@ fn quota_exceeded(quota: u64) -> ApiError {
 /// One customer's uploads complete one at a time (PostgreSQL: an advisory
 /// lock; SQLite serialises writers anyway), so the quota holds under
 /// concurrent uploads.
-async fn lock_customer<C: ConnectionTrait>(conn: &C, caller: &Caller) -> Result<(), sea_orm::DbErr> {
+async fn lock_customer<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+) -> Result<(), sea_orm::DbErr> {
     if conn.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(());
     }

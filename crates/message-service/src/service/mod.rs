@@ -6,7 +6,9 @@ mod batch;
 mod edit;
 pub mod emoji;
 mod limits;
+mod mentions;
 mod post;
+mod files;
 mod reactions;
 mod read;
 mod read_state;
@@ -45,6 +47,7 @@ pub struct Messages {
     >,
     talks: TalkServiceClient<Channel>,
     agents: AgentServiceClient<Channel>,
+    files: Option<talk_proto::file_service_client::FileServiceClient<Channel>>,
     limits: Limits,
 }
 
@@ -73,6 +76,7 @@ impl Messages {
             checks: std::sync::Arc::new(rounds::Rounds::new(64)),
             talks: TalkServiceClient::new(talk_runtime::channel(talk_url, internal)?),
             agents: AgentServiceClient::new(talk_runtime::channel(agent_url, internal)?),
+            files: None,
             limits: Limits::default(),
         })
     }

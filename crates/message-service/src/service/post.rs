@@ -49,6 +49,8 @@ pub(super) struct Draft {
     /// The post's idempotency record, when it carries a key: written with
     /// its answer in the same transaction (or statement) as the message.
     pub key: Option<idempotency::Key>,
+    /// Its mentions as stored (`[]`: none).
+    pub mentions: String,
 }
 
 /// Writes a new message: takes the talk's next seq and change number (its row
@@ -86,6 +88,7 @@ pub(super) fn appends(drafts: Vec<Draft>) -> (Vec<append::Append>, Vec<Announce>
                 traceparent,
                 audience,
                 key: _,
+                mentions,
             } = draft;
             let item = append::Append {
                 row: message::Model {
@@ -104,6 +107,7 @@ pub(super) fn appends(drafts: Vec<Draft>) -> (Vec<append::Append>, Vec<Announce>
                     tm_create: now,
                     tm_update: now,
                     tm_delete: None,
+                    mentions,
                 },
                 changes: if parent.is_some() { 2 } else { 1 },
                 reader: (owner_type == "agent").then_some(AgentId(owner_id)),
@@ -326,8 +330,17 @@ impl Messages {
         let kind = validate::post_type(&kind)?;
         validate::text(&text, !medias.is_empty())?;
         validate::medias(&medias)?;
+        let medias = self.attach_files(caller, talk, medias).await?;
         let scope = Scope::new(caller.agent_id, Operation::PostMessage, talk);
         let key = idempotency::Key::of(&scope, options);
+        // A post the talk refuses fails its access check in its batch.
+        let mentions = self
+            .mentions(caller, talk, &text)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(talk_id = %talk, error = %e, "mentions not resolved");
+                "[]".to_owned()
+            });
         let draft = Draft {
             customer: caller.customer_id,
             talk,
@@ -340,6 +353,7 @@ impl Messages {
             traceparent: talk_telemetry::propagation::current_traceparent(),
             audience: Vec::new(),
             key,
+            mentions,
         };
         self.batches.post(self, caller.to_wire(), draft).await
     }

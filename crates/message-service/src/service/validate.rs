@@ -80,6 +80,7 @@ fn one_media(i: usize, media: &Media) -> Result<(), ApiError> {
         link_url,
         agent_id,
         address,
+        file: _,
     } = media;
     let field = |f: &str| format!("medias[{i}].{f}");
     if let Some(url) = url {

@@ -1,5 +1,6 @@
 //! Queries on `files`.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
@@ -79,7 +80,11 @@ struct Used {
 pub async fn used_bytes<C: ConnectionTrait>(conn: &C, customer: CustomerId) -> Result<u64, DbErr> {
     let used = Entity::find()
         .select_only()
-        .column_as(Column::Filesize.sum(), "used")
+        // SUM(bigint) is numeric on PostgreSQL: cast back.
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(filesize), 0) AS BIGINT)"),
+            "used",
+        )
         .filter(Column::CustomerId.eq(customer))
         .filter(Column::TmDelete.is_null())
         .into_model::<Used>()
