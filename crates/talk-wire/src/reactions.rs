@@ -123,6 +123,7 @@ mod tests {
             text: text.into(),
             medias: Vec::new(),
             metadata: Metadata::new(reactions),
+            mentions: Vec::new(),
             seq: 1,
             change_seq: 4,
             reply_count: 0,

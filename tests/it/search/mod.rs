@@ -8,6 +8,7 @@ use talk_e2e::cluster::ADMIN_PASSWORD;
 use talk_e2e::{Api, Cluster, Topology};
 
 mod input;
+mod mentions;
 mod messages;
 mod scope;
 mod talks;

@@ -18,7 +18,7 @@ use talk_types::{ApiError, Reason, time};
 use talk_wire::{Message, Page, Talk};
 use utoipa::ToSchema;
 
-use super::openapi::TalkPageDoc;
+use super::openapi::{MessagePageDoc, TalkPageDoc};
 use super::{Registry, doc};
 use crate::AppState;
 use crate::error::HttpError;
@@ -111,6 +111,14 @@ pub fn register(registry: Registry) -> Registry {
                 .query("sort", false, "newest (default) or relevance.")
                 .paged()
                 .ok::<SearchPage>(200),
+        )
+        .add(
+            Method::GET,
+            "/v1.0/me/mentions",
+            mentions,
+            doc(tag, "Messages that mention the caller, newest first")
+                .paged()
+                .ok::<MessagePageDoc>(200),
         )
         .add(
             Method::GET,
@@ -284,4 +292,60 @@ pub async fn talks(
         result: super::talks::with_unread(&state, &me, reply.talks).await,
         next_page_token: reply.next_page_token,
     }))
+}
+
+/// `GET /v1.0/me/mentions`.
+pub async fn mentions(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<Message>>, HttpError> {
+    let q = parameters(query, &["page_size", "page_token"])?;
+    let request = pb::ListMentionsRequest {
+        page_size: page_size(&q)?,
+        page_token: given(&q, "page_token").unwrap_or_default().to_owned(),
+    };
+    let reply = state
+        .clients
+        .search
+        .clone()
+        .list_mentions(acting(me.caller(), request))
+        .await?
+        .into_inner();
+    let id = me.agent.id.to_string();
+    Ok(Json(Page {
+        result: reply
+            .messages
+            .into_iter()
+            .map(|m| Message::from(m).viewed_by(&id))
+            .collect(),
+        next_page_token: reply.next_page_token,
+    }))
+}
+
+/// Sets the caller's `mention_count` on `talks` (a talk listing). A failure
+/// is logged and leaves the counts at 0: the listing still works.
+pub(crate) async fn with_mention_counts(state: &AppState, me: &Identity, talks: &mut [Talk]) {
+    if talks.is_empty() {
+        return;
+    }
+    let request = pb::MentionCountsRequest {
+        talk_ids: talks.iter().map(|t| t.id.clone()).collect(),
+    };
+    match state
+        .clients
+        .search
+        .clone()
+        .mention_counts(acting(me.caller(), request))
+        .await
+    {
+        Ok(reply) => {
+            for (talk, count) in talks.iter_mut().zip(reply.into_inner().counts) {
+                talk.mention_count = count;
+            }
+        }
+        Err(status) => {
+            tracing::warn!(code = ?status.code(), error = %status.message(), "mention counts unavailable");
+        }
+    }
 }

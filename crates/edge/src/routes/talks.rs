@@ -158,7 +158,9 @@ pub(crate) async fn with_unread(
             }
         }
     }
-    talks.into_iter().map(Talk::from).collect()
+    let mut talks: Vec<Talk> = talks.into_iter().map(Talk::from).collect();
+    super::search::with_mention_counts(state, me, &mut talks).await;
+    talks
 }
 
 fn page(talks: Vec<Talk>, next_page_token: String) -> Json<Page<Talk>> {

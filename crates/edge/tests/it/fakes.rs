@@ -106,6 +106,7 @@ fn message(text: &str) -> pb::Message {
         text: text.into(),
         medias: vec![],
         reactions: vec![],
+        mentions: vec![],
         seq: 1,
         reply_count: 0,
         tm_create: 1_768_469_400_123_456,

@@ -1,7 +1,10 @@
 //! The gRPC `SearchService`: extract, call the search, map.
 
 use talk_proto::search_service_server::SearchService;
-use talk_proto::{SearchHits, SearchMessagesRequest};
+use talk_proto::{
+    ListMentionsRequest, MentionCountsRequest, MentionCountsResponse, MessagePage, SearchHits,
+    SearchMessagesRequest,
+};
 use talk_runtime::grpc::handle_as;
 use talk_types::{AgentId, ApiError, Reason, TalkId, time};
 use tonic::{Request, Response, Status};
@@ -73,4 +76,43 @@ impl SearchService for SearchApi {
         })
         .await
     }
+
+    async fn list_mentions(
+        &self,
+        request: Request<ListMentionsRequest>,
+    ) -> Result<Response<MessagePage>, Status> {
+        handle_as("ListMentions", request, |caller: Caller, r| async move {
+            let ListMentionsRequest {
+                page_size,
+                page_token,
+            } = r;
+            self.search.mentions(&caller, page_size, &page_token).await
+        })
+        .await
+    }
+
+    async fn mention_counts(
+        &self,
+        request: Request<MentionCountsRequest>,
+    ) -> Result<Response<MentionCountsResponse>, Status> {
+        handle_as("MentionCounts", request, |caller: Caller, r| async move {
+            let MentionCountsRequest { talk_ids } = r;
+            if talk_ids.len() > MAX_TALKS {
+                return Err(ApiError::of(
+                    Reason::TooManyTalks,
+                    "At most 1000 talk ids can be asked for at once.",
+                ));
+            }
+            let talks = talk_ids
+                .iter()
+                .map(|t| TalkId::parse("talk_ids", t))
+                .collect::<Result<Vec<_>, _>>()?;
+            let counts = self.search.mention_counts(&caller, &talks).await?;
+            Ok(MentionCountsResponse { counts })
+        })
+        .await
+    }
 }
+
+/// Most talks one count request may name.
+const MAX_TALKS: usize = 1000;

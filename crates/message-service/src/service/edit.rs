@@ -8,7 +8,7 @@ use talk_types::{ApiError, MessageId, Reason, time};
 
 use super::{Caller, Change, Messages, Operation, Scope, load, next_change, validate};
 use crate::db::entities::message;
-use crate::db::queries::{edits, messages};
+use crate::db::queries::{edits, mentions, messages};
 
 /// Previous texts kept per message: an edit past them drops the oldest, so
 /// a message edited over and over (a bot's progress line) stays editable
@@ -54,6 +54,7 @@ impl Messages {
         };
         let row = &change.row;
         validate::text(&text, row.medias != "[]")?;
+        let mentions = self.mentions(caller, row.talk_id, &text).await?;
         let now = time::now();
         let txn = change.write.txn();
         edits::insert(txn, row.id, row.text.clone(), now)
@@ -62,7 +63,11 @@ impl Messages {
         edits::keep_newest(txn, row.id, MAX_EDITS_KEPT)
             .await
             .map_err(db_error)?;
-        let message = rewrite(&change, now, |row| row.text = Set(text)).await?;
+        let message = rewrite(&change, now, |row| {
+            row.text = Set(text);
+            row.mentions = Set(mentions);
+        })
+        .await?;
         change.publish(MessageUpdated, message).await
     }
 
@@ -86,6 +91,7 @@ impl Messages {
         let message = rewrite(&change, now, |row| {
             row.text = Set(String::new());
             row.medias = Set("[]".to_owned());
+            row.mentions = Set("[]".to_owned());
             row.tm_delete = Set(Some(now));
         })
         .await?;
@@ -108,5 +114,8 @@ pub(super) async fn rewrite(
     row.tm_update = Set(now);
     row.change_seq = Set(change_seq);
     let row = messages::update(txn, row).await.map_err(db_error)?;
+    if row.mentions != change.row.mentions {
+        mentions::replace(txn, &row).await.map_err(db_error)?;
+    }
     load(txn, row).await
 }

@@ -241,6 +241,7 @@ impl Messages {
                 // table, kept by those events, already routes it right.
                 audience: Vec::new(),
                 key: None,
+                mentions: "[]".to_owned(),
             };
             insert(&txn, &self.outbox, draft).await?;
         }

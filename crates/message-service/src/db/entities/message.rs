@@ -42,6 +42,9 @@ pub struct Model {
     pub tm_update: DateTimeUtc,
     /// When it was deleted.
     pub tm_delete: Option<DateTimeUtc>,
+    /// The mentions in its text as a JSON array of the wire's `Mention`s.
+    #[sea_orm(column_type = "Text")]
+    pub mentions: String,
 }
 
 /// No relations are navigated.

@@ -2,6 +2,7 @@
 
 pub mod consumer;
 pub mod edit;
+pub mod mention;
 pub mod message;
 pub mod reaction;
 pub mod read_state;

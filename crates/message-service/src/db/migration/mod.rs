@@ -8,6 +8,7 @@ mod m0005_read_states;
 mod m0006_consumer;
 mod m0007_reaction_emoji;
 mod m0008_search;
+mod m0009_mentions;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, TransactionTrait};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
         all.push(Box::new(m0006_consumer::CreateConsumerTables));
         all.push(Box::new(m0007_reaction_emoji::Migration));
         all.push(Box::new(m0008_search::Migration));
+        all.push(Box::new(m0009_mentions::Migration));
         all
     }
 }

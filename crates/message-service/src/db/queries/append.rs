@@ -22,7 +22,7 @@ use talk_events::EventEnvelope;
 use talk_store::{Outbox, idempotency};
 use talk_types::{AgentId, CustomerId, TalkId, time};
 
-use super::{counters, read_states};
+use super::{counters, mentions, read_states};
 use crate::db::entities::{message, talk_counter};
 
 /// A message to append.
@@ -137,6 +137,7 @@ pub async fn write<C: ConnectionTrait>(
                 "change_seq": row.change_seq,
                 "tm": time::to_micros(&row.tm_create),
                 "reader": reader,
+                "mentions": row.mentions,
             })
         })
         .collect();
@@ -192,6 +193,9 @@ async fn write_each<C: ConnectionTrait>(
     message::Entity::insert_many(rows)
         .exec_without_returning(db)
         .await?;
+    for item in batch.items {
+        mentions::insert(db, &item.row).await?;
+    }
     for item in batch.items {
         if let Some(reader) = item.reader {
             let (customer, talk) = (before.customer_id, before.talk_id);

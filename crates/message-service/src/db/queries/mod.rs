@@ -5,6 +5,7 @@ pub mod append;
 pub mod consumer;
 pub mod counters;
 pub mod edits;
+pub mod mentions;
 pub mod messages;
 pub mod reactions;
 pub mod read_states;

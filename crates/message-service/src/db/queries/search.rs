@@ -71,19 +71,14 @@ pub async fn search<C: ConnectionTrait>(
         select = select.filter(Expr::cust_with_values(contains, [pattern]));
     }
     let select = match sort {
-        Sort::Newest(after) => {
-            let select = match after {
-                Some((tm, id)) => select.filter(
-                    Condition::any().add(Column::TmCreate.lt(*tm)).add(
-                        Condition::all()
-                            .add(Column::TmCreate.eq(*tm))
-                            .add(Column::Id.lt(*id)),
-                    ),
-                ),
-                None => select,
-            };
-            select
-        }
+        Sort::Newest(Some((tm, id))) => select.filter(
+            Condition::any().add(Column::TmCreate.lt(*tm)).add(
+                Condition::all()
+                    .add(Column::TmCreate.eq(*tm))
+                    .add(Column::Id.lt(*id)),
+            ),
+        ),
+        Sort::Newest(None) => select,
         Sort::Relevance(offset) => {
             let select = match matching.words {
                 Some(words) => select.order_by(rank(backend, words), Order::Desc),

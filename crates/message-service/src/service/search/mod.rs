@@ -5,6 +5,7 @@
 //! (`db::queries::search`), the highlights from here (`highlight`).
 
 mod highlight;
+mod mentioned;
 pub mod query;
 
 use sea_orm::DatabaseConnection;

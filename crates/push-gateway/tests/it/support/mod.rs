@@ -226,6 +226,7 @@ pub fn message(
         text: text.into(),
         medias: vec![],
         reactions: vec![],
+        mentions: vec![],
         seq: 1,
         reply_count: 0,
         tm_create: 1_700_000_000_000_000,
