@@ -126,7 +126,7 @@ impl Dispatcher {
             ROUND,
         )
         .await?;
-        due.extend(deliveries::ordered_heads(&self.db, now, ROUND).await?);
+        due.extend(deliveries::ordered_heads(&self.db, now).await?);
         for row in due {
             if busy.contains(&row.endpoint_id) {
                 continue;

@@ -1,6 +1,7 @@
 //! Endpoints of one agent (`agent_id`: a bot hears the talks it is in) and
 //! in order (`ordered`: one delivery at a time, in bus order); `agent_talks`,
-//! the talks each such agent is in, kept by the consumer.
+//! the talks each such agent is in, kept by the consumer; the index that
+//! finds an ordered endpoint's next delivery.
 
 use sea_orm_migration::prelude::*;
 
@@ -34,6 +35,20 @@ impl MigrationTrait for AgentsAndOrder {
                 )
                 .await?;
         }
+        // An ordered endpoint's next delivery: its first pending in bus order.
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_deliveries_endpoint_order")
+                    .table("deliveries")
+                    .col("endpoint_id")
+                    .col("status")
+                    .col("event_seq")
+                    .col("id")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()

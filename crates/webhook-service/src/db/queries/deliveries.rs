@@ -1,6 +1,6 @@
 //! Queries on `deliveries`.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -63,31 +63,35 @@ pub async fn due<C: ConnectionTrait>(
 
 /// Of each endpoint that receives in order, its first pending delivery (in
 /// bus order) when it is due at `now`: the next cannot start before it ends.
+/// One indexed query per such endpoint (there are few; none, usually).
 pub async fn ordered_heads<C: ConnectionTrait>(
     conn: &C,
     now: Timestamp,
-    limit: u64,
 ) -> Result<Vec<Model>, DbErr> {
-    let head = Alias::new("head");
-    let first = Query::select()
-        .column((head.clone(), Column::Id))
-        .from_as(Entity, head.clone())
-        .and_where(
-            Expr::col((head.clone(), Column::EndpointId)).equals((Entity, Column::EndpointId)),
-        )
-        .and_where(Expr::col((head.clone(), Column::Status)).eq(PENDING))
-        .order_by((head.clone(), Column::EventSeq), Order::Asc)
-        .order_by((head, Column::Id), Order::Asc)
-        .limit(1)
-        .to_owned();
-    Entity::find()
-        .filter(Column::Status.eq(PENDING))
-        .filter(Column::TmNextAttempt.lte(now))
-        .filter(Column::EndpointId.in_subquery(ordered_endpoints()))
-        .filter(Column::Id.in_subquery(first))
-        .limit(limit)
+    let ordered: Vec<WebhookId> = endpoint::Entity::find()
+        .select_only()
+        .column(endpoint::Column::Id)
+        .filter(endpoint::Column::Ordered.eq(true))
+        .filter(endpoint::Column::DisabledReason.is_null())
+        .into_tuple()
         .all(conn)
-        .await
+        .await?;
+    let mut heads = Vec::new();
+    for id in ordered {
+        let head = Entity::find()
+            .filter(Column::EndpointId.eq(id))
+            .filter(Column::Status.eq(PENDING))
+            .order_by_asc(Column::EventSeq)
+            .order_by_asc(Column::Id)
+            .one(conn)
+            .await?;
+        if let Some(head) = head
+            && head.tm_next_attempt.is_some_and(|due| due <= now)
+        {
+            heads.push(head);
+        }
+    }
+    Ok(heads)
 }
 
 /// How many deliveries are due at `now`.
