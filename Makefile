@@ -2,7 +2,7 @@
 CARGO ?= cargo
 export CARGO_BUILD_JOBS ?= 2
 
-.PHONY: run test lint fmt check-fmt clippy unused-deps build migrate chart-check bench
+.PHONY: run test lint fmt check-fmt clippy unused-deps build migrate chart-check bench bench-search
 
 ## Start Talk: every service in one process, SQLite and the in-process bus, on :8080.
 run:
@@ -50,3 +50,8 @@ chart-check:
 ## Benchmark: release build, PostgreSQL + NATS + every service as its own process; writes docs/BENCHMARKS.md.
 bench:
 	bash scripts/bench.sh
+
+## Search benchmark (issue 21): 1,000,000 messages in PostgreSQL; figures in docs/BENCHMARKS.md.
+bench-search:
+	$(CARGO) build -p talk
+	bash scripts/bench-search.sh
