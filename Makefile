@@ -14,9 +14,11 @@ test:
 	bash scripts/chart-check.sh
 	$(CARGO) build -p talk   # tests that restart services run the real binary
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --workspace --no-fail-fast; \
+		$(CARGO) nextest run --workspace --no-fail-fast \
+		&& $(CARGO) nextest run -p talk-e2e --features s3 --no-fail-fast files::s3; \
 	else \
-		$(CARGO) test --workspace --no-fail-fast; \
+		$(CARGO) test --workspace --no-fail-fast \
+		&& $(CARGO) test -p talk-e2e --features s3 --no-fail-fast files::s3; \
 	fi
 
 ## Formatting and lints, as CI checks them.

@@ -97,3 +97,30 @@ async fn bad_uploads_are_refused_and_store_nothing() -> anyhow::Result<()> {
     cluster.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_retried_with_its_idempotency_key_is_stored_once() -> anyhow::Result<()> {
+    let cluster = Cluster::start(SERVICES).await?;
+    let admin = Api::login(&cluster.edge, "admin", ADMIN_PASSWORD).await?;
+    let body = || multipart(&[file_part("once.txt", "text/plain", b"stored once")]);
+    let key = [("idempotency-key", "upload-once-1")];
+    let first = super::post_multipart_with(&admin, PATH, body(), &key)
+        .await?
+        .expect(200)?;
+    let again = super::post_multipart_with(&admin, PATH, body(), &key)
+        .await?
+        .expect(200)?;
+    assert_eq!(first["id"], again["id"]);
+    let listed = admin.get(PATH).await?;
+    assert_eq!(
+        listed["result"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    assert_eq!(
+        files_under(&PathBuf::from(&cluster.config.file_dir)).len(),
+        1
+    );
+    cluster.stop().await;
+    Ok(())
+}

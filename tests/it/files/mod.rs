@@ -93,6 +93,16 @@ pub fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
 
 /// POSTs a multipart `body` to `path` as `api`'s agent.
 pub async fn post_multipart(api: &Api, path: &str, body: Vec<u8>) -> anyhow::Result<Reply> {
+    post_multipart_with(api, path, body, &[]).await
+}
+
+/// [`post_multipart`] with extra headers.
+pub async fn post_multipart_with(
+    api: &Api,
+    path: &str,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> anyhow::Result<Reply> {
     let mut request = reqwest::Client::new()
         .post(format!("{}{path}", api.base))
         .header(
@@ -102,6 +112,9 @@ pub async fn post_multipart(api: &Api, path: &str, body: Vec<u8>) -> anyhow::Res
         .body(body);
     if let Some(token) = &api.token {
         request = request.bearer_auth(token);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let response = request.send().await?;
     let status = response.status();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use talk_e2e::cluster::ADMIN_PASSWORD;
 use talk_e2e::{Api, Cluster, Topology};
 
-use super::{download, eventually, fetch, file_part, multipart, post_multipart, sha256, upload};
+use super::{download, fetch, file_part, multipart, post_multipart, sha256, upload};
 
 const BUCKET: &str = "talk-files";
 
@@ -151,7 +151,6 @@ async fn files_live_in_an_s3_compatible_bucket() -> anyhow::Result<()> {
         );
     }
     assert_eq!(bucket(&moto).await?, (0, 0));
-    let _ = eventually;
     cluster.stop().await;
     Ok(())
 }

@@ -23,6 +23,7 @@ use talk_runtime::grpc::acting;
 use talk_types::{ApiError, ErrorKind, time};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::task::AbortOnDropHandle;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -287,10 +288,12 @@ pub async fn upload(
     let mut kind = String::new();
     let mut name = String::new();
     let mut detail = String::new();
-    let mut call: Option<
-        tokio::task::JoinHandle<Result<tonic::Response<pb::File>, tonic::Status>>,
-    > = None;
-    let mut open: Option<mpsc::Sender<pb::UploadPart>> = None;
+    // Declared first, dropped last: if this handler is dropped (the client
+    // went away) the call is aborted first; file-service also refuses a
+    // stream that stops without its end part.
+    let mut open: Option<(mpsc::Sender<pb::UploadPart>, u64)> = None;
+    let mut call: Option<AbortOnDropHandle<Result<tonic::Response<pb::File>, tonic::Status>>> =
+        None;
     let outcome: Result<(), HttpError> = async {
         while let Some(field) = multipart.next_field().await.map_err(|_| broken_body())? {
             match field.name().unwrap_or_default() {
@@ -313,7 +316,9 @@ pub async fn upload(
                     };
                     let mut client = state.clients.files.clone();
                     let request = acting(me.caller(), ReceiverStream::new(rx));
-                    call = Some(tokio::spawn(async move { client.upload(request).await }));
+                    call = Some(AbortOnDropHandle::new(tokio::spawn(async move {
+                        client.upload(request).await
+                    })));
                     let first = pb::UploadPart {
                         part: Some(pb::upload_part::Part::Header(header)),
                     };
@@ -321,7 +326,9 @@ pub async fn upload(
                         return Ok(());
                     }
                     let mut field = field;
+                    let mut sent: u64 = 0;
                     while let Some(chunk) = field.chunk().await.map_err(|_| broken_body())? {
+                        sent += chunk.len() as u64;
                         let part = pb::UploadPart {
                             part: Some(pb::upload_part::Part::Chunk(chunk.to_vec())),
                         };
@@ -332,7 +339,7 @@ pub async fn upload(
                     }
                     // The stream stays open until the body ends: a second
                     // file part must still be able to cancel the call.
-                    open = Some(tx);
+                    open = Some((tx, sent));
                 }
                 "type" => {
                     kind = text_part(field).await?;
@@ -366,8 +373,14 @@ pub async fn upload(
         call.abort();
         return Err(e);
     }
-    // The end of the stream is the end of the file.
-    drop(open);
+    // The body is complete: say so (the end part), then end the stream.
+    if let Some((tx, size)) = open.take() {
+        let end = pb::UploadPart {
+            part: Some(pb::upload_part::Part::End(pb::UploadEnd { size })),
+        };
+        // A closed stream means file-service has answered already.
+        let _ = tx.send(end).await;
+    }
     let file = call
         .await
         .map_err(|_| HttpError(ApiError::internal()))??

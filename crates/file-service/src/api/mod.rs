@@ -42,7 +42,13 @@ impl FileService for FileApi {
         request: Request<Streaming<UploadPart>>,
     ) -> Result<Response<File>, Status> {
         handle_as("Upload", request, |caller: Caller, parts| async move {
-            self.files.upload(&caller, parts).await
+            // In a task of its own: a client that goes away drops this
+            // handler, but the upload still sees its stream fail and
+            // cleans up (aborts the multipart upload, removes the row).
+            let files = self.files.clone();
+            tokio::spawn(async move { files.upload(&caller, parts).await })
+                .await
+                .map_err(|_| talk_types::ApiError::internal())?
         })
         .await
     }

@@ -198,8 +198,15 @@ impl Files {
         let mut head = Vec::with_capacity(SNIFF_BYTES);
         let outcome = loop {
             let chunk = match parts.next().await {
-                None => break Ok(()),
-                Some(Err(_)) => break Err(incomplete()),
+                // The end must be said: a stream that just stops (a client
+                // gone mid-file) is not a complete file.
+                None | Some(Err(_)) => break Err(incomplete()),
+                Some(Ok(UploadPart {
+                    part: Some(Part::End(end)),
+                })) if end.size == size => break Ok(()),
+                Some(Ok(UploadPart {
+                    part: Some(Part::End(_)),
+                })) => break Err(incomplete()),
                 Some(Ok(UploadPart {
                     part: Some(Part::Chunk(chunk)),
                 })) => chunk,
