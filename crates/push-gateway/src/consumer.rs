@@ -27,7 +27,9 @@ pub(crate) fn decode(delivery: &Delivery) -> Option<Event> {
         Payload::Message(m) => (m.id.clone(), Some(m.id.clone())),
         Payload::Talk(t) => (t.id.clone(), None),
         Payload::Participant(p) => (p.id.clone(), None),
+        Payload::Read(r) => (r.agent_id.clone(), None),
     };
+    let receipts = matches!(&payload, Payload::Read(r) if r.receipts);
     let (data, owner) = match payload {
         Payload::Talk(t) => (serde_json::to_string(&talk_wire::Talk::from(t)), None),
         Payload::Participant(p) => {
@@ -38,6 +40,7 @@ pub(crate) fn decode(delivery: &Delivery) -> Option<Event> {
             )
         }
         Payload::Message(m) => (serde_json::to_string(&talk_wire::Message::from(m)), None),
+        Payload::Read(r) => (Ok(read_mark(&r)), None),
     };
     let subject = Some(envelope.subject_agent_id.as_str())
         .filter(|s| !s.is_empty())
@@ -61,7 +64,21 @@ pub(crate) fn decode(delivery: &Delivery) -> Option<Event> {
         talk_id: talk.to_string(),
         resource,
         message,
+        receipts,
     })
+}
+
+/// `read_updated` / `message_read`'s data.
+fn read_mark(read: &talk_proto::ReadMark) -> String {
+    let tm_read = talk_types::time::from_micros(read.tm_read).map(|t| talk_types::time::format(&t));
+    serde_json::json!({
+        "chat_id": read.chat_id,
+        "agent_id": read.agent_id,
+        "seq": read.seq,
+        "unread_count": read.unread_count,
+        "tm_read": tm_read,
+    })
+    .to_string()
 }
 
 /// A span for one event's delivery, parented on the request that caused it.

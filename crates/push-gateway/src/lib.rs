@@ -20,6 +20,7 @@
 mod api;
 mod consumer;
 mod limits;
+mod presence;
 mod protocol;
 mod queue;
 mod resume;
@@ -90,6 +91,14 @@ async fn routes(
         Err(e) => tracing::warn!(error = %e, "bus not reachable yet; push consumer will retry"),
     }
     tokio::spawn(consumer::run(bus.clone(), hub.clone(), shutdown.clone()));
+    let (presence, writes) = presence::Presence::new();
+    tokio::spawn(presence::run(
+        bus.clone(),
+        hub.clone(),
+        presence.clone(),
+        writes,
+        shutdown.clone(),
+    ));
     let (signals, outgoing) = signals::Signals::new();
     tokio::spawn(signals::run(
         bus.clone(),
@@ -112,6 +121,7 @@ async fn routes(
         hub: hub.clone(),
         bus,
         signals,
+        presence,
         tokens: talk_auth::Tokens::new(
             config.jwt_secret.expose_secret().as_bytes(),
             config.token_ttl_secs,

@@ -49,6 +49,8 @@ pub(crate) enum ClientFrame {
     Resume(u64),
     /// `{"type":"typing","chat_id":…,"state":"typing"|"working"|"stopped"}`.
     Typing(TalkId, TypingState),
+    /// `{"type":"presence","state":"away"|"online"}`: true when away.
+    Presence(bool),
 }
 
 /// Why a client's frame was refused: the `reason` of the error frame.
@@ -129,6 +131,9 @@ enum Wire {
         chat_id: String,
         state: Option<String>,
     },
+    Presence {
+        state: String,
+    },
 }
 
 /// Parses a text frame; also returns the frame's `id` (for the ack) when it
@@ -160,9 +165,19 @@ pub(crate) fn parse(text: &str) -> (Option<Value>, Result<ClientFrame, Refusal>)
         Ok(Wire::Unsubscribe { topics }) => Ok(ClientFrame::Unsubscribe(topics)),
         Ok(Wire::Resume { cursor }) => parse_cursor(&cursor).map(ClientFrame::Resume),
         Ok(Wire::Typing { chat_id, state }) => parse_typing(&chat_id, state.as_deref()),
+        Ok(Wire::Presence { state }) => match state.as_str() {
+            "away" => Ok(ClientFrame::Presence(true)),
+            "online" => Ok(ClientFrame::Presence(false)),
+            other => Err(refusal(
+                Reason::InvalidFrame,
+                format!("state must be away or online (got {other:?})."),
+            )),
+        },
         Err(e) => Err(refusal(
             Reason::InvalidFrame,
-            format!("Expected a frame of type auth, subscribe, unsubscribe, resume or typing: {e}"),
+            format!(
+                "Expected a frame of type auth, subscribe, unsubscribe, resume, typing or presence: {e}"
+            ),
         )),
     };
     (id, frame)

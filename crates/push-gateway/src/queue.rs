@@ -61,7 +61,8 @@ pub(crate) fn sheddable(kind: EventKind) -> bool {
         | EventKind::MessageUpdated
         | EventKind::MessageDeleted
         | EventKind::ReactionAdded
-        | EventKind::ReactionRemoved => false,
+        | EventKind::ReactionRemoved
+        | EventKind::ReadUpdated => false,
     }
 }
 

@@ -59,6 +59,9 @@ pub(crate) struct Event {
     pub(crate) resource: String,
     /// For message events: the message's id.
     pub(crate) message: Option<String>,
+    /// For `read_updated`: whether the talk's other participants hear it
+    /// (as `message_read`); the reader's own connections always do.
+    pub(crate) receipts: bool,
 }
 
 /// The answer to a resume.

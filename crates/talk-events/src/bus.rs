@@ -8,7 +8,7 @@ use futures_util::Stream;
 use prost::Message as _;
 use talk_proto::EventEnvelope;
 
-use crate::signal::{Signal, SignalStream};
+use crate::signal::{BoardStream, Signal, SignalStream};
 use crate::watch::{Filtered, Watch};
 
 /// An event as delivered, with its position in the bus's total order.
@@ -122,6 +122,17 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Every signal published from now on, while the stream is held.
     async fn signals(&self) -> Result<SignalStream, BusError>;
+
+    /// Writes `key`'s entry of the presence board shared by the gateways
+    /// (on NATS a memory stream keeping one message per key, which forgets
+    /// an entry not written again for [`crate::signal::PRESENCE_TTL`]).
+    async fn board_put(&self, key: &str, entry: &Signal) -> Result<(), BusError>;
+
+    /// Deletes `key`'s entry of the presence board.
+    async fn board_delete(&self, key: &str) -> Result<(), BusError>;
+
+    /// Every entry of the presence board, then every change.
+    async fn board_watch(&self) -> Result<BoardStream, BusError>;
 
     /// The position of the newest stored event (0 when empty).
     async fn last_seq(&self) -> Result<u64, BusError>;

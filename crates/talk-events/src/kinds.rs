@@ -2,7 +2,7 @@
 
 use prost::Message as _;
 use talk_proto::event_envelope::Payload as WirePayload;
-use talk_proto::{EventEnvelope, Message, Participant, Talk};
+use talk_proto::{EventEnvelope, Message, Participant, ReadMark, Talk};
 use talk_types::{CustomerId, EventId, TalkId, time};
 
 /// The payload an event carries: the resource in its current state.
@@ -14,6 +14,8 @@ pub enum Payload {
     Participant(Participant),
     /// A message or reaction event.
     Message(Message),
+    /// An agent's read position.
+    Read(ReadMark),
 }
 
 /// Every kind of event, with its seed and VoIPBIN names.
@@ -45,11 +47,13 @@ pub enum EventKind {
     ReactionAdded,
     /// A reaction was removed.
     ReactionRemoved,
+    /// An agent read a talk up to a seq (Talk's own; VoIPBIN has no read events).
+    ReadUpdated,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         Self::TalkCreated,
         Self::TalkUpdated,
         Self::TalkDeleted,
@@ -63,6 +67,7 @@ impl EventKind {
         Self::MessageDeleted,
         Self::ReactionAdded,
         Self::ReactionRemoved,
+        Self::ReadUpdated,
     ];
 
     /// The seed's name (the default on the WebSocket and the subject's last token).
@@ -81,6 +86,7 @@ impl EventKind {
             Self::MessageDeleted => "message_deleted",
             Self::ReactionAdded => "reaction_added",
             Self::ReactionRemoved => "reaction_removed",
+            Self::ReadUpdated => "read_updated",
         }
     }
 
@@ -101,6 +107,7 @@ impl EventKind {
             Self::MessageUpdated => "chatmessage_updated",
             Self::MessageDeleted => "chatmessage_deleted",
             Self::ReactionAdded | Self::ReactionRemoved => "chatmessage_reaction_updated",
+            Self::ReadUpdated => "read_updated",
         }
     }
 
@@ -161,6 +168,8 @@ event!(/// `reaction_added`.
     ReactionAdded, ReactionAdded, Message(Message));
 event!(/// `reaction_removed`.
     ReactionRemoved, ReactionRemoved, Message(Message));
+event!(/// `read_updated`: an agent's read position moved.
+    ReadUpdated, ReadUpdated, Read(ReadMark));
 
 /// Builds the envelope of a typed event.
 pub fn envelope<E: DomainEvent>(
@@ -173,9 +182,11 @@ pub fn envelope<E: DomainEvent>(
         Payload::Talk(t) => WirePayload::Talk(t),
         Payload::Participant(p) => WirePayload::Participant(p),
         Payload::Message(m) => WirePayload::Message(m),
+        Payload::Read(r) => WirePayload::Read(r),
     };
     let subject_agent_id = match &payload {
         WirePayload::Participant(p) => p.owner_id.clone(),
+        WirePayload::Read(r) => r.agent_id.clone(),
         WirePayload::Talk(_) | WirePayload::Message(_) => String::new(),
     };
     EventEnvelope {
@@ -208,6 +219,7 @@ pub fn decode(envelope: &EventEnvelope) -> Option<(EventKind, Payload)> {
         WirePayload::Talk(t) => Payload::Talk(t),
         WirePayload::Participant(p) => Payload::Participant(p),
         WirePayload::Message(m) => Payload::Message(m),
+        WirePayload::Read(r) => Payload::Read(r),
     };
     Some((kind, payload))
 }

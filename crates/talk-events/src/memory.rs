@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::bus::{Bus, BusError, Delivery, EventStream, Outgoing, Start};
-use crate::signal::{Signal, SignalStream};
+use crate::signal::{BoardChange, BoardStream, Signal, SignalStream};
 
 /// Signals buffered for each reader of the in-process bus.
 const SIGNAL_BUFFER: usize = 4096;
@@ -59,6 +59,9 @@ pub struct MemoryBus {
     publishing: Arc<tokio::sync::Mutex<()>>,
     /// Ephemeral signals: a broadcast, no history.
     signals: broadcast::Sender<Signal>,
+    /// The presence board: its entries and a broadcast of its changes.
+    board: Arc<Mutex<HashMap<String, Signal>>>,
+    board_changes: broadcast::Sender<BoardChange>,
 }
 
 impl MemoryBus {
@@ -78,6 +81,8 @@ impl MemoryBus {
             journal: None,
             publishing: Arc::default(),
             signals: broadcast::channel(SIGNAL_BUFFER).0,
+            board: Arc::default(),
+            board_changes: broadcast::channel(SIGNAL_BUFFER).0,
         }
     }
 
@@ -267,6 +272,63 @@ impl Bus for MemoryBus {
                     },
                 };
                 if tx.send(signal).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
+    }
+
+    async fn board_put(&self, key: &str, entry: &Signal) -> Result<(), BusError> {
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        board.insert(key.to_owned(), entry.clone());
+        let _ = self.board_changes.send(BoardChange {
+            key: key.to_owned(),
+            value: Some(entry.clone()),
+        });
+        Ok(())
+    }
+
+    async fn board_delete(&self, key: &str) -> Result<(), BusError> {
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        if board.remove(key).is_some() {
+            let _ = self.board_changes.send(BoardChange {
+                key: key.to_owned(),
+                value: None,
+            });
+        }
+        Ok(())
+    }
+
+    async fn board_watch(&self) -> Result<BoardStream, BusError> {
+        let (mut receiver, now) = {
+            let board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+            let now: Vec<BoardChange> = board
+                .iter()
+                .map(|(key, value)| BoardChange {
+                    key: key.clone(),
+                    value: Some(value.clone()),
+                })
+                .collect();
+            (self.board_changes.subscribe(), now)
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(SIGNAL_BUFFER);
+        tokio::spawn(async move {
+            for change in now {
+                if tx.send(change).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                let change = tokio::select! {
+                    () = tx.closed() => return,
+                    received = receiver.recv() => match received {
+                        Ok(change) => change,
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return,
+                    },
+                };
+                if tx.send(change).await.is_err() {
                     return;
                 }
             }

@@ -12,6 +12,24 @@ pub use talk_proto::Signal;
 /// A stream of signals published after it was opened.
 pub type SignalStream = Pin<Box<dyn Stream<Item = Signal> + Send>>;
 
+/// How long an entry of the presence board lives without being written
+/// again (a gateway rewrites its entries every third of it): what a gateway
+/// that died leaves behind is gone after this long.
+pub const PRESENCE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A change of the shared presence board: `value` is the entry written
+/// under `key` (a [`Signal`] of kind presence), or `None` once deleted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoardChange {
+    /// `<customer>.<agent>.<gateway>`.
+    pub key: String,
+    /// The entry, or `None` when it was deleted.
+    pub value: Option<Signal>,
+}
+
+/// Every entry of the board, then every change.
+pub type BoardStream = Pin<Box<dyn Stream<Item = BoardChange> + Send>>;
+
 /// What a signal is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SignalKind {

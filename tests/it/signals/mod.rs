@@ -10,10 +10,12 @@ use anyhow::Context;
 use serde_json::Value;
 use talk_e2e::{Api, Socket, Topology};
 
+mod presence;
+mod read;
 mod status;
 mod typing;
 
-const WAIT: Duration = Duration::from_secs(15);
+pub(super) const WAIT: Duration = Duration::from_secs(15);
 const SERVICES: Topology = Topology::Services { nats_url: None };
 
 pub(super) fn id_of(value: &Value) -> String {

@@ -1,8 +1,10 @@
 //! The gRPC `MessageService`: extract, call the service, map.
 
 mod parse;
+mod receipts;
 mod search;
 
+pub use receipts::ReceiptApi;
 pub use search::SearchApi;
 
 use talk_proto::message_service_server::MessageService;

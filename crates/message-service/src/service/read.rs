@@ -36,7 +36,11 @@ impl Messages {
     }
 
     /// A message the caller may read, checked with talk-service.
-    async fn readable(&self, caller: &Caller, id: MessageId) -> Result<message::Model, ApiError> {
+    pub(super) async fn readable(
+        &self,
+        caller: &Caller,
+        id: MessageId,
+    ) -> Result<message::Model, ApiError> {
         let row = messages::find(&self.db, caller.customer_id, id)
             .await
             .map_err(db_error)?

@@ -4,15 +4,26 @@
 //! are neither the reader's own nor deleted. Posting moves the author's
 //! position to its own message, so this equals `last_seq - last_read_seq`
 //! minus the deleted messages in between.
+//!
+//! A read that moves the position is announced (`read_updated`, durable):
+//! the reader's other devices clear the badge, and in talks of at most
+//! [`RECEIPTS_MAX_MEMBERS`] the others hear it as `message_read`. Receipts
+//! ("seen by") are the talk's read positions at or past a message.
 
 use std::collections::HashMap;
 
-use talk_proto::{ReadState, WriteOptions};
+use talk_events::kinds::ReadUpdated;
+use talk_proto::{ReadMark, ReadState, Receipt, Receipts, WriteOptions};
 use talk_store::db_error;
-use talk_types::{ApiError, Reason, TalkId};
+use talk_types::{ApiError, MessageId, Reason, TalkId, time};
 
 use super::{Begun, Caller, Messages, Operation, Scope};
 use crate::db::queries::{counters, messages, read_states};
+
+/// The largest talk whose participants hear each other's reads
+/// (`message_read`); in larger talks only the reader's devices do, and
+/// receipts are there to be asked for.
+pub const RECEIPTS_MAX_MEMBERS: u32 = 100;
 
 fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
@@ -31,8 +42,9 @@ impl Messages {
         if let Some(replay) = self.writes.recorded(&scope, options).await? {
             return Ok(replay);
         }
-        self.access(caller, talk).await?;
-        let write = match self.writes.begin(&scope, options).await? {
+        let access = self.access(caller, talk).await?;
+        let members = access.talk.as_ref().map_or(0, |t| t.member_count);
+        let mut write = match self.writes.begin(&scope, options).await? {
             Begun::Fresh(write) => write,
             Begun::Replay(replay) => return Ok(replay),
         };
@@ -49,6 +61,11 @@ impl Messages {
             ));
         }
         let seq = i64::try_from(seq).map_err(|_| ApiError::internal())?;
+        let before = read_states::find_many(txn, caller.customer_id, caller.agent_id, &[talk])
+            .await
+            .map_err(db_error)?
+            .first()
+            .map_or(0, |r| r.last_read_seq);
         read_states::advance(txn, caller.customer_id, talk, caller.agent_id, seq)
             .await
             .map_err(db_error)?;
@@ -57,8 +74,42 @@ impl Messages {
             .await?
             .pop()
             .ok_or_else(ApiError::internal)?;
+        if seq > before {
+            let mark = ReadMark {
+                chat_id: talk.to_string(),
+                agent_id: caller.agent_id.to_string(),
+                seq: state.last_read_seq,
+                receipts: members <= RECEIPTS_MAX_MEMBERS,
+                unread_count: state.unread_count,
+                tm_read: time::to_micros(&time::now()),
+            };
+            write.event(ReadUpdated(mark), caller.customer_id, talk);
+        }
         write.commit(&state).await?;
         Ok(state)
+    }
+
+    /// Who has read message `id`: every read position of its talk at or
+    /// past its seq, the author's aside (the caller must be able to read it).
+    pub async fn receipts(&self, caller: &Caller, id: MessageId) -> Result<Receipts, ApiError> {
+        let message = self.readable(caller, id).await?;
+        let readers =
+            read_states::readers(&self.db, caller.customer_id, message.talk_id, message.seq)
+                .await
+                .map_err(db_error)?;
+        Ok(Receipts {
+            message_id: id.to_string(),
+            chat_id: message.talk_id.to_string(),
+            seq: to_u64(message.seq),
+            receipts: readers
+                .into_iter()
+                .filter(|r| r.agent_id.0 != message.owner_id)
+                .map(|r| Receipt {
+                    agent_id: r.agent_id.to_string(),
+                    last_read_seq: to_u64(r.last_read_seq),
+                })
+                .collect(),
+        })
     }
 
     /// The caller's read state of each of `talks`, in order; talks without

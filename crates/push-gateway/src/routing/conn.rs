@@ -80,6 +80,11 @@ impl Conn {
         if self.identity.agent.customer_id != event.customer {
             return None;
         }
+        // A read position: the reader's own devices, and the others only
+        // when the talk is small enough for receipts.
+        if event.kind == EventKind::ReadUpdated && event.subject != Some(me) && !event.receipts {
+            return None;
+        }
         let own_membership_event = event.subject == Some(me)
             && matches!(
                 event.kind,
@@ -120,7 +125,14 @@ impl Conn {
     /// `me` on a message's reaction counts for this connection's agent.
     pub(super) fn frame(&self, event: &Event) -> Option<String> {
         let topic = self.topic(event)?;
-        let name = self.naming.name(event.kind);
+        // Another's read position is a receipt.
+        let receipt =
+            event.kind == EventKind::ReadUpdated && event.subject != Some(self.identity.agent.id);
+        let name = if receipt {
+            "message_read"
+        } else {
+            self.naming.name(event.kind)
+        };
         let viewer = self.identity.agent.id.to_string();
         let data = talk_wire::message_viewed_by(&event.data, &viewer);
         Some(protocol::event(name, &data, &topic, event.seq))

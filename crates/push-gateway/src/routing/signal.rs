@@ -36,6 +36,22 @@ impl Hub {
             .is_some_and(|conn| conn.talks.contains(&talk))
     }
 
+    /// The talks of `agent`, as its connections here know them.
+    pub(crate) fn agent_talks(&self, agent: AgentId) -> Vec<TalkId> {
+        let table = self.lock();
+        let mut talks: Vec<TalkId> = table
+            .agents
+            .get(&agent)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| table.conns.get(id))
+            .flat_map(|conn| conn.talks.iter().copied())
+            .collect();
+        talks.sort_unstable();
+        talks.dedup();
+        talks
+    }
+
     /// Offers `signal` to every connection that should hear it, without
     /// waiting (a full queue sheds it); answers how many got it.
     pub(crate) fn dispatch_signal(&self, signal: &Ephemeral<'_>) -> usize {

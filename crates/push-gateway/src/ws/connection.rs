@@ -109,6 +109,7 @@ async fn run(
         hold_until: None,
     };
     let reason = conn.run(stream, params.cursor, writer).await;
+    shared.presence.closed(&shared.hub, id);
     shared.hub.unregister(id);
     conn.cancel.cancel();
     // Wakes a replay waiting for room in the queue.
@@ -123,9 +124,12 @@ impl Connection<'_> {
         cursor: Option<u64>,
         mut writer: JoinHandle<()>,
     ) -> &'static str {
-        if self.load_membership().await
-            && let Some(cursor) = cursor
-        {
+        let loaded = self.load_membership().await;
+        // Presence carries the agent's talks: announced once they are known.
+        self.shared
+            .presence
+            .opened(&self.shared.hub, self.id, &self.identity);
+        if loaded && let Some(cursor) = cursor {
             self.resume(cursor, None);
         }
         let pong_timeout = self.shared.pong_timeout;
@@ -161,7 +165,10 @@ impl Connection<'_> {
                     Some(Ok(message)) => {
                         deadline = Instant::now() + pong_timeout;
                         let parsed = match &message {
-                            Message::Text(text) => Some(protocol::parse(text.as_str())),
+                            Message::Text(text) => {
+                                self.shared.presence.active(&self.shared.hub, self.id);
+                                Some(protocol::parse(text.as_str()))
+                            }
                             _ => None,
                         };
                         // Typing frames have a rate of their own (dropped
@@ -351,6 +358,12 @@ impl Connection<'_> {
             ClientFrame::Resume(cursor) => self.resume(cursor, id.as_ref()),
             // Taken before the frame rate (see `run`).
             ClientFrame::Typing(talk, state) => self.typing(id.as_ref(), talk, state),
+            ClientFrame::Presence(away) => {
+                self.shared
+                    .presence
+                    .declare(&self.shared.hub, self.id, away);
+                self.ack(id.as_ref());
+            }
         }
     }
 

@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) bus: Arc<dyn Bus>,
     /// Typing frames go out through it.
     pub(crate) signals: Arc<crate::signals::Signals>,
+    /// Presence of the agents connected here, and the shared board.
+    pub(crate) presence: Arc<crate::presence::Presence>,
     pub(crate) tokens: Tokens,
     pub(crate) revocations: Revocations,
     /// Checks access keys (asks agent-service every time).

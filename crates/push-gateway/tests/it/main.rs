@@ -7,4 +7,5 @@ mod delivery;
 mod limits;
 mod resume;
 mod scale;
+mod signals;
 mod support;

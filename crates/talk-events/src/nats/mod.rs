@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 
 use crate::bus::{Bus, BusError, Delivery, EventStream, Outgoing, Start};
 use crate::memory::async_stream;
-use crate::signal::{self, Signal, SignalStream};
+use crate::signal::{self, BoardChange, BoardStream, PRESENCE_TTL, Signal, SignalStream};
 use crate::watch::Watch;
 
 /// Settings of the JetStream bus.
@@ -42,6 +42,7 @@ pub struct NatsBus {
     js: jetstream::Context,
     settings: NatsSettings,
     stream: std::sync::Arc<OnceCell<stream::Stream>>,
+    board: std::sync::Arc<OnceCell<stream::Stream>>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -66,6 +67,7 @@ impl NatsBus {
             js,
             settings,
             stream: Default::default(),
+            board: Default::default(),
         };
         if let Err(e) = bus.stream().await {
             tracing::warn!(error = %e, "jetstream stream not ready yet; will retry");
@@ -113,6 +115,48 @@ impl NatsBus {
                 Ok(stream)
             })
             .await
+    }
+
+    /// The presence board: a stream of its own beside the events (in
+    /// memory, one message per key, messages expiring after
+    /// [`PRESENCE_TTL`]) — what a JetStream key-value bucket is, made by
+    /// hand because async-nats' bucket creation fails on nats-server 2.9.
+    /// An empty message is a deleted entry.
+    async fn board(&self) -> Result<&stream::Stream, BusError> {
+        self.board
+            .get_or_try_init(|| async {
+                let config = stream::Config {
+                    name: format!("{}_presence", self.settings.stream),
+                    subjects: vec![format!("{}.>", self.board_prefix())],
+                    max_messages_per_subject: 1,
+                    max_age: PRESENCE_TTL,
+                    storage: stream::StorageType::Memory,
+                    num_replicas: self.settings.replicas.max(1),
+                    ..Default::default()
+                };
+                self.js
+                    .get_or_create_stream(config)
+                    .await
+                    .map_err(unavailable)
+            })
+            .await
+    }
+
+    /// The board's subjects: `<prefix>-presence.<key>`.
+    fn board_prefix(&self) -> String {
+        format!("{}-presence", self.settings.prefix)
+    }
+
+    async fn board_publish(&self, key: &str, value: Bytes) -> Result<(), BusError> {
+        self.board().await?;
+        let subject = format!("{}.{key}", self.board_prefix());
+        self.js
+            .publish(subject, value)
+            .await
+            .map_err(unavailable)?
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn bounds(&self) -> Result<(u64, u64), BusError> {
@@ -246,6 +290,44 @@ impl Bus for NatsBus {
             .map_err(unavailable)?;
         Ok(Box::pin(subscriber.filter_map(|message| async move {
             <Signal as prost::Message>::decode(message.payload).ok()
+        })))
+    }
+
+    async fn board_put(&self, key: &str, entry: &Signal) -> Result<(), BusError> {
+        let value = Bytes::from(prost::Message::encode_to_vec(entry));
+        self.board_publish(key, value).await
+    }
+
+    async fn board_delete(&self, key: &str) -> Result<(), BusError> {
+        self.board_publish(key, Bytes::new()).await
+    }
+
+    async fn board_watch(&self) -> Result<BoardStream, BusError> {
+        let consumer = self
+            .board()
+            .await?
+            .create_consumer(consumer::push::OrderedConfig {
+                deliver_subject: self.client.new_inbox(),
+                deliver_policy: consumer::DeliverPolicy::LastPerSubject,
+                filter_subject: format!("{}.>", self.board_prefix()),
+                ..Default::default()
+            })
+            .await
+            .map_err(unavailable)?;
+        let messages = consumer.messages().await.map_err(unavailable)?;
+        let prefix = format!("{}.", self.board_prefix());
+        Ok(Box::pin(messages.filter_map(move |message| {
+            let prefix = prefix.clone();
+            async move {
+                let message = message.ok()?;
+                let key = message.subject.as_str().strip_prefix(&prefix)?.to_owned();
+                let value = if message.payload.is_empty() {
+                    None
+                } else {
+                    Some(<Signal as prost::Message>::decode(message.payload.clone()).ok()?)
+                };
+                Some(BoardChange { key, value })
+            }
         })))
     }
 

@@ -1,7 +1,7 @@
 //! Queries on `read_states`.
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use talk_types::{AgentId, CustomerId, TalkId};
 
 use crate::db::entities::read_state::{ActiveModel, Column, Entity, Model};
@@ -33,6 +33,22 @@ pub async fn advance<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// The read positions of `talk` at or past `seq`, by agent id.
+pub async fn readers<C: ConnectionTrait>(
+    db: &C,
+    customer: CustomerId,
+    talk: TalkId,
+    seq: i64,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::CustomerId.eq(customer))
+        .filter(Column::TalkId.eq(talk))
+        .filter(Column::LastReadSeq.gte(seq))
+        .order_by_asc(Column::AgentId)
+        .all(db)
+        .await
 }
 
 /// `agent`'s read positions in `talks`.
