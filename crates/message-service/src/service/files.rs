@@ -17,7 +17,9 @@ impl Messages {
         internal: &talk_runtime::Internal,
     ) -> Result<Self, ApiError> {
         Ok(Self {
-            files: Some(FileServiceClient::new(talk_runtime::channel(url, internal)?)),
+            files: Some(FileServiceClient::new(talk_runtime::channel(
+                url, internal,
+            )?)),
             ..self
         })
     }
