@@ -37,6 +37,16 @@ fn is_signal(frame: &Value) -> bool {
     kind.starts_with("typing_") || kind == "agent_status_updated" || kind == "presence_changed"
 }
 
+/// Every signal frame of a kind starting with `kind` that `socket`
+/// receives within `wait` (other frames skipped).
+async fn signals_of(socket: &mut Socket, kind: &str, wait: Duration) -> anyhow::Result<Vec<Value>> {
+    let got = signals_within(socket, wait).await?;
+    Ok(got
+        .into_iter()
+        .filter(|f| f["type"].as_str().unwrap_or_default().starts_with(kind))
+        .collect())
+}
+
 /// Every signal frame `socket` receives within `wait` (other frames skipped).
 async fn signals_within(socket: &mut Socket, wait: Duration) -> anyhow::Result<Vec<Value>> {
     let deadline = tokio::time::Instant::now() + wait;

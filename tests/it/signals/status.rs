@@ -9,7 +9,7 @@ use serde_json::json;
 use talk_e2e::Cluster;
 use talk_e2e::cluster::ADMIN_PASSWORD;
 
-use super::{SERVICES, expect, listen, signals_within};
+use super::{SERVICES, expect, listen, signals_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_changes_push_to_those_who_share_a_talk() -> anyhow::Result<()> {
@@ -51,7 +51,7 @@ async fn status_changes_push_to_those_who_share_a_talk() -> anyhow::Result<()> {
         .get(&format!("/v1.0/service_agents/agents/{alice_id}"))
         .await?;
     assert_eq!(read["status"], "busy");
-    let heard = signals_within(&mut carol_ws, Duration::from_millis(500)).await?;
+    let heard = signals_of(&mut carol_ws, "agent_status", Duration::from_millis(500)).await?;
     assert!(
         heard.is_empty(),
         "carol shares no talk with alice: {heard:?}"
@@ -76,7 +76,7 @@ async fn status_changes_push_to_those_who_share_a_talk() -> anyhow::Result<()> {
         .await?
         .assert_error(400, "MISSING_FIELD");
     assert_eq!(alice.get("/v1.0/me").await?["status"], "busy");
-    let heard = signals_within(&mut bob_ws, Duration::from_millis(500)).await?;
+    let heard = signals_of(&mut bob_ws, "agent_status", Duration::from_millis(500)).await?;
     assert!(heard.is_empty(), "refused changes pushed: {heard:?}");
 
     // PUT /v1.0/service_agents/me keeps the status and changes the rest.

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use talk_e2e::cluster::ADMIN_PASSWORD;
 use talk_e2e::{Api, Cluster, Socket};
 
-use super::{SERVICES, expect, id_of, listen, signals_within, token};
+use super::{SERVICES, expect, id_of, listen, signals_of, token};
 
 /// The typing TTL the server documents (docs/API.md, "Typing").
 const TTL: Duration = Duration::from_secs(6);
@@ -113,10 +113,10 @@ async fn typing_reaches_the_others_on_both_gateways_and_stops_by_itself() -> any
         ("dave, not in the talk", &mut dave_ws),
         ("zora, another customer", &mut zora_ws),
     ] {
-        let got = signals_within(socket, Duration::from_millis(500)).await?;
+        let got = signals_of(socket, "typing_", Duration::from_millis(500)).await?;
         assert!(got.is_empty(), "{who} heard {got:?}");
     }
-    let own = signals_within(&mut bob_ws, Duration::from_millis(500)).await?;
+    let own = signals_of(&mut bob_ws, "typing_", Duration::from_millis(500)).await?;
     assert!(
         own.iter().all(|f| f["data"]["agent_id"] != bob_id.as_str()),
         "bob heard himself: {own:?}"
@@ -163,7 +163,7 @@ async fn typing_is_never_replayed_on_resume() -> anyhow::Result<()> {
             .await?;
         let after = expect(&mut resumed, "message_created").await?;
         assert_eq!(after["data"]["text"], "after", "{after}");
-        let got = signals_within(&mut resumed, Duration::from_millis(800)).await?;
+        let got = signals_of(&mut resumed, "typing_", Duration::from_millis(800)).await?;
         assert!(got.is_empty(), "replayed signals: {got:?}");
     }
     cluster.stop().await;
@@ -207,7 +207,7 @@ async fn bad_typing_is_refused_and_floods_are_limited_with_the_socket_up() -> an
         expect(&mut alice_ws, "error").await?["data"]["reason"],
         "INVALID_FRAME"
     );
-    let heard = signals_within(&mut bob_ws, Duration::from_millis(500)).await?;
+    let heard = signals_of(&mut bob_ws, "typing_", Duration::from_millis(500)).await?;
     assert!(heard.is_empty(), "bob heard refused frames: {heard:?}");
 
     // REST: the same refusals with their statuses, and 404 for an unknown talk.
@@ -255,7 +255,7 @@ async fn bad_typing_is_refused_and_floods_are_limited_with_the_socket_up() -> an
         (1..=3).contains(&rate_limited),
         "{rate_limited} RATE_LIMITED frames"
     );
-    let heard = signals_within(&mut bob_ws, Duration::from_secs(1)).await?;
+    let heard = signals_of(&mut bob_ws, "typing_", Duration::from_secs(1)).await?;
     let started = heard
         .iter()
         .filter(|f| f["type"] == "typing_started")
