@@ -193,9 +193,15 @@ async fn media_of_both_shapes_are_returned_as_sent_and_validated() -> anyhow::Re
     assert_eq!(posted["medias"], seed);
     assert_eq!(message(&bob, &id(&posted)).await?["medias"], seed);
 
-    let file_id = uuid::Uuid::new_v4().to_string();
+    // A file media names an uploaded file (tests/it/files): the message
+    // carries it resolved.
+    let uploaded = crate::files::upload(&alice, "runbook.txt", "text/plain", b"steps").await?;
+    let file_id = uploaded["id"].as_str().unwrap_or_default().to_owned();
+    let file = json!({"type": "file", "file_id": file_id, "name": "runbook.txt", "file": {
+        "name": "runbook.txt", "size": 5, "mime_type": "text/plain",
+        "uri_download": format!("/v1.0/service_agents/files/{file_id}/file")}});
     let voipbin = json!([
-        {"type": "file", "file_id": file_id},
+        file,
         {"type": "link", "link_url": "https://example.com/runbook"},
         {"type": "agent", "agent_id": bob_id},
         {"type": "address", "address": {"type": "tel", "target": "+15551234567", "target_name": "Front desk", "name": "Reception", "detail": "main line"}},
@@ -212,10 +218,7 @@ async fn media_of_both_shapes_are_returned_as_sent_and_validated() -> anyhow::Re
         json!({"medias": [{"type": "file", "file_id": file_id, "agent_id": "00000000-0000-0000-0000-000000000000", "address": {}}]}),
     )
     .await?;
-    assert_eq!(
-        placeholders["medias"],
-        json!([{"type": "file", "file_id": file_id}])
-    );
+    assert_eq!(placeholders["medias"], json!([file]));
 
     let ten: Vec<Value> = (0..10)
         .map(|i| json!({"type": "image/jpeg", "url": format!("https://img.example.com/{i}.jpg"), "name": format!("{i}.jpg")}))
