@@ -427,6 +427,7 @@ impl Presence {
             talks: &talks,
             data: &data,
             to_agent: true,
+            presence: true,
         });
     }
 }

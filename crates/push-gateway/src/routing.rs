@@ -184,6 +184,7 @@ impl Hub {
                     delivered: false,
                 },
                 queue,
+                presence: false,
             },
         );
         Some(id)

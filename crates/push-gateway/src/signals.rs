@@ -115,6 +115,7 @@ impl Signals {
                     talks: &talks,
                     data: &signal.data,
                     to_agent: true,
+                    presence: false,
                 });
             }
             SignalKind::Presence => {}
@@ -191,6 +192,7 @@ fn announce(hub: &Hub, customer: CustomerId, agent: AgentId, talk: TalkId, state
         talks: &[talk],
         data: &data.to_string(),
         to_agent: false,
+        presence: false,
     });
 }
 

@@ -60,6 +60,13 @@ async fn presence_is_shared_by_gateways_and_does_not_flap() -> anyhow::Result<()
     );
     let mut bob_ws = listen(&two.url, &bob, &bob_id).await?;
     let mut carol_ws = listen(&two.url, &carol, &carol_id).await?;
+    // Presence is for the connections that ask for it.
+    for socket in [&mut bob_ws, &mut carol_ws] {
+        socket
+            .send(json!({"type": "presence", "state": "online", "id": "hear"}))
+            .await?;
+        assert_eq!(expect(socket, "ack").await?["id"], "hear");
+    }
 
     // Online on gateway one, heard on gateway two.
     let mut phone = listen(&one.url, &alice, &alice_id).await?;

@@ -56,6 +56,8 @@ pub(super) struct Conn {
     pub(super) pending: Option<Vec<(TalkId, bool)>>,
     pub(super) mode: Mode,
     pub(super) queue: Arc<Queue>,
+    /// Whether the connection asked for presence (a `presence` frame).
+    pub(super) presence: bool,
 }
 
 impl Conn {

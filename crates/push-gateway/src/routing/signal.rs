@@ -24,6 +24,8 @@ pub(crate) struct Ephemeral<'a> {
     pub(crate) data: &'a str,
     /// Whether the agent's own connections hear it too.
     pub(crate) to_agent: bool,
+    /// Only for connections that asked for presence.
+    pub(crate) presence: bool,
 }
 
 impl Hub {
@@ -34,6 +36,13 @@ impl Hub {
             .conns
             .get(&id)
             .is_some_and(|conn| conn.talks.contains(&talk))
+    }
+
+    /// From now on connection `id` hears `presence_changed`.
+    pub(crate) fn hear_presence(&self, id: ConnId) {
+        if let Some(conn) = self.lock().conns.get_mut(&id) {
+            conn.presence = true;
+        }
     }
 
     /// The talks of `agent`, as its connections here know them.
@@ -69,7 +78,9 @@ impl Hub {
             let Some(conn) = table.conns.get(&id) else {
                 continue;
             };
-            if conn.identity.agent.id == signal.agent && !signal.to_agent {
+            if (conn.identity.agent.id == signal.agent && !signal.to_agent)
+                || (signal.presence && !conn.presence)
+            {
                 continue;
             }
             if let Some(topic) = topic(conn, signal)

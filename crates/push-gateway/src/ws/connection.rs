@@ -359,6 +359,8 @@ impl Connection<'_> {
             // Taken before the frame rate (see `run`).
             ClientFrame::Typing(talk, state) => self.typing(id.as_ref(), talk, state),
             ClientFrame::Presence(away) => {
+                // A client that speaks presence hears it.
+                self.shared.hub.hear_presence(self.id);
                 self.shared
                     .presence
                     .declare(&self.shared.hub, self.id, away);
