@@ -99,7 +99,8 @@ impl Cluster {
         config.file_service_url = format!("http://{file_addr}");
         // Files go to a folder of this cluster unless a test chose a store.
         let files_dir = (config.file_storage == "local" && config.file_dir.is_empty()).then(|| {
-            let dir = std::env::temp_dir().join(format!("talk-files-{}", uuid::Uuid::new_v4().simple()));
+            let dir =
+                std::env::temp_dir().join(format!("talk-files-{}", uuid::Uuid::new_v4().simple()));
             config.file_dir = dir.display().to_string();
             TempDir(dir)
         });

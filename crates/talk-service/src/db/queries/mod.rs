@@ -2,8 +2,8 @@
 
 pub mod access;
 pub mod customer_talks;
-pub mod directory;
 pub mod direct_pairs;
+pub mod directory;
 pub mod participants;
 pub mod settings;
 pub mod talks;
