@@ -54,6 +54,14 @@ pub async fn run(
         Duration::from_secs(config.file_orphan_sweep_secs),
         shutdown.clone(),
     ));
+    let expiring = tokio::spawn(
+        talk_store::expiry::Purge::new(
+            db.clone(),
+            "file-service",
+            Duration::from_secs(config.idempotency_purge_secs),
+        )
+        .run(shutdown.clone()),
+    );
     let router = internal.guard(
         tonic::service::Routes::new(
             FileServiceServer::new(api::FileApi::new(files))
@@ -72,6 +80,12 @@ pub async fn run(
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "orphan sweep ended abnormally"),
         Err(_) => tracing::warn!("orphan sweep did not stop in time"),
+    }
+    if tokio::time::timeout(Duration::from_secs(30), expiring)
+        .await
+        .is_err()
+    {
+        tracing::warn!("idempotency purge did not stop in time");
     }
     served?;
     Ok(())

@@ -7,7 +7,7 @@
 //! the bus consumer that turns each event into one delivery row per matching
 //! endpoint (its cursor committed with the rows), the dispatcher that sends
 //! due deliveries with retries, the hourly purge of the log past 30 days,
-//! and the gRPC API that manages endpoints, lists deliveries, replays and
+//! the purge of expired idempotency records, and the gRPC API that manages endpoints, lists deliveries, replays and
 //! pings.
 
 mod api;
@@ -47,6 +47,14 @@ pub async fn run(
     let consuming = tokio::spawn(consumer.run(shutdown.clone()));
     let dispatching = tokio::spawn(dispatcher.clone().run(shutdown.clone()));
     let purging = tokio::spawn(service::purge::run(db.clone(), shutdown.clone()));
+    let expiring = tokio::spawn(
+        talk_store::expiry::Purge::new(
+            db.clone(),
+            "webhook-service",
+            Duration::from_secs(config.idempotency_purge_secs),
+        )
+        .run(shutdown.clone()),
+    );
     let internal = talk_runtime::Internal::from_config("webhook-service", &config);
     let directory = Directory::new(&config, &internal).map_err(Error::Directory)?;
     let webhooks = Webhooks::new(
@@ -72,6 +80,7 @@ pub async fn run(
         ("webhook consumer", consuming),
         ("webhook dispatcher", dispatching),
         ("webhook log purge", purging),
+        ("idempotency purge", expiring),
     ] {
         match tokio::time::timeout(Duration::from_secs(30), task).await {
             Ok(Ok(())) => {}
