@@ -12,7 +12,6 @@
 mod api;
 pub mod db;
 mod error;
-mod ids;
 pub mod service;
 pub mod storage;
 
@@ -26,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use error::Error;
-pub use ids::FileId;
+pub use talk_types::FileId;
 
 use crate::service::{Files, Settings};
 use crate::storage::Storage;

@@ -101,3 +101,19 @@ id_type!(
     EventId,
     "event"
 );
+id_type!(
+    /// A webhook endpoint of one customer (webhook-service).
+    WebhookId,
+    "webhook"
+);
+id_type!(
+    /// One delivery of one event (or ping) to one webhook endpoint, with its
+    /// attempts (webhook-service).
+    DeliveryId,
+    "delivery"
+);
+id_type!(
+    /// An uploaded file of one customer (file-service).
+    FileId,
+    "file"
+);

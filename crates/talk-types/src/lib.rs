@@ -7,5 +7,7 @@ pub mod reason;
 pub mod time;
 
 pub use error::{ApiError, ErrorKind};
-pub use ids::{AgentId, CustomerId, EventId, MessageId, ParticipantId, TalkId};
+pub use ids::{
+    AgentId, CustomerId, DeliveryId, EventId, FileId, MessageId, ParticipantId, TalkId, WebhookId,
+};
 pub use reason::Reason;

@@ -13,7 +13,6 @@
 mod api;
 pub mod db;
 mod error;
-mod ids;
 mod metrics;
 pub mod service;
 
@@ -28,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use error::Error;
-pub use ids::{DeliveryId, WebhookId};
+pub use talk_types::{DeliveryId, WebhookId};
 
 use crate::service::{Consumer, Directory, Dispatcher, Settings, Webhooks};
 
