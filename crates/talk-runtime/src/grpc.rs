@@ -1,6 +1,6 @@
 //! Trace context and caller plumbing for internal gRPC calls.
 
-use talk_types::{ApiError, Reason};
+use talk_types::{ApiError, ErrorKind, Reason};
 use tonic::Request;
 use tonic::metadata::MetadataValue;
 
@@ -125,4 +125,19 @@ async fn serve<Res>(
     result
         .map(tonic::Response::new)
         .map_err(ApiError::into_status)
+}
+
+/// A failed call to another of Talk's services (`what`, e.g. "agent
+/// directory") as this service's caller sees it: that service's 400 or 404
+/// as it is, anything else 503. A failure the other service never saw (the
+/// transport's) is logged here; it logs its own.
+pub fn dependency_error(status: &tonic::Status, what: &'static str) -> ApiError {
+    let error = ApiError::from_status(status);
+    if !talk_types::error::answered_by_talk(status) {
+        tracing::warn!(error = %error, what, "call to another service failed");
+    }
+    match error.kind {
+        ErrorKind::InvalidArgument | ErrorKind::NotFound => error,
+        _ => ApiError::unavailable(what),
+    }
 }

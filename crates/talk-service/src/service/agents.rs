@@ -3,7 +3,7 @@
 use talk_proto::ResolveAgentsRequest;
 use talk_proto::agent_service_client::AgentServiceClient;
 use talk_runtime::Channel;
-use talk_types::{AgentId, ApiError, ErrorKind, Reason};
+use talk_types::{AgentId, ApiError, Reason};
 
 use super::Caller;
 
@@ -43,17 +43,7 @@ impl Agents {
             .clone()
             .resolve_agents(request)
             .await
-            .map_err(|status| {
-                let error = ApiError::from_status(&status);
-                if !talk_types::error::answered_by_talk(&status) {
-                    // agent-service logs its own failures; this one it never saw.
-                    tracing::warn!(error = %error, "resolve agents failed");
-                }
-                match error.kind {
-                    ErrorKind::InvalidArgument | ErrorKind::NotFound => error,
-                    _ => ApiError::unavailable("agent directory"),
-                }
-            })?
+            .map_err(|status| talk_runtime::grpc::dependency_error(&status, "agent directory"))?
             .into_inner();
         let found: Vec<AgentId> = response
             .agents

@@ -8,7 +8,8 @@ use talk_proto::agent_service_client::AgentServiceClient;
 use talk_proto::talk_service_client::TalkServiceClient;
 use talk_proto::{ListMembershipsRequest, ResolveAgentsRequest};
 use talk_runtime::Channel;
-use talk_types::{AgentId, ApiError, ErrorKind, Reason, TalkId};
+use talk_runtime::grpc::dependency_error;
+use talk_types::{AgentId, ApiError, Reason, TalkId};
 
 /// Clients of agent- and talk-service.
 #[derive(Clone)]
@@ -49,7 +50,7 @@ impl Directory {
             .clone()
             .resolve_agents(request)
             .await
-            .map_err(|status| unavailable(&status, "agent directory"))?
+            .map_err(|status| dependency_error(&status, "agent directory"))?
             .into_inner()
             .agents
             .iter()
@@ -75,25 +76,12 @@ impl Directory {
             .clone()
             .list_memberships(request)
             .await
-            .map_err(|status| unavailable(&status, "talk directory"))?
+            .map_err(|status| dependency_error(&status, "talk directory"))?
             .into_inner();
         Ok(memberships
             .talk_ids
             .iter()
             .filter_map(|id| id.parse().ok())
             .collect())
-    }
-}
-
-/// A failed call as this service's caller sees it: the other service's
-/// 400/404 as they are, anything else 503.
-fn unavailable(status: &tonic::Status, what: &'static str) -> ApiError {
-    let error = ApiError::from_status(status);
-    if !talk_types::error::answered_by_talk(status) {
-        tracing::warn!(error = %error, what, "directory call failed");
-    }
-    match error.kind {
-        ErrorKind::InvalidArgument | ErrorKind::NotFound => error,
-        _ => ApiError::unavailable(what),
     }
 }
